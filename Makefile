@@ -1,0 +1,42 @@
+# Every target sets itself up from a bare Python (>= 3.11): it creates .venv and
+# installs the packages editable plus the dev tools, once per change of a pyproject.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PACKAGES := packages/ormer-core packages/ormer-sqlite
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-integration lint build clean
+
+$(STAMP): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) --group dev
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not postgres and not mysql"
+
+# Server-backed suites (PostgreSQL, MySQL) join here as their backends land;
+# until then this runs the backend-independent plugin discovery checks.
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check packages tests examples
+	$(BIN)/ruff format --check packages tests examples
+	$(BIN)/mypy packages/ormer-core/src packages/ormer-sqlite/src
+
+build: $(STAMP)
+	rm -rf dist
+	for p in $(PACKAGES); do $(BIN)/python -m build --wheel --outdir dist $$p || exit 1; done
+	ls dist
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

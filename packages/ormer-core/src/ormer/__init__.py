@@ -1,0 +1,105 @@
+"""ormer: an asyncio ORM with a connection pool and pluggable database backends.
+
+    from ormer import Database, DbType, Model, primary
+
+    class User(Model, table="users"):
+        id: int = primary(auto=True)
+        name: str
+
+    async with await Database.connect(DbType.SQLITE, "app.db") as db:
+        await db.create_table(User)
+        await db.insert(User(name="Ann"))
+        users = await db.select(User).filter(User.name != "Bob").collect()
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from .connection import Connection, Transaction
+from .database import Database, DbType
+from .errors import (
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    ConnectionReleasedError,
+    DatabaseError,
+    DialectNotFoundError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    NotNullViolationError,
+    NotSupportedError,
+    OrmerError,
+    PoolClosedError,
+    PoolError,
+    PoolTimeoutError,
+    QueryError,
+    TransientError,
+    UniqueViolationError,
+    ValidationError,
+)
+from .expr import Column, Expr, exists, func, not_exists
+from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
+from .query import Delete, Insert, Select, Update
+
+__version__ = "0.1.0"
+
+T = TypeVar("T")
+
+
+def col(attribute: T) -> Column[T]:
+    """Type-checker aid: ``col(User.name)`` is ``Column[str]`` where ``User.name`` reads as ``str``.
+
+    At run time it returns its argument (already a column on the model class).
+    """
+    if not isinstance(attribute, Column):
+        raise TypeError(f"col() takes a model column such as User.name, not {attribute!r}")
+    return attribute
+
+
+
+
+__all__ = [
+    "Column",
+    "ConfigurationError",
+    "Connection",
+    "ConnectionError",
+    "ConnectionLostError",
+    "ConnectionReleasedError",
+    "Database",
+    "DatabaseError",
+    "DbType",
+    "Delete",
+    "DialectNotFoundError",
+    "Expr",
+    "ForeignKeyViolationError",
+    "Insert",
+    "IntegrityError",
+    "Model",
+    "NotNullViolationError",
+    "NotSupportedError",
+    "OrmerError",
+    "PoolClosedError",
+    "PoolError",
+    "PoolTimeoutError",
+    "QueryError",
+    "Select",
+    "Transaction",
+    "TransientError",
+    "UniqueViolationError",
+    "Update",
+    "ValidationError",
+    "__version__",
+    "aliased",
+    "asdict",
+    "col",
+    "exists",
+    "field",
+    "foreign_key",
+    "func",
+    "index",
+    "not_exists",
+    "primary",
+    "table_of",
+    "unique",
+]

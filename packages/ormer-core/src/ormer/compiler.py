@@ -1,0 +1,484 @@
+"""The SQL compiler: one visitor from statement and expression trees to SQL.
+
+``SQLCompiler`` renders portable SQL and asks its dialect for what differs
+(quoting, placeholders, type names, casts); a dialect subclasses it only to
+override the ``visit_*`` or clause methods whose SQL differs, as SQLAlchemy's
+dialect compilers do.
+
+Compiled statements are cached per dialect by statement *shape* (see
+``ormer.expr``): a cache hit costs one tree walk and one dict lookup, and the
+bound values are read from the walked ``Param`` nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import plugins
+from .errors import ConfigurationError, NotSupportedError
+from .expr import (
+    Between,
+    BinaryOp,
+    BoolOp,
+    Case,
+    Column,
+    Const,
+    Exists,
+    Expr,
+    Func,
+    InList,
+    InSubquery,
+    IsNull,
+    Label,
+    Like,
+    Not,
+    Ordering,
+    Param,
+    ScalarSubquery,
+)
+from .model import FieldInfo, TableInfo
+from .statements import (
+    DeleteStmt,
+    DerivedColumn,
+    DerivedTable,
+    InsertStmt,
+    SelectStmt,
+    UpdateStmt,
+)
+from .types import ColumnType, Kind
+
+if TYPE_CHECKING:
+    from .dialect import Dialect, Dumper
+
+__all__ = ["Compiled", "SQLCompiler", "StatementCache", "compile_statement"]
+
+_COMPOUND = (BinaryOp, BoolOp, Not, IsNull, InList, InSubquery, Like, Between, Case, Exists)
+_NUMERIC_EXACT = (Kind.INT, Kind.BOOL)
+
+
+class Compiled:
+    """A compiled statement: SQL text plus where each placeholder's value comes from.
+
+    ``slots[i] = (walk_index, dumper)``: placeholder ``i`` takes the value of the
+    ``walk_index``-th Param of the statement's walk, converted by ``dumper``.
+    ``extra`` holds what the query layer attaches once per shape (the row
+    converter).
+    """
+
+    __slots__ = ("extra", "slots", "sql")
+
+    def __init__(self, sql: str, slots: tuple[tuple[int, Dumper | None], ...]) -> None:
+        self.sql = sql
+        self.slots = slots
+        self.extra: Any = None
+
+    def bind(self, nodes: Sequence[Param]) -> list[Any]:
+        """The parameter list for this statement's walked Param nodes."""
+        out = []
+        for index, dump in self.slots:
+            value = nodes[index].value
+            out.append(value if dump is None or value is None else dump(value))
+        return out
+
+
+class StatementCache:
+    """Compiled statements by shape key, bounded; the oldest entries go first."""
+
+    __slots__ = ("_data", "hits", "maxsize", "misses")
+
+    def __init__(self, maxsize: int = 2048) -> None:
+        self._data: dict[Any, Compiled] = {}
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> Compiled | None:
+        return self._data.get(key)
+
+    def put(self, key: Any, compiled: Compiled) -> None:
+        data = self._data
+        if len(data) >= self.maxsize:
+            for old in list(data)[: self.maxsize // 8 or 1]:
+                del data[old]
+        data[key] = compiled
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+def compile_statement(dialect: Dialect, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> tuple[
+    Compiled, list[Param]
+]:
+    """Compile (or fetch from the cache) a statement; return it and its walked params."""
+    key: list[Any] = []
+    nodes: list[Param] = []
+    stmt._walk(key, nodes)
+    shape = tuple(key)
+    cache = dialect.cache
+    compiled = cache.get(shape)
+    if compiled is None:
+        cache.misses += 1
+        compiled = dialect.compiler(dialect, nodes).compile(stmt)
+        cache.put(shape, compiled)
+    else:
+        cache.hits += 1
+    return compiled, nodes
+
+
+class SQLCompiler:
+    """Renders statements for one dialect. One instance per compilation (cache miss)."""
+
+    def __init__(self, dialect: Dialect, nodes: Sequence[Param] = ()) -> None:
+        self.dialect = dialect
+        self.q = dialect.quote
+        self._index = {id(node): i for i, node in enumerate(nodes)}
+        self._slots: list[tuple[int, Dumper | None]] = []
+        self._select_labels: list[set[str]] = []
+
+    # -- entry points ------------------------------------------------------------------
+    def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
+        if isinstance(stmt, SelectStmt):
+            sql = self.select_sql(stmt)
+        elif isinstance(stmt, UpdateStmt):
+            sql = self.update_sql(stmt)
+        else:
+            sql = self.delete_sql(stmt)
+        return Compiled(sql, tuple(self._slots))
+
+    def compile_insert(self, stmt: InsertStmt) -> tuple[str, tuple[Dumper | None, ...]]:
+        """SQL of an insert and the dumper of each column (applied to every row)."""
+        dumpers = tuple(self.dialect.dumper(f.type) for f in stmt.columns)
+        return self.insert_sql(stmt), dumpers
+
+    def process(self, node: Expr) -> str:
+        method: Callable[[Any], str] = getattr(self, "visit_" + node.visit_name)
+        return method(node)
+
+    def operand(self, node: Expr) -> str:
+        """A sub-expression, parenthesised when it is compound."""
+        sql = self.process(node)
+        return f"({sql})" if isinstance(node, _COMPOUND) else sql
+
+    # -- placeholders --------------------------------------------------------------------
+    def bind_param(self, node: Param) -> str:
+        index = self._index.get(id(node))
+        if index is None:
+            raise ConfigurationError("internal: a parameter was not collected by the walk")
+        self._slots.append((index, self.dialect.dumper(node.type)))
+        placeholder = self.dialect.placeholder(len(self._slots))
+        return self.dialect.param_sql(placeholder, node.type)
+
+    def visit_param(self, node: Param) -> str:
+        return self.bind_param(node)
+
+    # -- expressions ---------------------------------------------------------------------
+    def visit_column(self, node: Column[Any]) -> str:
+        return f"{self.q(node.table.ref_name)}.{self.q(node.name)}"
+
+    def visit_derived_column(self, node: DerivedColumn) -> str:
+        return f"{self.q(node.alias)}.{self.q(node.name)}"
+
+    def visit_const(self, node: Const) -> str:
+        return "(1 = 1)" if node.value else "(1 = 0)"
+
+    def visit_binary(self, node: BinaryOp) -> str:
+        op = node.op
+        if op == "/":
+            return self.true_divide(node.left, node.right)
+        if op == "//":
+            return self.floor_divide(node.left, node.right)
+        return f"{self.operand(node.left)} {op} {self.operand(node.right)}"
+
+    def true_divide(self, left: Expr, right: Expr) -> str:
+        """``/`` as true division: exact integers are cast to floating point first."""
+        if self._is_exact_integer(left) and self._is_exact_integer(right):
+            return f"CAST({self.process(left)} AS {self.float_cast_type()}) / {self.operand(right)}"
+        return f"{self.operand(left)} / {self.operand(right)}"
+
+    def float_cast_type(self) -> str:
+        return self.dialect.type_name(ColumnType(Kind.FLOAT, float), False)
+
+    def floor_divide(self, left: Expr, right: Expr) -> str:
+        """``//`` as Python's floor division (SQL ``/`` and ``%`` truncate toward zero)."""
+        a, b = self.operand(left), self.operand(right)
+        if self._is_exact_integer(left) and self._is_exact_integer(right):
+            return f"(({a} - ((({a} % {b}) + {b}) % {b})) / {b})"
+        return f"FLOOR({a} / {b})"
+
+    @staticmethod
+    def _is_exact_integer(node: Expr) -> bool:
+        t = node.type
+        return t is None or t.kind in _NUMERIC_EXACT
+
+    def visit_boolop(self, node: BoolOp) -> str:
+        return f" {node.op} ".join(self.operand(item) for item in node.items)
+
+    def visit_not(self, node: Not) -> str:
+        return f"NOT {self.operand(node.operand)}"
+
+    def visit_is_null(self, node: IsNull) -> str:
+        return f"{self.operand(node.operand)} IS {'NOT ' if node.negate else ''}NULL"
+
+    def visit_in_list(self, node: InList) -> str:
+        if not node.values:
+            return self.visit_const(Const(node.negate))
+        values = ", ".join(self.process(v) for v in node.values)
+        return f"{self.operand(node.operand)} {'NOT IN' if node.negate else 'IN'} ({values})"
+
+    def visit_in_subquery(self, node: InSubquery) -> str:
+        sub = self.select_sql(node.select)
+        return f"{self.operand(node.operand)} {'NOT IN' if node.negate else 'IN'} ({sub})"
+
+    def visit_scalar_subquery(self, node: ScalarSubquery) -> str:
+        return f"({self.select_sql(node.select)})"
+
+    def visit_exists(self, node: Exists) -> str:
+        return f"{'NOT ' if node.negate else ''}EXISTS ({self.select_sql(node.select)})"
+
+    def visit_like(self, node: Like) -> str:
+        operand, pattern = self.operand(node.operand), self.operand(node.pattern)
+        if node.case_insensitive:
+            sql = self.ilike(operand, pattern, node.negate)
+        else:
+            sql = f"{operand} {'NOT LIKE' if node.negate else 'LIKE'} {pattern}"
+        if node.escape is not None:
+            sql += f" ESCAPE {self.string_literal(node.escape)}"
+        return sql
+
+    def ilike(self, operand: str, pattern: str, negate: bool) -> str:
+        """Case-insensitive LIKE; the portable form lower-cases both sides."""
+        return f"LOWER({operand}) {'NOT LIKE' if negate else 'LIKE'} LOWER({pattern})"
+
+    def string_literal(self, text: str) -> str:
+        """A SQL string literal (only for validated, dialect-syntax text like ESCAPE)."""
+        return "'" + text.replace("'", "''") + "'"
+
+    def visit_between(self, node: Between) -> str:
+        return (
+            f"{self.operand(node.operand)} BETWEEN {self.operand(node.low)} "
+            f"AND {self.operand(node.high)}"
+        )
+
+    #: portable function names → this dialect's SQL names
+    function_names: dict[str, str] = {}
+
+    def visit_func(self, node: Func) -> str:
+        name = self.function_names.get(node.name, node.name).upper()
+        if not node.args:
+            return f"{name}(*)"
+        args = ", ".join(self.process(a) for a in node.args)
+        return f"{name}({'DISTINCT ' if node.distinct else ''}{args})"
+
+    def visit_case(self, node: Case) -> str:
+        parts = ["CASE"]
+        for cond, value in node.whens:
+            parts.append(f"WHEN {self.process(cond)} THEN {self.process(value)}")
+        if node.else_ is not None:
+            parts.append(f"ELSE {self.process(node.else_)}")
+        parts.append("END")
+        return " ".join(parts)
+
+    def visit_label(self, node: Label) -> str:
+        return self.process(node.expr)
+
+    # -- SELECT ---------------------------------------------------------------------------
+    def table_sql(self, info: TableInfo) -> str:
+        ref = info.ref
+        if ref.alias:
+            return f"{self.q(ref.name)} AS {self.q(ref.alias)}"
+        return self.q(ref.name)
+
+    def model_columns(self, info: TableInfo) -> str:
+        prefix = self.q(info.ref.ref_name)
+        return ", ".join(f"{prefix}.{self.q(f.column)}" for f in info.fields)
+
+    def select_item(self, item: TableInfo | Expr) -> str:
+        if isinstance(item, TableInfo):
+            return self.model_columns(item)
+        if isinstance(item, Label):
+            return f"{self.process(item.expr)} AS {self.q(item.name)}"
+        return self.process(item)
+
+    def select_sql(self, stmt: SelectStmt) -> str:
+        labels = {i.name for i in stmt.items if isinstance(i, Label)}
+        self._select_labels.append(labels)
+        try:
+            return self._select_sql(stmt)
+        finally:
+            self._select_labels.pop()
+
+    def _select_sql(self, stmt: SelectStmt) -> str:
+        parts = ["SELECT DISTINCT" if stmt.distinct else "SELECT"]
+        parts.append(", ".join(self.select_item(i) for i in stmt.items))
+        parts.append("FROM " + self.from_sql(stmt))
+        for join in stmt.joins:
+            kind = "LEFT JOIN" if join.kind == "left" else "JOIN"
+            parts.append(f"{kind} {self.table_sql(join.table)} ON {self.process(join.on)}")
+        if stmt.where is not None:
+            parts.append("WHERE " + self.process(stmt.where))
+        if stmt.group_by:
+            parts.append("GROUP BY " + ", ".join(self.process(g) for g in stmt.group_by))
+        if stmt.having is not None:
+            parts.append("HAVING " + self.process(stmt.having))
+        if stmt.order_by:
+            parts.append("ORDER BY " + ", ".join(self.order_item(o) for o in stmt.order_by))
+        limit = self.bind_param(stmt.limit) if stmt.limit is not None else None
+        offset = self.bind_param(stmt.offset) if stmt.offset is not None else None
+        if limit is not None or offset is not None:
+            parts.append(self.limit_clause(limit, offset))
+        return " ".join(parts)
+
+    def from_sql(self, stmt: SelectStmt) -> str:
+        from_ = stmt.from_
+        if isinstance(from_, DerivedTable):
+            return f"({self.select_sql(from_.select)}) AS {self.q(from_.alias)}"
+        tables = [self.table_sql(from_)]
+        named = {id(t.ref) for t in stmt.tables_in_from()}
+        for item in stmt.items:  # selected models neither in FROM nor joined: cross join
+            if isinstance(item, TableInfo) and id(item.ref) not in named:
+                named.add(id(item.ref))
+                tables.append(self.table_sql(item))
+        return ", ".join(tables)
+
+    def order_item(self, ordering: Ordering) -> str:
+        expr = ordering.expr
+        if isinstance(expr, Label) and expr.name in self._select_labels[-1]:
+            sql = self.q(expr.name)
+        else:
+            sql = self.process(expr)
+        direction = " DESC" if ordering.desc else " ASC"
+        nulls = ordering.nulls
+        if nulls is None:
+            t = expr.type
+            if t is None or not t.nullable:
+                return sql + direction
+            # Pin one NULL placement on every backend: NULLs first ascending.
+            nulls = "last" if ordering.desc else "first"
+            default_first = self.dialect.nulls_first_ascending != ordering.desc
+            if (nulls == "first") == default_first:
+                return sql + direction
+        if self.dialect.supports_nulls_order:
+            return f"{sql}{direction} NULLS {nulls.upper()}"
+        flag = f"CASE WHEN {sql} IS NULL THEN 0 ELSE 1 END"
+        return f"{flag} {'ASC' if nulls == 'first' else 'DESC'}, {sql}{direction}"
+
+    def limit_clause(self, limit: str | None, offset: str | None) -> str:
+        """``LIMIT n OFFSET m``; a dialect overrides when OFFSET needs a LIMIT."""
+        if limit is None:
+            return f"LIMIT -1 OFFSET {offset}"
+        if offset is None:
+            return f"LIMIT {limit}"
+        return f"LIMIT {limit} OFFSET {offset}"
+
+    # -- UPDATE / DELETE -------------------------------------------------------------------
+    def update_sql(self, stmt: UpdateStmt) -> str:
+        sets = ", ".join(f"{self.q(c.name)} = {self.process(v)}" for c, v in stmt.sets)
+        sql = f"UPDATE {self.q(stmt.table.name)} SET {sets}"
+        if stmt.where is not None:
+            sql += " WHERE " + self.process(stmt.where)
+        return sql
+
+    def delete_sql(self, stmt: DeleteStmt) -> str:
+        sql = f"DELETE FROM {self.q(stmt.table.name)}"
+        if stmt.where is not None:
+            sql += " WHERE " + self.process(stmt.where)
+        return sql
+
+    # -- INSERT ------------------------------------------------------------------------------
+    def insert_sql(self, stmt: InsertStmt) -> str:
+        columns = ", ".join(self.q(f.column) for f in stmt.columns)
+        width = len(stmt.columns)
+        placeholder = self.dialect.placeholder
+        rows = []
+        n = 0
+        for _ in range(stmt.rows):
+            cells = []
+            for f in stmt.columns:
+                n += 1
+                cells.append(self.dialect.param_sql(placeholder(n), f.type))
+            rows.append("(" + ", ".join(cells) + ")")
+        if width:
+            sql = f"INSERT INTO {self.q(stmt.table.name)} ({columns}) VALUES {', '.join(rows)}"
+        else:
+            sql = self.insert_default_values(stmt)
+        if stmt.upsert:
+            sql += " " + self.upsert_clause(stmt)
+        if stmt.returning:
+            sql += " " + self.returning_clause(stmt.returning)
+        return sql
+
+    def insert_default_values(self, stmt: InsertStmt) -> str:
+        if stmt.rows != 1:
+            raise NotSupportedError("a multi-row insert needs at least one column value")
+        return f"INSERT INTO {self.q(stmt.table.name)} DEFAULT VALUES"
+
+    def returning_clause(self, fields: Sequence[FieldInfo]) -> str:
+        if not self.dialect.supports_returning:
+            raise NotSupportedError(f"{self.dialect.name} has no RETURNING")
+        return "RETURNING " + ", ".join(self.q(f.column) for f in fields)
+
+    def upsert_clause(self, stmt: InsertStmt) -> str:
+        """``ON CONFLICT (...) DO UPDATE SET col = excluded.col`` (PostgreSQL, SQLite)."""
+        target = ", ".join(self.q(f.column) for f in stmt.conflict)
+        conflict = {f.column for f in stmt.conflict}
+        updates = [f for f in stmt.columns if f.column not in conflict]
+        if not updates:
+            return f"ON CONFLICT ({target}) DO NOTHING"
+        sets = ", ".join(f"{self.q(f.column)} = excluded.{self.q(f.column)}" for f in updates)
+        return f"ON CONFLICT ({target}) DO UPDATE SET {sets}"
+
+    # -- DDL -----------------------------------------------------------------------------
+    def create_table_sql(self, info: TableInfo, if_not_exists: bool) -> list[str]:
+        """``CREATE TABLE`` plus one ``CREATE INDEX`` per index group."""
+        indexed = {
+            f.column
+            for _, group in info.unique_groups + info.index_groups
+            for f in group
+        } | {f.column for f in info.primary_key}
+        lines: list[str] = []
+        for f in info.fields:
+            if f.auto:
+                lines.append(self.dialect.auto_pk_sql(self.q(f.column)))
+                continue
+            col = f"{self.q(f.column)} {self.column_type_sql(f, f.column in indexed)}"
+            if not f.nullable:
+                col += " NOT NULL"
+            lines.append(col)
+        if info.primary_key and info.auto is None:
+            cols = ", ".join(self.q(f.column) for f in info.primary_key)
+            lines.append(f"PRIMARY KEY ({cols})")
+        for name, group in info.unique_groups:
+            cols = ", ".join(self.q(f.column) for f in group)
+            lines.append(f"CONSTRAINT {self.q(name)} UNIQUE ({cols})")
+        for f in info.fields:
+            if f.spec.foreign_key:
+                table, column = f.spec.foreign_key.split(".")
+                fk = (
+                    f"FOREIGN KEY ({self.q(f.column)}) REFERENCES {self.q(table)} "
+                    f"({self.q(column)})"
+                )
+                if f.spec.on_delete:
+                    fk += f" ON DELETE {f.spec.on_delete.upper()}"
+                lines.append(fk)
+        exists = "IF NOT EXISTS " if if_not_exists else ""
+        body = ",\n  ".join(lines)
+        statements = [f"CREATE TABLE {exists}{self.q(info.name)} (\n  {body}\n)"]
+        for name, group in info.index_groups:
+            cols = ", ".join(self.q(f.column) for f in group)
+            statements.append(self.create_index_sql(name, info.name, cols, if_not_exists))
+        return statements
+
+    def column_type_sql(self, f: FieldInfo, indexed: bool) -> str:
+        custom = plugins.hook().ormer_sql_type(py_type=f.type.py_type, dialect=self.dialect)
+        return custom if isinstance(custom, str) else self.dialect.type_name(f.type, indexed)
+
+    def create_index_sql(self, name: str, table: str, columns: str, if_not_exists: bool) -> str:
+        exists = "IF NOT EXISTS " if if_not_exists else ""
+        return f"CREATE INDEX {exists}{self.q(name)} ON {self.q(table)} ({columns})"
+
+    def drop_table_sql(self, info: TableInfo, if_exists: bool) -> str:
+        return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.q(info.name)}"

@@ -1,0 +1,496 @@
+"""A connection: runs compiled statements on one driver connection (DESIGN §5–§8).
+
+Every statement goes through :meth:`Connection._run`, the one place that
+logs to ``ormer.sql``, calls the per-statement hooks (only when a plugin
+implements them) and translates driver errors into ormer's tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from . import plugins
+from .errors import (
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    NotSupportedError,
+    OrmerError,
+)
+from .compiler import Compiled
+from .hydrate import RowsConverter, make_named_converter
+from .model import FieldInfo, Model, TableInfo, table_of
+from .query import Delete, Insert, Select, Update
+from .statements import InsertStmt
+
+if TYPE_CHECKING:
+    from .dialect import Dialect, DriverConnection, Row
+
+__all__ = ["Connection", "Transaction"]
+
+log = logging.getLogger("ormer.sql")
+M = TypeVar("M", bound=Model)
+M1 = TypeVar("M1", bound=Model)
+M2 = TypeVar("M2", bound=Model)
+R = TypeVar("R")
+_MAX_ROWS_PER_INSERT = 1000
+
+
+class Transaction:
+    """A transaction, or a savepoint when nested.
+
+    ``async with conn.transaction():`` commits on success and rolls back on
+    error; ``tx = await conn.begin()`` followed by ``await tx.commit()`` /
+    ``await tx.rollback()`` does the same by hand.
+    """
+
+    __slots__ = ("_conn", "_isolation", "_mode", "_savepoint", "_state")
+
+    def __init__(self, conn: Connection, isolation: str | None, mode: str | None) -> None:
+        self._conn = conn
+        self._isolation = isolation
+        self._mode = mode
+        self._savepoint: str | None = None
+        self._state = "new"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the transaction has begun and not yet ended."""
+        return self._state == "active"
+
+    async def start(self) -> Transaction:
+        if self._state != "new":
+            raise ConfigurationError("this transaction was already started")
+        conn = self._conn
+        dialect = conn.dialect
+        if conn._tx_stack:
+            if self._isolation is not None or self._mode is not None:
+                raise ConfigurationError(
+                    "a nested transaction is a savepoint: isolation and mode apply to the "
+                    "outermost transaction only"
+                )
+            if not dialect.supports_savepoints:
+                raise NotSupportedError(f"{dialect.name} has no savepoints")
+            conn._savepoint_seq += 1
+            self._savepoint = f"ormer_sp_{conn._savepoint_seq}"
+            await conn._control(dialect.savepoint_sql(self._savepoint))
+        else:
+            for sql in dialect.begin_statements(self._isolation, self._mode):
+                await conn._control(sql)
+        conn._tx_stack.append(self)
+        self._state = "active"
+        return self
+
+    def _finish(self) -> None:
+        if self._state != "active":
+            raise ConfigurationError(f"the transaction is {self._state}, not active")
+        stack = self._conn._tx_stack
+        if not stack or stack[-1] is not self:
+            raise ConfigurationError("end the inner (nested) transaction first")
+        stack.pop()
+
+    async def commit(self) -> None:
+        """Commit (or release the savepoint)."""
+        self._finish()
+        dialect = self._conn.dialect
+        if self._savepoint is not None:
+            self._state = "committed"
+            await self._conn._control(dialect.release_savepoint_sql(self._savepoint))
+            return
+        try:
+            await self._conn._control(dialect.commit_sql)
+        except BaseException:
+            self._state = "failed"
+            # The server may have ended the transaction or not: make sure it is gone.
+            await self._conn._quiet_rollback()
+            raise
+        self._state = "committed"
+
+    async def rollback(self) -> None:
+        """Roll back (to the savepoint, when nested)."""
+        self._finish()
+        self._state = "rolled back"
+        dialect = self._conn.dialect
+        if self._savepoint is not None:
+            await self._conn._control(dialect.rollback_to_savepoint_sql(self._savepoint))
+            await self._conn._control(dialect.release_savepoint_sql(self._savepoint))
+        else:
+            await self._conn._control(dialect.rollback_sql)
+
+    async def __aenter__(self) -> Transaction:
+        if self._state == "new":
+            await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state != "active":
+            return
+        if exc_type is None:
+            await self.commit()
+        else:
+            await self.rollback()
+
+    def __await__(self) -> Generator[Any, None, Transaction]:
+        return self.start().__await__()
+
+
+class Connection:
+    """One database connection with the full query API.
+
+    Made by ``await Database.connect(...)``; ``async with`` closes it on exit.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_dialect",
+        "_driver",
+        "_savepoint_seq",
+        "_session_dirty",
+        "_tx_stack",
+    )
+
+    def __init__(self, dialect: Dialect, driver: DriverConnection) -> None:
+        self._dialect = dialect
+        self._driver = driver
+        self._closed = False
+        self._tx_stack: list[Transaction] = []
+        self._savepoint_seq = 0
+        self._session_dirty = False
+
+    @property
+    def dialect(self) -> Dialect:
+        """The dialect this connection speaks."""
+        return self._dialect
+
+    @property
+    def driver(self) -> DriverConnection:
+        """The backend's driver adapter (for backend-specific needs)."""
+        return self._driver
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction opened through ormer is active."""
+        return bool(self._tx_stack)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed or self._driver.is_closed
+
+    # -- running statements -------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectionError("the connection is closed")
+
+    async def _run(
+        self,
+        op: Callable[[str, Any], Awaitable[R]],
+        sql: str,
+        params: Any,
+    ) -> R:
+        self._check_open()
+        hooks = plugins.query_hooks()
+        before, after = hooks.before_execute, hooks.after_execute
+        logging_on = log.isEnabledFor(logging.DEBUG)
+        if before is None and after is None and not logging_on:
+            try:
+                return await op(sql, params)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+        if before is not None:
+            before(sql=sql, params=params, dialect=self._dialect)
+        start = time.perf_counter()
+        error: OrmerError | None = None
+        result: Any = None
+        try:
+            result = await op(sql, params)
+            return result  # type: ignore[no-any-return]
+        except Exception as exc:
+            error = self._translate(exc)
+            raise error from exc
+        finally:
+            elapsed = time.perf_counter() - start
+            if logging_on:
+                log.debug("%s %r (%.3f ms)", sql, params, elapsed * 1000)
+            if after is not None:
+                rowcount = len(result) if isinstance(result, list) else (
+                    result if isinstance(result, int) else -1
+                )
+                after(
+                    sql=sql,
+                    params=params,
+                    dialect=self._dialect,
+                    elapsed=elapsed,
+                    rowcount=rowcount,
+                    error=error,
+                )
+
+    def _translate(self, exc: Exception) -> OrmerError:
+        if isinstance(exc, OrmerError):
+            return exc
+        err = self._driver.translate_error(exc)
+        if isinstance(err, ConnectionLostError):
+            self._closed = True
+        return err
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return await self._run(self._driver.fetch, sql, params)
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        return await self._run(self._driver.execute, sql, params)
+
+    async def _control(self, sql: str) -> None:
+        await self._run(self._driver.execute, sql, ())
+
+    async def _quiet_rollback(self) -> None:
+        try:
+            await self._driver.execute(self._dialect.rollback_sql, ())
+        except Exception as exc:  # no transaction left to roll back, or connection gone
+            log.debug("rollback after a failed commit: %s", exc)
+        self._tx_stack.clear()
+
+    async def _stream(
+        self, sql: str, params: Sequence[Any], batch: int
+    ) -> AsyncIterator[list[Row]]:
+        self._check_open()
+        stream = self._driver.stream(sql, params, batch)
+        while True:
+            try:
+                rows = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            yield rows
+
+    async def _insert(
+        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+    ) -> int:
+        if not objects:
+            return 0
+        cls = type(objects[0])
+        info = table_of(cls)
+        for obj in objects:
+            if type(obj) is not cls:
+                raise ConfigurationError(
+                    f"one insert takes objects of one model: {cls.__name__} and "
+                    f"{type(obj).__name__} mixed"
+                )
+        auto = info.auto
+        _validate(objects, info)
+        with_key: list[Model] = []
+        without_key: list[Model] = []
+        for obj in objects:
+            if auto is not None and obj.__dict__.get(auto.attr) is None:
+                without_key.append(obj)
+            else:
+                with_key.append(obj)
+        plan: list[tuple[tuple[FieldInfo, ...], list[Model], bool]] = []
+        if with_key:
+            plan.append((info.fields, with_key, False))
+        if without_key:
+            columns = tuple(f for f in info.fields if f is not auto)
+            plan.append((columns, without_key, True))
+        chunks = [
+            (columns, group[i : i + size], wants_key)
+            for columns, group, wants_key in plan
+            for size in [self._rows_per_statement(len(columns))]
+            for i in range(0, len(group), size)
+        ]
+        if len(chunks) == 1:
+            return await self._insert_chunk(info, *chunks[0], upsert, conflict)
+        total = 0
+        async with self.transaction():
+            for chunk in chunks:
+                total += await self._insert_chunk(info, *chunk, upsert, conflict)
+        return total
+
+    def _rows_per_statement(self, width: int) -> int:
+        return max(1, min(_MAX_ROWS_PER_INSERT, self._dialect.max_bind_params // max(width, 1)))
+
+    async def _insert_chunk(
+        self,
+        info: TableInfo,
+        columns: tuple[FieldInfo, ...],
+        objects: list[Model],
+        wants_key: bool,
+        upsert: bool,
+        conflict: tuple[FieldInfo, ...],
+    ) -> int:
+        dialect = self._dialect
+        auto = info.auto
+        returning = (auto,) if wants_key and auto is not None and dialect.supports_returning else ()
+        stmt = InsertStmt(info, columns, len(objects), returning, upsert, conflict)
+        key = stmt.key()
+        cached = dialect.cache.get(key)
+        if cached is None:
+            sql, dumpers = dialect.compiler(dialect).compile_insert(stmt)
+            plan = Compiled(sql, ())
+            plan.extra = dumpers
+            dialect.cache.put(key, plan)
+        else:
+            sql, dumpers = cached.sql, cached.extra
+        params: list[Any] = []
+        attrs = [f.attr for f in columns]
+        for obj in objects:
+            d = obj.__dict__
+            for attr, dump in zip(attrs, dumpers):
+                value = d[attr]
+                params.append(value if dump is None or value is None else dump(value))
+        if returning:
+            rows = await self._fetch(sql, params)
+            if auto is not None and len(rows) == len(objects):
+                load = dialect.loader(auto.type)
+                for obj, row in zip(objects, rows):
+                    obj.__dict__[auto.attr] = row[0] if load is None else load(row[0])
+            return len(rows)
+        if wants_key and auto is not None:
+            first_or_last = await self._run(self._driver.insert_lastrowid, sql, params)
+            n = len(objects)
+            start = first_or_last if dialect.lastrowid_is_first else first_or_last - n + 1
+            for i, obj in enumerate(objects):
+                obj.__dict__[auto.attr] = start + i
+            return n
+        return await self._execute(sql, params)
+
+    # -- the query API -------------------------------------------------------------------
+    @overload
+    def select(self, item: type[M], /) -> Select[M]: ...
+    @overload
+    def select(self, a: type[M1], b: type[M2], /) -> Select[tuple[M1, M2]]: ...
+    @overload
+    def select(self, *items: Any) -> Select[tuple[Any, ...]]: ...
+
+    def select(self, *items: Any) -> Select[Any]:
+        """Start a SELECT of models, columns or expressions."""
+        return Select(self, items)
+
+    def insert(self, objects: M | Sequence[M]) -> Insert[M]:
+        """INSERT one object or a list; awaiting the builder (or ``.execute()``) runs it."""
+        return Insert(self, objects)
+
+    def insert_or_update(
+        self, objects: M | Sequence[M], conflict: Sequence[Any] | None = None
+    ) -> Insert[M]:
+        """Upsert on the primary key, or on ``conflict=(User.email,)``."""
+        return Insert(self, objects, upsert=True, conflict=conflict)
+
+    def update(self, model: type[M]) -> Update[M]:
+        """Start an UPDATE; needs ``filter(...)`` or ``.all()``."""
+        return Update(self, model)
+
+    def delete(self, model: type[M]) -> Delete[M]:
+        """Start a DELETE; needs ``filter(...)`` or ``.all()``."""
+        return Delete(self, model)
+
+    async def find(self, model: type[M], pk: Any) -> M | None:
+        """The object whose primary key is ``pk`` (a tuple for composite keys), or None."""
+        info = table_of(model)
+        if not info.primary_key:
+            raise ConfigurationError(f"{model.__name__} has no primary key")
+        keys = pk if isinstance(pk, tuple) else (pk,)
+        if len(keys) != len(info.primary_key):
+            raise ConfigurationError(
+                f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
+                f"got {len(keys)} value(s)"
+            )
+        conditions = [info.columns[f.attr] == k for f, k in zip(info.primary_key, keys)]
+        return await Select[M](self, (model,)).filter(*conditions).first()
+
+    # -- transactions ----------------------------------------------------------------------
+    def transaction(self, isolation: str | None = None, mode: str | None = None) -> Transaction:
+        """``async with conn.transaction():`` — nested blocks become savepoints.
+
+        ``isolation``: "read committed", "repeatable read", "serializable", ...
+        ``mode``: dialect-specific (SQLite: "deferred", "immediate", "exclusive").
+        """
+        return Transaction(self, isolation, mode)
+
+    def begin(self, isolation: str | None = None, mode: str | None = None) -> Transaction:
+        """``tx = await conn.begin()``; then ``await tx.commit()`` or ``rollback()``."""
+        return Transaction(self, isolation, mode)
+
+    # -- raw SQL -----------------------------------------------------------------------------
+    async def exec_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run raw SQL (driver placeholder style) and return its rows as tuples."""
+        self._session_dirty = True
+        rows = await self._run(self._driver.fetch, sql, list(params or ()))
+        return [tuple(r) for r in rows]
+
+    async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run raw SQL and return the affected row count."""
+        self._session_dirty = True
+        return await self._run(self._driver.execute, sql, list(params or ()))
+
+    async def exec_table(
+        self, model: type[M], sql: str, params: Sequence[Any] | None = None
+    ) -> list[M]:
+        """Run raw SQL and map its columns, by name, onto ``model`` objects."""
+        self._session_dirty = True
+        info = table_of(model)
+        names, rows = await self._run(self._driver.fetch_described, sql, list(params or ()))
+        cache = self._dialect.cache
+        key = ("RAW", info.name, id(info), tuple(names))
+        entry = cache.get(key)
+        if entry is None:
+            converter: RowsConverter = make_named_converter(info, names, self._dialect)
+            entry = Compiled("", ())
+            entry.extra = converter
+            cache.put(key, entry)
+        result: list[M] = entry.extra(rows)
+        return result
+
+    # -- schema ---------------------------------------------------------------------------------
+    async def create_table(self, model: type[Model], if_not_exists: bool = True) -> None:
+        """CREATE TABLE for a model, with its unique constraints, indexes and foreign keys."""
+        compiler = self._dialect.compiler(self._dialect)
+        for sql in compiler.create_table_sql(table_of(model), if_not_exists):
+            await self._control(sql)
+
+    async def drop_table(self, model: type[Model], if_exists: bool = True) -> None:
+        """DROP TABLE for a model."""
+        compiler = self._dialect.compiler(self._dialect)
+        await self._control(compiler.drop_table_sql(table_of(model), if_exists))
+
+    # -- closing ---------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Close the connection (a no-op when already closed)."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._driver.close()
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<ormer.Connection {self._dialect.name} {state}>"
+
+
+def _validate(objects: Sequence[Model], info: TableInfo) -> None:
+    auto = info.auto
+    for obj in objects:
+        d = obj.__dict__
+        for f in info.fields:
+            value = d.get(f.attr)
+            if f is auto and value is None:
+                continue
+            f.validate(value)

@@ -1,0 +1,373 @@
+"""The plugin seam: :class:`Dialect` (SQL rules, type map, capability flags) and
+the :class:`DriverConnection` protocol a backend's driver adapter implements.
+
+A backend subclasses :class:`Dialect` and overrides only what differs from the
+portable defaults here; SQL generation itself lives in
+:class:`ormer.compiler.SQLCompiler`, which a dialect may subclass too
+(``compiler_class``). Nothing in core asks a dialect for its name: it reads
+capability flags and calls overridable methods.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import ConfigurationError, NotSupportedError, OrmerError
+from .types import ColumnType, Kind
+
+if TYPE_CHECKING:
+    from .compiler import SQLCompiler
+
+__all__ = ["URL", "Dialect", "DriverConnection", "Dumper", "Loader", "Row", "parse_url"]
+
+Row = Sequence[Any]
+Dumper = Callable[[Any], Any]
+Loader = Callable[[Any], Any]
+
+ISOLATION_LEVELS = ("read uncommitted", "read committed", "repeatable read", "serializable")
+
+
+@dataclass(frozen=True)
+class URL:
+    """A parsed database URL: ``scheme://user:password@host:port/database?options``."""
+
+    scheme: str
+    username: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    def __repr__(self) -> str:  # never print the password
+        auth = f"{self.username}:***@" if self.password else (
+            f"{self.username}@" if self.username else ""
+        )
+        host = self.host or ""
+        port = f":{self.port}" if self.port else ""
+        return f"URL('{self.scheme}://{auth}{host}{port}/{self.database or ''}')"
+
+
+def parse_url(text: str) -> URL:
+    """Parse ``scheme://...``; raise ConfigurationError for a malformed URL."""
+    if "://" not in text:
+        raise ConfigurationError(
+            f"malformed database URL {text!r}: expected scheme://..., e.g. "
+            "postgresql://user:pass@host/db or sqlite:///app.db"
+        )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"malformed database URL: {exc}") from exc
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    return URL(
+        scheme=parts.scheme.lower(),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        host=parts.hostname,
+        port=port,
+        database=unquote(path) or None,
+        query=dict(parse_qsl(parts.query)),
+        raw=text,
+    )
+
+
+class DriverConnection(Protocol):
+    """One open connection of a database driver, adapted to ormer.
+
+    Each method is one statement and, where the driver allows, one round trip
+    (or one thread hand-off): ``fetch`` executes and fetches in the same call.
+    Errors are raised as the driver's own exceptions; :meth:`translate_error`
+    maps them to ormer's tree.
+    """
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Run a statement and return all its rows."""
+        ...
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any]
+    ) -> tuple[list[str], list[Row]]:
+        """Run a statement and return its column names and rows (raw SQL paths)."""
+        ...
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement; return the affected row count."""
+        ...
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement for many parameter rows; return the affected row count."""
+        ...
+
+    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an INSERT and return the generated id the driver reports."""
+        ...
+
+    def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
+        """Yield the rows of a statement in batches (a server-side cursor where there is one)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the connection is unusable."""
+        ...
+
+    async def reset(self) -> None:
+        """Return the session to its initial state (for the pool)."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        ...
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the connection is known to be closed or broken."""
+        ...
+
+    def translate_error(self, exc: BaseException) -> OrmerError:
+        """Map a driver exception to ormer's error tree (the caller chains it)."""
+        ...
+
+
+def _null_safe(fn: Callable[[Any], Any], expected: type | tuple[type, ...]) -> Dumper:
+    def dump(value: Any) -> Any:
+        if isinstance(value, expected):
+            return fn(value)
+        return value
+
+    return dump
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Dialect:
+    """SQL rules, type map and capability flags of one database.
+
+    Subclasses override class attributes and the few methods whose SQL differs;
+    the portable defaults follow standard SQL with double-quoted identifiers.
+    """
+
+    #: the dialect's registered name
+    name: ClassVar[str] = "generic"
+    #: which ``SQLCompiler`` subclass renders statements
+    compiler_class: ClassVar[type[SQLCompiler] | None] = None
+
+    # -- capability flags ----------------------------------------------------------
+    #: INSERT/UPDATE ... RETURNING
+    supports_returning: ClassVar[bool] = True
+    #: without RETURNING: the driver's last-insert id is the FIRST id of a multi-row insert
+    lastrowid_is_first: ClassVar[bool] = False
+    #: bind parameters one statement may carry
+    max_bind_params: ClassVar[int] = 32766
+    #: SAVEPOINT / RELEASE / ROLLBACK TO
+    supports_savepoints: ClassVar[bool] = True
+    #: isolation levels ``transaction(isolation=...)`` accepts
+    isolation_levels: ClassVar[frozenset[str]] = frozenset(ISOLATION_LEVELS)
+    #: ``transaction(mode=...)`` values (SQLite: deferred/immediate/exclusive)
+    transaction_modes: ClassVar[frozenset[str]] = frozenset()
+    #: ORDER BY ... NULLS FIRST/LAST syntax (else emulated)
+    supports_nulls_order: ClassVar[bool] = True
+    #: NULLs sort first in ascending order (SQLite, MySQL) or last (PostgreSQL)
+    nulls_first_ascending: ClassVar[bool] = True
+    #: LIKE is case-sensitive for ASCII
+    like_is_case_sensitive: ClassVar[bool] = True
+    #: stream() uses a server-side cursor
+    supports_server_side_cursor: ClassVar[bool] = False
+    #: the driver's placeholder style for raw SQL: "qmark" (?), "numeric" ($1), "format" (%s)
+    paramstyle: ClassVar[str] = "qmark"
+    #: the largest decimal precision stored exactly
+    max_decimal_digits: ClassVar[int] = 38
+
+    def __init__(self) -> None:
+        from .compiler import SQLCompiler, StatementCache
+
+        self.compiler: type[SQLCompiler] = self.compiler_class or SQLCompiler
+        self.cache = StatementCache()
+        self._dumpers: dict[ColumnType, Dumper | None] = {}
+        self._loaders: dict[ColumnType, Loader | None] = {}
+
+    # -- connecting ------------------------------------------------------------------
+    def parse_target(self, target: str) -> URL:
+        """Turn the user's URL (or path, for file databases) into a :class:`URL`."""
+        return parse_url(target)
+
+    async def connect(self, url: URL, options: dict[str, Any]) -> DriverConnection:
+        """Open one driver connection (bounded by a connect timeout)."""
+        raise NotSupportedError(f"dialect {self.name!r} has no driver")
+
+    # -- identifiers and placeholders -------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        """Quote a validated identifier."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def placeholder(self, position: int) -> str:
+        """The placeholder of the bind parameter at ``position`` (1-based)."""
+        return "?"
+
+    def param_sql(self, placeholder: str, type_: ColumnType | None) -> str:
+        """A placeholder as it appears in SQL; a dialect may add a cast for its server."""
+        return placeholder
+
+    # -- transactions ---------------------------------------------------------------------
+    def begin_statements(self, isolation: str | None, mode: str | None) -> list[str]:
+        """The statements that open a transaction."""
+        self.check_transaction_options(isolation, mode)
+        if isolation is not None:
+            return [f"BEGIN ISOLATION LEVEL {isolation.upper()}"]
+        return ["BEGIN"]
+
+    def check_transaction_options(self, isolation: str | None, mode: str | None) -> None:
+        """Raise NotSupportedError/ConfigurationError for options the dialect lacks."""
+        if isolation is not None:
+            if isolation.lower() not in ISOLATION_LEVELS:
+                raise ConfigurationError(
+                    f"unknown isolation level {isolation!r}; use one of {', '.join(ISOLATION_LEVELS)}"
+                )
+            if isolation.lower() not in self.isolation_levels:
+                raise NotSupportedError(
+                    f"{self.name} does not support isolation level {isolation!r}; "
+                    f"it supports: {', '.join(sorted(self.isolation_levels))}"
+                )
+        if mode is not None and mode.lower() not in self.transaction_modes:
+            supported = ", ".join(sorted(self.transaction_modes)) or "none"
+            raise NotSupportedError(
+                f"{self.name} does not support transaction mode {mode!r}; supported: {supported}"
+            )
+
+    commit_sql: ClassVar[str] = "COMMIT"
+    rollback_sql: ClassVar[str] = "ROLLBACK"
+
+    def savepoint_sql(self, name: str) -> str:
+        return f"SAVEPOINT {self.quote(name)}"
+
+    def release_savepoint_sql(self, name: str) -> str:
+        return f"RELEASE SAVEPOINT {self.quote(name)}"
+
+    def rollback_to_savepoint_sql(self, name: str) -> str:
+        return f"ROLLBACK TO SAVEPOINT {self.quote(name)}"
+
+    # -- types ----------------------------------------------------------------------------
+    def type_name(self, ct: ColumnType, indexed: bool) -> str:
+        """The DDL type of a column; ``indexed`` when it is in a key, unique or index."""
+        kind = ct.kind
+        if kind is Kind.ENUM:
+            kind = ct.enum_value_kind
+        if kind is Kind.STR:
+            return f"VARCHAR({ct.max_length})" if ct.max_length else "TEXT"
+        if kind is Kind.DECIMAL:
+            return f"NUMERIC({ct.max_digits}, {ct.decimal_places})"
+        if kind is Kind.DATETIME:
+            return "TIMESTAMP WITH TIME ZONE" if ct.timezone else "TIMESTAMP"
+        return self.type_names[kind]
+
+    type_names: ClassVar[dict[Kind, str]] = {
+        Kind.INT: "BIGINT",
+        Kind.FLOAT: "DOUBLE PRECISION",
+        Kind.BOOL: "BOOLEAN",
+        Kind.BYTES: "BLOB",
+        Kind.DATE: "DATE",
+        Kind.TIME: "TIME",
+        Kind.UUID: "UUID",
+        Kind.JSON: "JSON",
+    }
+
+    def auto_pk_sql(self, quoted_column: str) -> str:
+        """The column definition of an auto-increment integer primary key."""
+        return f"{quoted_column} BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+
+    def dumper(self, ct: ColumnType | None) -> Dumper | None:
+        """How a Python value of type ``ct`` is sent as a bind parameter (None: as is).
+
+        Built once per type and cached; dumpers pass through values of other types.
+        """
+        if ct is None:
+            return None
+        try:
+            return self._dumpers[ct]
+        except KeyError:
+            d = self._dumpers[ct] = self.make_dumper(ct)
+            return d
+
+    def loader(self, ct: ColumnType | None) -> Loader | None:
+        """How a value read back is turned into ``ct``'s Python type (None: as is).
+
+        Loaders are called only for non-NULL values.
+        """
+        if ct is None:
+            return None
+        try:
+            return self._loaders[ct]
+        except KeyError:
+            fn = self._loaders[ct] = self.make_loader(ct)
+            return fn
+
+    def make_dumper(self, ct: ColumnType) -> Dumper | None:
+        """Build the dumper of a type; override per dialect."""
+        if ct.kind is Kind.ENUM:
+            return _null_safe(_enum_value, enum.Enum)
+        if ct.kind is Kind.JSON:
+            return _null_safe(_json_dumps, (dict, list))
+        return None
+
+    def make_loader(self, ct: ColumnType) -> Loader | None:
+        """Build the loader of a type; override per dialect."""
+        if ct.kind is Kind.ENUM:
+            return ct.py_type
+        if ct.kind is Kind.JSON:
+            return _json_loads
+        return None
+
+    # -- errors ---------------------------------------------------------------------------
+    def describe(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _json_loads(value: Any) -> Any:
+    if isinstance(value, (bytes, str)):
+        return json.loads(value)
+    return value
+
+
+# Converters dialects share; kept here so each dialect module only picks.
+def decimal_from_number(places: int | None) -> Loader:
+    """Loader for Decimals stored as numbers: exact to the field's scale."""
+    if places is None:
+        return lambda v: v if isinstance(v, decimal.Decimal) else decimal.Decimal(repr(v))
+    quantum = decimal.Decimal(1).scaleb(-places)
+
+    def load(v: Any) -> decimal.Decimal:
+        if not isinstance(v, decimal.Decimal):
+            v = decimal.Decimal(repr(v) if isinstance(v, float) else str(v))
+        return v.quantize(quantum)
+
+    return load
+
+
+def uuid_from_text(value: Any) -> uuid.UUID:
+    """Loader for UUIDs stored as text or bytes."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, bytes):
+        return uuid.UUID(bytes=value) if len(value) == 16 else uuid.UUID(value.decode())
+    return uuid.UUID(value)
+
+
+def utc_naive(value: datetime.datetime) -> datetime.datetime:
+    """An aware datetime as naive UTC (for servers that store no offset)."""
+    return value.astimezone(datetime.UTC).replace(tzinfo=None)

@@ -1,0 +1,110 @@
+"""The ormer error tree (DESIGN §9).
+
+Every error ormer raises subclasses :class:`OrmerError`. Driver exceptions are
+translated by the dialect's driver adapter and chained (``raise ... from exc``),
+so the same violation raises the same class on every backend.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ConnectionError",
+    "ConnectionLostError",
+    "ConnectionReleasedError",
+    "DatabaseError",
+    "DialectNotFoundError",
+    "ForeignKeyViolationError",
+    "IntegrityError",
+    "NotNullViolationError",
+    "NotSupportedError",
+    "OrmerError",
+    "PoolClosedError",
+    "PoolError",
+    "PoolTimeoutError",
+    "QueryError",
+    "TransientError",
+    "UniqueViolationError",
+    "ValidationError",
+]
+
+
+class OrmerError(Exception):
+    """Base class of every error raised by ormer."""
+
+
+class ConfigurationError(OrmerError):
+    """Bad URL, bad pool options, bad model declaration or a misused API."""
+
+
+class DialectNotFoundError(ConfigurationError):
+    """No installed plugin provides the requested dialect or URL scheme."""
+
+
+class ValidationError(OrmerError):
+    """A value does not fit its field; raised before any SQL is sent."""
+
+
+class NotSupportedError(OrmerError):
+    """The dialect lacks a capability the statement needs."""
+
+
+class ConnectionError(OrmerError):  # noqa: A001 - deliberately ormer's own, not the builtin
+    """The database cannot be reached (connects are bounded by a timeout)."""
+
+
+class ConnectionLostError(ConnectionError):
+    """The connection died while in use."""
+
+
+class PoolError(OrmerError):
+    """Base class of connection-pool errors."""
+
+
+class PoolTimeoutError(PoolError):
+    """No connection became free within ``acquire_timeout``."""
+
+
+class PoolClosedError(PoolError):
+    """The pool is closed (or closing) and hands out no connections."""
+
+
+class ConnectionReleasedError(PoolError):
+    """A pooled connection was used after it was released."""
+
+
+class DatabaseError(OrmerError):
+    """The server refused a statement.
+
+    ``sqlstate`` carries the server's error code when the driver exposes one
+    (a SQLSTATE on PostgreSQL, the error number on MySQL, the extended result
+    code name on SQLite).
+    """
+
+    def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated."""
+
+
+class UniqueViolationError(IntegrityError):
+    """A unique or primary-key constraint was violated."""
+
+
+class ForeignKeyViolationError(IntegrityError):
+    """A foreign-key constraint was violated."""
+
+
+class NotNullViolationError(IntegrityError):
+    """NULL was written to a NOT NULL column."""
+
+
+class TransientError(DatabaseError):
+    """Deadlock, serialization failure or lock timeout: safe to retry."""
+
+
+class QueryError(DatabaseError):
+    """Syntax error, unknown table or column, or another statement error."""

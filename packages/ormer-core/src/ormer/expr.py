@@ -1,0 +1,772 @@
+"""Expression trees: columns, bound parameters, operators, functions, CASE, labels.
+
+Every node knows two things the compiler needs:
+
+* ``visit_name``: which ``visit_<name>`` method of the compiler renders it;
+* ``_walk(key, params)``: appends the node's *shape* to ``key`` and its bound
+  values to ``params``. Two trees of the same shape compile to the same SQL,
+  so the compiler caches SQL by ``tuple(key)`` and only re-collects params.
+
+Python values inside expressions always become :class:`Param` nodes (bound
+parameters), typed by the column they meet so the dialect can convert them.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from .errors import ConfigurationError
+from .identifiers import check_identifier
+from .types import ColumnType, Kind, literal_type
+
+if TYPE_CHECKING:
+    from .model import FieldInfo
+
+__all__ = [
+    "Between",
+    "BinaryOp",
+    "BoolOp",
+    "Case",
+    "Column",
+    "Const",
+    "Exists",
+    "Expr",
+    "Func",
+    "InList",
+    "InSubquery",
+    "IsNull",
+    "Label",
+    "Like",
+    "Not",
+    "Ordering",
+    "Param",
+    "ScalarSubquery",
+    "TableRef",
+    "as_expr",
+    "exists",
+    "func",
+    "not_exists",
+]
+
+T = TypeVar("T")
+Key = list[Any]
+#: what a walk collects: the Param nodes, in walk order (values are read at bind time)
+Params = list["Param"]
+
+_INT = ColumnType(Kind.INT, int)
+_FLOAT = ColumnType(Kind.FLOAT, float)
+_STR = ColumnType(Kind.STR, str)
+_BOOL = ColumnType(Kind.BOOL, bool)
+_DECIMAL = ColumnType(Kind.DECIMAL, decimal.Decimal)
+
+
+def statement_of(value: Any) -> Any | None:
+    """The select statement behind a query builder (or a bare statement), else None."""
+    stmt = getattr(value, "__ormer_statement__", None)
+    return stmt() if callable(stmt) else None
+
+
+def as_expr(value: Any, type_hint: ColumnType | None = None) -> Expr:
+    """Wrap a Python value as a bound :class:`Param` unless it already is an expression."""
+    if isinstance(value, Expr):
+        return value
+    stmt = statement_of(value)
+    if stmt is not None:
+        return ScalarSubquery(stmt)
+    return Param(value, type_hint if type_hint is not None else literal_type(value))
+
+
+def _arith_type(left: ColumnType | None, right: ColumnType | None, op: str) -> ColumnType | None:
+    kinds = {t.kind for t in (left, right) if t is not None}
+    if op == "/":
+        return _DECIMAL if Kind.DECIMAL in kinds else _FLOAT
+    if Kind.DECIMAL in kinds:
+        return _DECIMAL
+    if Kind.FLOAT in kinds:
+        return _FLOAT
+    if op == "//" or kinds <= {Kind.INT, Kind.BOOL}:
+        return _INT
+    return left if left is not None else right
+
+
+class Expr:
+    """Base of every SQL expression node.
+
+    Operators build new nodes: ``== != < <= > >=`` comparisons, ``& | ~`` boolean
+    logic, ``+ - * / // %`` arithmetic. ``== None`` compiles to ``IS NULL``.
+    Using an expression as a Python bool raises TypeError (use ``&``/``|``).
+    """
+
+    __slots__ = ()
+    visit_name: ClassVar[str] = ""
+
+    @property
+    def type(self) -> ColumnType | None:
+        """The portable type of the value this expression yields (None if unknown)."""
+        return None
+
+    def _walk(self, key: Key, params: Params) -> None:
+        raise NotImplementedError
+
+    # -- comparisons --------------------------------------------------------------
+    def _compare(self, op: str, other: Any) -> Expr:
+        return BinaryOp(op, self, as_expr(other, self.type), _BOOL)
+
+    def __eq__(self, other: Any) -> Expr:  # type: ignore[override]
+        if other is None:
+            return IsNull(self, negate=False)
+        return self._compare("=", other)
+
+    def __ne__(self, other: Any) -> Expr:  # type: ignore[override]
+        if other is None:
+            return IsNull(self, negate=True)
+        return self._compare("<>", other)
+
+    def __lt__(self, other: Any) -> Expr:
+        return self._compare("<", other)
+
+    def __le__(self, other: Any) -> Expr:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: Any) -> Expr:
+        return self._compare(">", other)
+
+    def __ge__(self, other: Any) -> Expr:
+        return self._compare(">=", other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "an ormer expression has no truth value: combine conditions with & | ~ "
+            "(not `and`/`or`/`not`), and compare with `is` outside queries"
+        )
+
+    # -- boolean logic ------------------------------------------------------------
+    def __and__(self, other: Any) -> Expr:
+        return BoolOp.of("AND", self, as_expr(other))
+
+    def __rand__(self, other: Any) -> Expr:
+        return BoolOp.of("AND", as_expr(other), self)
+
+    def __or__(self, other: Any) -> Expr:
+        return BoolOp.of("OR", self, as_expr(other))
+
+    def __ror__(self, other: Any) -> Expr:
+        return BoolOp.of("OR", as_expr(other), self)
+
+    def __invert__(self) -> Expr:
+        return Not(self)
+
+    # -- arithmetic -----------------------------------------------------------------
+    def _arith(self, op: str, other: Any, reverse: bool = False) -> Expr:
+        other_expr = as_expr(other, self.type)
+        left, right = (other_expr, self) if reverse else (self, other_expr)
+        return BinaryOp(op, left, right, _arith_type(left.type, right.type, op))
+
+    def __add__(self, other: Any) -> Expr:
+        return self._arith("+", other)
+
+    def __radd__(self, other: Any) -> Expr:
+        return self._arith("+", other, True)
+
+    def __sub__(self, other: Any) -> Expr:
+        return self._arith("-", other)
+
+    def __rsub__(self, other: Any) -> Expr:
+        return self._arith("-", other, True)
+
+    def __mul__(self, other: Any) -> Expr:
+        return self._arith("*", other)
+
+    def __rmul__(self, other: Any) -> Expr:
+        return self._arith("*", other, True)
+
+    def __truediv__(self, other: Any) -> Expr:
+        return self._arith("/", other)
+
+    def __rtruediv__(self, other: Any) -> Expr:
+        return self._arith("/", other, True)
+
+    def __floordiv__(self, other: Any) -> Expr:
+        return self._arith("//", other)
+
+    def __rfloordiv__(self, other: Any) -> Expr:
+        return self._arith("//", other, True)
+
+    def __mod__(self, other: Any) -> Expr:
+        return self._arith("%", other)
+
+    def __neg__(self) -> Expr:
+        return BinaryOp("-", Param(0, self.type), self, self.type)
+
+    # -- predicates -----------------------------------------------------------------
+    def in_(self, values: Iterable[Any] | Any) -> Expr:
+        """``IN (values)`` or ``IN (subquery)``; an empty list is FALSE."""
+        stmt = statement_of(values)
+        if stmt is not None:
+            return InSubquery(self, stmt, negate=False)
+        return InList(self, tuple(as_expr(v, self.type) for v in values), negate=False)
+
+    def not_in(self, values: Iterable[Any] | Any) -> Expr:
+        """``NOT IN (values)`` or ``NOT IN (subquery)``; an empty list is TRUE."""
+        stmt = statement_of(values)
+        if stmt is not None:
+            return InSubquery(self, stmt, negate=True)
+        return InList(self, tuple(as_expr(v, self.type) for v in values), negate=True)
+
+    def like(self, pattern: Any, escape: str | None = None) -> Expr:
+        """``LIKE pattern`` (``%`` any run, ``_`` one character); case rules per dialect."""
+        return Like(self, as_expr(pattern, _STR), False, False, escape)
+
+    def not_like(self, pattern: Any, escape: str | None = None) -> Expr:
+        """``NOT LIKE pattern``."""
+        return Like(self, as_expr(pattern, _STR), True, False, escape)
+
+    def ilike(self, pattern: Any, escape: str | None = None) -> Expr:
+        """Case-insensitive LIKE, portable across dialects."""
+        return Like(self, as_expr(pattern, _STR), False, True, escape)
+
+    def between(self, low: Any, high: Any) -> Expr:
+        """``BETWEEN low AND high`` (inclusive)."""
+        return Between(self, as_expr(low, self.type), as_expr(high, self.type))
+
+    def is_null(self) -> Expr:
+        """``IS NULL``."""
+        return IsNull(self, negate=False)
+
+    def is_not_null(self) -> Expr:
+        """``IS NOT NULL``."""
+        return IsNull(self, negate=True)
+
+    # -- ordering and naming ----------------------------------------------------------
+    def asc(self, nulls: str | None = None) -> Ordering:
+        """Ascending order; ``nulls="first" | "last"`` pins NULL placement."""
+        return Ordering(self, False, nulls)
+
+    def desc(self, nulls: str | None = None) -> Ordering:
+        """Descending order; ``nulls="first" | "last"`` pins NULL placement."""
+        return Ordering(self, True, nulls)
+
+    def label(self, name: str) -> Label:
+        """Name this expression (``expr AS name``); usable in order_by and having."""
+        return Label(self, name)
+
+
+class TableRef:
+    """A model's table as it appears in a FROM clause, optionally under an alias."""
+
+    __slots__ = ("alias", "info", "model", "name")
+
+    def __init__(self, model: Any, name: str, alias: str | None = None) -> None:
+        self.model = model
+        self.name = name
+        self.alias = alias
+        self.info: Any = None  # the TableInfo this reference belongs to, set by the model
+
+    @property
+    def ref_name(self) -> str:
+        """The name columns are qualified with: the alias, else the table name."""
+        return self.alias or self.name
+
+    def __repr__(self) -> str:
+        return f"TableRef({self.name!r}, alias={self.alias!r})"
+
+
+class Column(Expr, Generic[T]):
+    """A model field used as an expression (``User.age``).
+
+    On the model class it is also the descriptor that yields itself, while
+    instances keep their values in their own ``__dict__``.
+    """
+
+    __slots__ = ("_type", "attr", "field", "name", "table")
+    visit_name = "column"
+
+    def __init__(self, table: TableRef, field: FieldInfo) -> None:
+        self.table = table
+        self.field = field
+        self.attr = field.attr
+        self.name = field.column
+        self._type = field.type
+
+    @property
+    def type(self) -> ColumnType:
+        return self._type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(self.table.ref_name)
+        key.append(self.name)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        raise AttributeError(f"{type(instance).__name__}.{self.attr} is not set")
+
+    def __repr__(self) -> str:
+        return f"Column({self.table.ref_name}.{self.name})"
+
+
+class Param(Expr):
+    """A bound parameter: a Python value that travels separately from the SQL."""
+
+    __slots__ = ("_type", "value")
+    visit_name = "param"
+
+    def __init__(self, value: Any, type_: ColumnType | None = None) -> None:
+        self.value = value
+        self._type = type_
+
+    @property
+    def type(self) -> ColumnType | None:
+        return self._type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(self._type)
+        params.append(self)
+
+    def __repr__(self) -> str:
+        return f"Param({self.value!r})"
+
+
+class Const(Expr):
+    """A constant truth value (what ``in_([])`` and ``not_in([])`` become)."""
+
+    __slots__ = ("value",)
+    visit_name = "const"
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("T" if self.value else "F")
+
+
+class BinaryOp(Expr):
+    """``left op right`` for comparisons and arithmetic."""
+
+    __slots__ = ("_type", "left", "op", "right")
+    visit_name = "binary"
+
+    def __init__(self, op: str, left: Expr, right: Expr, type_: ColumnType | None) -> None:
+        self.op = op
+        self.left = left
+        self.right = right
+        self._type = type_
+
+    @property
+    def type(self) -> ColumnType | None:
+        return self._type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(self.op)
+        self.left._walk(key, params)
+        self.right._walk(key, params)
+
+
+class BoolOp(Expr):
+    """``a AND b AND ...`` / ``a OR b OR ...`` (nested same-op nodes are flattened)."""
+
+    __slots__ = ("items", "op")
+    visit_name = "boolop"
+
+    def __init__(self, op: str, items: tuple[Expr, ...]) -> None:
+        self.op = op
+        self.items = items
+
+    @classmethod
+    def of(cls, op: str, *items: Expr) -> BoolOp:
+        flat: list[Expr] = []
+        for item in items:
+            if isinstance(item, BoolOp) and item.op == op:
+                flat.extend(item.items)
+            else:
+                flat.append(item)
+        return cls(op, tuple(flat))
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(self.op)
+        key.append(len(self.items))
+        for item in self.items:
+            item._walk(key, params)
+
+
+class Not(Expr):
+    """``NOT operand`` (three-valued: NOT NULL is NULL)."""
+
+    __slots__ = ("operand",)
+    visit_name = "not"
+
+    def __init__(self, operand: Expr) -> None:
+        self.operand = operand
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("NOT")
+        self.operand._walk(key, params)
+
+
+class IsNull(Expr):
+    """``operand IS [NOT] NULL``."""
+
+    __slots__ = ("negate", "operand")
+    visit_name = "is_null"
+
+    def __init__(self, operand: Expr, negate: bool) -> None:
+        self.operand = operand
+        self.negate = negate
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("NOTNULL" if self.negate else "ISNULL")
+        self.operand._walk(key, params)
+
+
+class InList(Expr):
+    """``operand [NOT] IN (v1, v2, ...)``; empty lists compile to FALSE/TRUE."""
+
+    __slots__ = ("negate", "operand", "values")
+    visit_name = "in_list"
+
+    def __init__(self, operand: Expr, values: tuple[Expr, ...], negate: bool) -> None:
+        self.operand = operand
+        self.values = values
+        self.negate = negate
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("NOTIN" if self.negate else "IN")
+        key.append(len(self.values))
+        self.operand._walk(key, params)
+        for value in self.values:
+            value._walk(key, params)
+
+
+class InSubquery(Expr):
+    """``operand [NOT] IN (SELECT ...)``."""
+
+    __slots__ = ("negate", "operand", "select")
+    visit_name = "in_subquery"
+
+    def __init__(self, operand: Expr, select: Any, negate: bool) -> None:
+        self.operand = operand
+        self.select = select
+        self.negate = negate
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("NOTINQ" if self.negate else "INQ")
+        self.operand._walk(key, params)
+        self.select._walk(key, params)
+
+
+class ScalarSubquery(Expr):
+    """``(SELECT ...)`` used as a value."""
+
+    __slots__ = ("select",)
+    visit_name = "scalar_subquery"
+
+    def __init__(self, select: Any) -> None:
+        self.select = select
+
+    @property
+    def type(self) -> ColumnType | None:
+        columns = self.select.columns
+        return columns[0].type if len(columns) == 1 and isinstance(columns[0], Expr) else None
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("SUBQ")
+        self.select._walk(key, params)
+
+
+class Exists(Expr):
+    """``[NOT] EXISTS (SELECT ...)``."""
+
+    __slots__ = ("negate", "select")
+    visit_name = "exists"
+
+    def __init__(self, select: Any, negate: bool) -> None:
+        self.select = select
+        self.negate = negate
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("NOTEXISTS" if self.negate else "EXISTS")
+        self.select._walk(key, params)
+
+
+class Like(Expr):
+    """``operand [NOT] LIKE pattern [ESCAPE e]``; ``ilike`` is case-insensitive."""
+
+    __slots__ = ("case_insensitive", "escape", "negate", "operand", "pattern")
+    visit_name = "like"
+
+    def __init__(
+        self,
+        operand: Expr,
+        pattern: Expr,
+        negate: bool,
+        case_insensitive: bool,
+        escape: str | None,
+    ) -> None:
+        if escape is not None and len(escape) != 1:
+            raise ConfigurationError("LIKE escape must be a single character")
+        self.operand = operand
+        self.pattern = pattern
+        self.negate = negate
+        self.case_insensitive = case_insensitive
+        self.escape = escape
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("LIKE", self.negate, self.case_insensitive, self.escape))
+        self.operand._walk(key, params)
+        self.pattern._walk(key, params)
+
+
+class Between(Expr):
+    """``operand BETWEEN low AND high``."""
+
+    __slots__ = ("high", "low", "operand")
+    visit_name = "between"
+
+    def __init__(self, operand: Expr, low: Expr, high: Expr) -> None:
+        self.operand = operand
+        self.low = low
+        self.high = high
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append("BETWEEN")
+        self.operand._walk(key, params)
+        self.low._walk(key, params)
+        self.high._walk(key, params)
+
+
+class Func(Expr):
+    """A SQL function call; ``name`` is portable and mapped by the dialect.
+
+    ``aggregate`` marks aggregates (they make a select an aggregate query);
+    ``distinct`` renders ``f(DISTINCT arg)``; ``args == ()`` with
+    ``name == "count"`` is ``COUNT(*)``.
+    """
+
+    __slots__ = ("_type", "aggregate", "args", "distinct", "name")
+    visit_name = "func"
+
+    def __init__(
+        self,
+        name: str,
+        args: tuple[Expr, ...],
+        type_: ColumnType | None,
+        aggregate: bool = False,
+        distinct: bool = False,
+    ) -> None:
+        self.name = name
+        self.args = args
+        self._type = type_
+        self.aggregate = aggregate
+        self.distinct = distinct
+
+    @property
+    def type(self) -> ColumnType | None:
+        return self._type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("F", self.name, len(self.args), self.distinct))
+        for arg in self.args:
+            arg._walk(key, params)
+
+
+class Case(Expr):
+    """``CASE WHEN c1 THEN v1 ... ELSE e END``."""
+
+    __slots__ = ("_type", "else_", "whens")
+    visit_name = "case"
+
+    def __init__(self, whens: tuple[tuple[Expr, Expr], ...], else_: Expr | None) -> None:
+        self.whens = whens
+        self.else_ = else_
+        types = [v.type for _, v in whens] + ([else_.type] if else_ is not None else [])
+        self._type = next((t for t in types if t is not None), None)
+
+    @property
+    def type(self) -> ColumnType | None:
+        return self._type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("CASE", len(self.whens), self.else_ is not None))
+        for cond, value in self.whens:
+            cond._walk(key, params)
+            value._walk(key, params)
+        if self.else_ is not None:
+            self.else_._walk(key, params)
+
+
+class Label(Expr):
+    """``expr AS name`` in a select list; its name elsewhere in ORDER BY."""
+
+    __slots__ = ("expr", "name")
+    visit_name = "label"
+
+    def __init__(self, expr: Expr, name: str) -> None:
+        self.expr = expr
+        self.name = check_identifier(name, "label")
+
+    @property
+    def type(self) -> ColumnType | None:
+        return self.expr.type
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("L", self.name))
+        self.expr._walk(key, params)
+
+
+class Ordering:
+    """An ORDER BY item: expression, direction, optional NULLS FIRST/LAST."""
+
+    __slots__ = ("desc", "expr", "nulls")
+
+    def __init__(self, expr: Expr, desc: bool, nulls: str | None) -> None:
+        if nulls not in (None, "first", "last"):
+            raise ConfigurationError('nulls must be "first", "last" or None')
+        self.expr = expr
+        self.desc = desc
+        self.nulls = nulls
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("O", self.desc, self.nulls))
+        self.expr._walk(key, params)
+
+
+def _agg_type(name: str, arg: Expr | None) -> ColumnType | None:
+    if name == "count":
+        return _INT
+    t = arg.type if arg is not None else None
+    if name == "avg":
+        return _DECIMAL if t is not None and t.kind is Kind.DECIMAL else _FLOAT
+    if name == "sum" and t is not None and t.kind is Kind.BOOL:
+        return _INT
+    return t.with_nullable(True) if t is not None else None
+
+
+class _Functions:
+    """The ``ormer.func`` namespace of portable SQL functions and aggregates."""
+
+    def count(self, expr: Any = None) -> Func:
+        """``COUNT(*)`` with no argument (rows), else ``COUNT(expr)`` (non-NULL values)."""
+        args = () if expr is None else (as_expr(expr),)
+        return Func("count", args, _INT, aggregate=True)
+
+    def count_distinct(self, expr: Any) -> Func:
+        """``COUNT(DISTINCT expr)``."""
+        return Func("count", (as_expr(expr),), _INT, aggregate=True, distinct=True)
+
+    def _aggregate(self, name: str, expr: Any) -> Func:
+        arg = as_expr(expr)
+        return Func(name, (arg,), _agg_type(name, arg), aggregate=True)
+
+    def sum(self, expr: Any) -> Func:
+        """``SUM(expr)``: keeps the operand's type (Decimal stays Decimal)."""
+        return self._aggregate("sum", expr)
+
+    def avg(self, expr: Any) -> Func:
+        """``AVG(expr)``: Decimal for Decimal operands, float otherwise."""
+        return self._aggregate("avg", expr)
+
+    def min(self, expr: Any) -> Func:
+        """``MIN(expr)``."""
+        return self._aggregate("min", expr)
+
+    def max(self, expr: Any) -> Func:
+        """``MAX(expr)``."""
+        return self._aggregate("max", expr)
+
+    def lower(self, expr: Any) -> Func:
+        """``LOWER(expr)``."""
+        return Func("lower", (as_expr(expr),), _STR)
+
+    def upper(self, expr: Any) -> Func:
+        """``UPPER(expr)``."""
+        return Func("upper", (as_expr(expr),), _STR)
+
+    def length(self, expr: Any) -> Func:
+        """Length in characters."""
+        return Func("length", (as_expr(expr),), _INT)
+
+    def abs(self, expr: Any) -> Func:
+        """``ABS(expr)``."""
+        arg = as_expr(expr)
+        return Func("abs", (arg,), arg.type)
+
+    def coalesce(self, *exprs: Any) -> Func:
+        """``COALESCE(a, b, ...)``: the first non-NULL argument."""
+        if not exprs:
+            raise ConfigurationError("coalesce() needs at least one argument")
+        first = as_expr(exprs[0])
+        args = (first,) + tuple(as_expr(e, first.type) for e in exprs[1:])
+        return Func("coalesce", args, next((a.type for a in args if a.type), None))
+
+    def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case:
+        """``CASE WHEN cond THEN value ... ELSE else_ END``."""
+        if not whens:
+            raise ConfigurationError("case() needs at least one (condition, value) pair")
+        pairs = tuple((as_expr(c), as_expr(v)) for c, v in whens)
+        return Case(pairs, None if else_ is None else as_expr(else_, pairs[0][1].type))
+
+
+func = _Functions()
+
+
+def exists(query: Any) -> Exists:
+    """``EXISTS (subquery)``; a subquery naming an outer model correlates with it."""
+    stmt = statement_of(query)
+    if stmt is None:
+        raise ConfigurationError("exists() takes a select query")
+    return Exists(stmt, negate=False)
+
+
+def not_exists(query: Any) -> Exists:
+    """``NOT EXISTS (subquery)``."""
+    stmt = statement_of(query)
+    if stmt is None:
+        raise ConfigurationError("not_exists() takes a select query")
+    return Exists(stmt, negate=True)
+
+
+def walk_all(nodes: Sequence[Any], key: Key, params: Params) -> None:
+    """Walk several nodes in order (helper for statements)."""
+    key.append(len(nodes))
+    for node in nodes:
+        node._walk(key, params)

@@ -1,0 +1,280 @@
+"""The plugin manager, entry-point loading and the dialect registry.
+
+Backends are found only through the ``ormer.plugins`` entry-point group,
+loaded once, lazily, on first use. A plugin registers its dialects as
+``"module:Class"`` strings, so no driver is imported until a dialect is used.
+``ORMER_DISABLE_PLUGINS=name,...`` blocks plugins by entry-point name;
+:func:`register` adds a plugin by hand.
+
+This module sits on the lowest floor (it imports only ``hookspecs`` and
+``errors``): models fire ``ormer_model_defined`` when they are declared.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigurationError, DialectNotFoundError
+
+if TYPE_CHECKING:
+    from .dialect import Dialect
+
+__all__ = [
+    "DialectEntry",
+    "DialectRegistry",
+    "QueryHooks",
+    "get_dialect",
+    "model_defined",
+    "manager",
+    "query_hooks",
+    "register",
+    "registry",
+    "unregister",
+]
+
+ENTRY_POINT_GROUP = "ormer.plugins"
+
+# First-party dialect names and the distribution that provides each, for the
+# "pip install ..." hint when a dialect is missing.
+KNOWN_PACKAGES = {
+    "sqlite": "ormer-sqlite",
+    "postgresql": "ormer-postgres",
+    "mysql": "ormer-mysql",
+    "turso": "ormer-turso",
+}
+
+
+@dataclass(frozen=True)
+class DialectEntry:
+    """One registered dialect: its name, URL schemes and lazy import target."""
+
+    name: str
+    schemes: tuple[str, ...]
+    target: str | type[Dialect]
+    package: str | None = None
+
+    def load(self) -> type[Dialect]:
+        """Import and return the dialect class."""
+        if not isinstance(self.target, str):
+            return self.target
+        module_name, _, attr = self.target.partition(":")
+        if not attr:
+            raise ConfigurationError(
+                f"dialect target {self.target!r} must look like 'package.module:Class'"
+            )
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            hint = self.package or KNOWN_PACKAGES.get(self.name, f"ormer-{self.name}")
+            raise DialectNotFoundError(
+                f"dialect {self.name!r} is registered but its module {module_name!r} "
+                f"cannot be imported ({exc}); reinstall it: pip install {hint}"
+            ) from exc
+        cls: type[Dialect] = getattr(module, attr)
+        return cls
+
+
+class DialectRegistry:
+    """Dialects by name and by URL scheme, filled by ``ormer_register_dialects``."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, DialectEntry] = {}
+        self._by_scheme: dict[str, DialectEntry] = {}
+        self._instances: dict[str, Dialect] = {}
+
+    def add(
+        self,
+        name: str,
+        *,
+        schemes: Iterable[str] = (),
+        target: str | type[Dialect],
+        package: str | None = None,
+    ) -> None:
+        """Register a dialect. ``target`` is ``"module:Class"`` (imported lazily) or a class."""
+        key = name.lower()
+        entry = DialectEntry(key, tuple(s.lower() for s in schemes) or (key,), target, package)
+        self._by_name[key] = entry
+        for scheme in entry.schemes:
+            self._by_scheme[scheme] = entry
+        self._instances.pop(key, None)
+
+    def remove(self, name: str) -> None:
+        """Forget a dialect (used when its plugin is unregistered)."""
+        entry = self._by_name.pop(name.lower(), None)
+        if entry is not None:
+            for scheme in entry.schemes:
+                if self._by_scheme.get(scheme) is entry:
+                    del self._by_scheme[scheme]
+            self._instances.pop(entry.name, None)
+
+    def names(self) -> list[str]:
+        """Names of the registered dialects, sorted."""
+        return sorted(self._by_name)
+
+    def has(self, name: str) -> bool:
+        """Whether a dialect of that name is registered."""
+        return name.lower() in self._by_name
+
+    def entry_for_name(self, name: str) -> DialectEntry:
+        """The entry of a dialect name, or DialectNotFoundError."""
+        entry = self._by_name.get(name.lower())
+        if entry is None:
+            raise self._not_found(f"no dialect named {name!r}", name.lower())
+        return entry
+
+    def entry_for_scheme(self, scheme: str) -> DialectEntry:
+        """The entry handling a URL scheme (``postgres``, ``mysql+asyncmy``, ...)."""
+        scheme = scheme.lower()
+        entry = self._by_scheme.get(scheme) or self._by_scheme.get(scheme.split("+", 1)[0])
+        if entry is None:
+            base = scheme.split("+", 1)[0]
+            name = {"postgres": "postgresql", "mariadb": "mysql"}.get(base, base)
+            raise self._not_found(f"no dialect handles URL scheme {scheme!r}", name)
+        return entry
+
+    def instance(self, entry: DialectEntry) -> Dialect:
+        """The shared dialect instance (its compiled-statement cache is shared too)."""
+        dialect = self._instances.get(entry.name)
+        if dialect is None:
+            dialect = entry.load()()
+            self._instances[entry.name] = dialect
+        return dialect
+
+    def _not_found(self, what: str, wanted: str) -> DialectNotFoundError:
+        installed = ", ".join(
+            f"{e.name} ({'/'.join(e.schemes)})" for e in sorted(
+                self._by_name.values(), key=lambda e: e.name
+            )
+        ) or "none"
+        package = KNOWN_PACKAGES.get(wanted, f"ormer-{wanted}")
+        return DialectNotFoundError(
+            f"{what}. Installed dialects: {installed}. "
+            f"To add it: pip install {package}"
+        )
+
+
+@dataclass(frozen=True)
+class QueryHooks:
+    """The per-statement hook callers, or None when no plugin implements them.
+
+    Rebuilt whenever a plugin is registered, so a statement pays one attribute
+    read when nobody listens.
+    """
+
+    before_execute: Callable[..., Any] | None = None
+    after_execute: Callable[..., Any] | None = None
+    connection_created: Callable[..., Any] | None = None
+    connection_checkout: Callable[..., Any] | None = None
+    connection_checkin: Callable[..., Any] | None = None
+
+
+class _State:
+    lock = threading.RLock()
+    pm: pluggy.PluginManager | None = None
+    registry = DialectRegistry()
+    hooks = QueryHooks()
+
+
+def _refresh() -> None:
+    pm = _State.pm
+    assert pm is not None
+
+    def caller(name: str) -> Callable[..., Any] | None:
+        hook = getattr(pm.hook, name)
+        return hook if hook.get_hookimpls() else None
+
+    _State.hooks = QueryHooks(
+        before_execute=caller("ormer_before_execute"),
+        after_execute=caller("ormer_after_execute"),
+        connection_created=caller("ormer_connection_created"),
+        connection_checkout=caller("ormer_connection_checkout"),
+        connection_checkin=caller("ormer_connection_checkin"),
+    )
+    registry = DialectRegistry()
+    pm.hook.ormer_register_dialects(registry=registry)
+    _State.registry = registry
+
+
+def manager() -> pluggy.PluginManager:
+    """The plugin manager; the first call loads the ``ormer.plugins`` entry points."""
+    pm = _State.pm
+    if pm is not None:
+        return pm
+    with _State.lock:
+        if _State.pm is not None:
+            return _State.pm
+        pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        for name in os.environ.get("ORMER_DISABLE_PLUGINS", "").split(","):
+            if name.strip():
+                pm.set_blocked(name.strip())
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        pm.check_pending()
+        _State.pm = pm
+        _refresh()
+        return pm
+
+
+def register(plugin: object, name: str | None = None) -> str:
+    """Add a plugin (a module, class or instance with ``@hookimpl`` functions) by hand.
+
+    Returns the plugin's name, for :func:`unregister`.
+    """
+    pm = manager()
+    with _State.lock:
+        plugin_name = pm.register(plugin, name=name)
+        if plugin_name is None:
+            raise ConfigurationError(f"plugin {name or plugin!r} is blocked or already registered")
+        pm.check_pending()
+        _refresh()
+        return plugin_name
+
+
+def unregister(name: str) -> None:
+    """Remove a plugin added with :func:`register` (or loaded from an entry point)."""
+    pm = manager()
+    with _State.lock:
+        pm.unregister(name=name)
+        _refresh()
+
+
+def registry() -> DialectRegistry:
+    """The dialect registry (loads plugins on first use)."""
+    manager()
+    return _State.registry
+
+
+def query_hooks() -> QueryHooks:
+    """The current per-statement hook callers (cheap: no plugin lookup per call)."""
+    if _State.pm is None:
+        manager()
+    return _State.hooks
+
+
+def hook() -> Any:
+    """The raw pluggy hook relay (``hook().ormer_sql_type(...)``)."""
+    return manager().hook
+
+
+def model_defined(model: type) -> None:
+    """Fire ``ormer_model_defined`` (historic: plugins registered later see it too)."""
+    manager().hook.ormer_model_defined.call_historic(kwargs={"model": model})
+
+
+def get_dialect(name_or_scheme: str) -> Dialect:
+    """The shared dialect instance for a dialect name or URL scheme."""
+    reg = registry()
+    entry = (
+        reg.entry_for_name(name_or_scheme)
+        if reg.has(name_or_scheme)
+        else reg.entry_for_scheme(name_or_scheme)
+    )
+    return reg.instance(entry)

@@ -1,0 +1,487 @@
+"""Query builders: ``Select``, ``Insert``, ``Update``, ``Delete`` (DESIGN §5, §6).
+
+Builders are generative (each method returns a new builder, so a base query
+can be reused) and run through an :class:`Executor`: a single connection, or
+a pool that borrows one per statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+
+from .compiler import Compiled, compile_statement
+from .errors import ConfigurationError
+from .expr import Column, Expr, Func, Label, Ordering, Param, as_expr, func
+from .hydrate import RowsConverter, make_converter
+from .model import FieldInfo, Model, TableInfo, table_of
+from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
+from .types import ColumnType, Kind
+
+if TYPE_CHECKING:
+    from .dialect import Dialect, Row
+
+__all__ = ["Delete", "Executor", "Insert", "Select", "Update", "resolve_item"]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+_INT = ColumnType(Kind.INT, int)
+
+
+class Executor(Protocol):
+    """What query builders run on: a connection, or a pool borrowing one per statement."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]: ...
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int: ...
+
+    def _stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]: ...
+
+    async def _insert(
+        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+    ) -> int: ...
+
+
+def resolve_item(item: Any) -> TableInfo | Expr:
+    """A select item: a model class (or alias) → its table; an expression as is."""
+    if isinstance(item, Expr):
+        return item
+    info = getattr(item, "__ormer_table__", None)
+    if isinstance(info, TableInfo):
+        return info
+    raise ConfigurationError(
+        f"cannot select {item!r}: pass model classes, columns (User.name) or expressions"
+    )
+
+
+def _table_of_item(item: TableInfo | Expr) -> TableInfo | None:
+    if isinstance(item, TableInfo):
+        return item
+    inner = item.expr if isinstance(item, Label) else item
+    if isinstance(inner, Column):
+        info: TableInfo = inner.table.info
+        return info
+    return None
+
+
+def _conditions(conditions: Sequence[Any]) -> Expr | None:
+    exprs = [as_expr(c) for c in conditions]
+    if not exprs:
+        return None
+    out = exprs[0]
+    for e in exprs[1:]:
+        out = out & e
+    return out
+
+
+def _ordering(item: Any) -> Ordering:
+    if isinstance(item, Ordering):
+        return item
+    if isinstance(item, Expr):
+        return item.asc()
+    raise ConfigurationError(f"order_by takes columns, expressions or .asc()/.desc(), not {item!r}")
+
+
+def _count(n: Any, what: str) -> int:
+    if type(n) is not int or n < 0:
+        raise ConfigurationError(f"{what} must be a non-negative int, got {n!r}")
+    return n
+
+
+class Select(Generic[T]):
+    """A SELECT under construction; awaiting ``collect()`` runs it.
+
+    ``conn.select(User)`` yields ``User`` objects; ``conn.select(User, Team)``
+    tuples; ``conn.select(User.name, func.count())`` tuples of values.
+    """
+
+    __slots__ = ("_ex", "_nullable", "_scalars", "_stmt")
+
+    def __init__(self, executor: Executor, items: Sequence[Any]) -> None:
+        if not items:
+            raise ConfigurationError("select() needs at least one model, column or expression")
+        resolved = tuple(resolve_item(i) for i in items)
+        from_ = _table_of_item(resolved[0])
+        self._ex = executor
+        self._stmt = SelectStmt(resolved, from_ if from_ is not None else _NO_FROM)
+        self._nullable: frozenset[int] = frozenset()
+        self._scalars = False
+
+    def _copy(self) -> Select[T]:
+        new = Select.__new__(Select)
+        new._ex = self._ex
+        new._stmt = self._stmt.copy()
+        new._nullable = self._nullable
+        new._scalars = self._scalars
+        return cast("Select[T]", new)
+
+    def __ormer_statement__(self) -> SelectStmt:
+        self._check_from()
+        return self._stmt
+
+    # -- building ---------------------------------------------------------------------------
+    def filter(self, *conditions: Any) -> Select[T]:
+        """Add WHERE conditions (ANDed with each other and with earlier filters)."""
+        new = self._copy()
+        cond = _conditions(conditions)
+        if cond is not None:
+            stmt = new._stmt
+            stmt.where = cond if stmt.where is None else stmt.where & cond
+        return new
+
+    where = filter
+
+    def order_by(self, *items: Any) -> Select[T]:
+        """Append ORDER BY items: columns, expressions, labels, ``x.asc()``/``x.desc()``."""
+        new = self._copy()
+        new._stmt.order_by = new._stmt.order_by + tuple(_ordering(i) for i in items)
+        return new
+
+    def range(self, start: int, end: int) -> Select[T]:
+        """Rows ``start`` (inclusive) to ``end`` (exclusive): OFFSET start LIMIT end-start."""
+        _count(start, "range start")
+        if _count(end, "range end") < start:
+            raise ConfigurationError(f"range end {end} is before start {start}")
+        new = self._copy()
+        new._stmt.limit = Param(end - start, _INT)
+        new._stmt.offset = Param(start, _INT) if start else None
+        return new
+
+    def limit(self, n: int) -> Select[T]:
+        """At most ``n`` rows."""
+        new = self._copy()
+        new._stmt.limit = Param(_count(n, "limit"), _INT)
+        return new
+
+    def offset(self, n: int) -> Select[T]:
+        """Skip ``n`` rows."""
+        new = self._copy()
+        new._stmt.offset = Param(_count(n, "offset"), _INT) if n else None
+        return new
+
+    def distinct(self) -> Select[T]:
+        """SELECT DISTINCT."""
+        new = self._copy()
+        new._stmt.distinct = True
+        return new
+
+    def group_by(self, *exprs: Any) -> Select[T]:
+        """GROUP BY expressions."""
+        new = self._copy()
+        new._stmt.group_by = new._stmt.group_by + tuple(as_expr(e) for e in exprs)
+        return new
+
+    def having(self, *conditions: Any) -> Select[T]:
+        """HAVING conditions (ANDed)."""
+        new = self._copy()
+        cond = _conditions(conditions)
+        if cond is not None:
+            stmt = new._stmt
+            stmt.having = cond if stmt.having is None else stmt.having & cond
+        return new
+
+    def _join(self, kind: str, model: Any, on: Any) -> Select[Any]:
+        info = resolve_item(model)
+        if not isinstance(info, TableInfo):
+            raise ConfigurationError(f"join() takes a model class, not {model!r}")
+        new = self._copy()
+        stmt = new._stmt
+        stmt.joins = stmt.joins + (Join(kind, info, as_expr(on)),)
+        if kind == "left":
+            positions = {i for i, item in enumerate(stmt.items) if item is info}
+            new._nullable = new._nullable | positions
+        return new
+
+    def join(self, model: Any, on: Any) -> Select[T]:
+        """INNER JOIN ``model`` ON ``on`` (joins chain)."""
+        return self._join("inner", model, on)
+
+    def left_join(self, model: Any, on: Any) -> Select[Any]:
+        """LEFT JOIN: the joined model comes back as None where nothing matched."""
+        return self._join("left", model, on)
+
+    def select_from(self, model: Any) -> Select[T]:
+        """Set the FROM model (needed when the first item is not a column or model)."""
+        info = resolve_item(model)
+        if not isinstance(info, TableInfo):
+            raise ConfigurationError(f"select_from() takes a model class, not {model!r}")
+        new = self._copy()
+        new._stmt.from_ = info
+        return new
+
+    def scalars(self) -> Select[Any]:
+        """For a one-column select: bare values instead of 1-tuples."""
+        if len(self._stmt.items) != 1 or isinstance(self._stmt.items[0], TableInfo):
+            raise ConfigurationError("scalars() applies to a select of exactly one column")
+        new = self._copy()
+        new._scalars = True
+        return new
+
+    # -- compiling --------------------------------------------------------------------------
+    def _check_from(self) -> None:
+        if self._stmt.from_ is _NO_FROM:
+            raise ConfigurationError(
+                "this select's first item is not a plain column or model, so its FROM "
+                "is unknown: add .select_from(Model)"
+            )
+
+    def _compiled(self, stmt: SelectStmt | None = None) -> tuple[Compiled, list[Any]]:
+        self._check_from()
+        compiled, nodes = compile_statement(self._ex.dialect, stmt or self._stmt)
+        return compiled, compiled.bind(nodes)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL and parameter list this query sends, without running it."""
+        compiled, params = self._compiled()
+        return compiled.sql, params
+
+    def _converter(self, compiled: Compiled) -> RowsConverter:
+        conv: RowsConverter | None = compiled.extra
+        if conv is None:
+            conv = make_converter(
+                self._stmt.items, self._ex.dialect, self._nullable, self._scalars
+            )
+            compiled.extra = conv
+        return conv
+
+    # -- running ----------------------------------------------------------------------------
+    async def collect(self) -> list[T]:
+        """Run the query and return every result."""
+        compiled, params = self._compiled()
+        rows = await self._ex._fetch(compiled.sql, params)
+        return self._converter(compiled)(rows)
+
+    async def first(self) -> T | None:
+        """The first result (LIMIT 1), or None."""
+        new = self._copy()
+        new._stmt.limit = Param(1, _INT)
+        results = await new.collect()
+        return results[0] if results else None
+
+    async def exists(self) -> bool:
+        """Whether the query has at least one row."""
+        new = self._copy()
+        stmt = new._stmt
+        stmt.items = (Param(1, _INT),)
+        stmt.order_by = ()
+        stmt.limit = Param(1, _INT)
+        compiled, params = new._compiled()
+        return bool(await self._ex._fetch(compiled.sql, params))
+
+    async def _scalar(self, expr: Func) -> Any:
+        self._check_from()
+        stmt = self._stmt
+        if stmt.distinct or stmt.group_by or stmt.limit is not None or stmt.offset is not None:
+            inner = stmt.copy()
+            if expr.args:
+                inner.items = (Label(expr.args[0], "_v"),)
+                arg: tuple[Expr, ...] = (DerivedColumn("_sub", "_v", expr.args[0].type),)
+            else:
+                if not stmt.distinct:
+                    inner.items = (Param(1, _INT),)
+                arg = ()
+            expr = Func(expr.name, arg, expr.type, aggregate=True, distinct=expr.distinct)
+            outer = SelectStmt((expr,), DerivedTable(inner, "_sub"))
+        else:
+            outer = stmt.copy()
+            outer.items = (expr,)
+            outer.order_by = ()
+        compiled, nodes = compile_statement(self._ex.dialect, outer)
+        rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
+        conv: RowsConverter | None = compiled.extra
+        if conv is None:
+            conv = compiled.extra = make_converter((expr,), self._ex.dialect, scalars=True)
+        values = conv(rows)
+        return values[0] if values else None
+
+    async def count(self) -> int:
+        """The number of rows the query yields."""
+        n = await self._scalar(func.count())
+        return int(n or 0)
+
+    async def sum(self, expr: Any) -> Any:
+        """SUM of an expression over the query's rows (operand type kept; None if no rows)."""
+        return await self._scalar(func.sum(expr))
+
+    async def avg(self, expr: Any) -> Any:
+        """AVG (Decimal for Decimal operands, float otherwise; None if no rows)."""
+        return await self._scalar(func.avg(expr))
+
+    async def min(self, expr: Any) -> Any:
+        """MIN of an expression (None if no rows)."""
+        return await self._scalar(func.min(expr))
+
+    async def max(self, expr: Any) -> Any:
+        """MAX of an expression (None if no rows)."""
+        return await self._scalar(func.max(expr))
+
+    async def stream(self, batch: int = 500) -> AsyncIterator[T]:
+        """Yield results as they arrive, ``batch`` rows at a time from the driver."""
+        if type(batch) is not int or batch < 1:
+            raise ConfigurationError(f"stream batch must be a positive int, got {batch!r}")
+        compiled, params = self._compiled()
+        convert = self._converter(compiled)
+        async for rows in self._ex._stream(compiled.sql, params, batch):
+            for item in convert(rows):
+                yield item
+
+
+class _NoFrom(TableInfo):
+    """Marker for a select whose FROM must come from ``select_from``."""
+
+    def __init__(self) -> None:  # never used as a table
+        pass
+
+
+_NO_FROM: Any = _NoFrom()
+
+
+class _Write:
+    """Shared parts of UPDATE and DELETE: filters and the ``.all()`` guard."""
+
+    __slots__ = ("_all", "_ex", "_stmt")
+    _stmt: UpdateStmt | DeleteStmt
+    _verb = ""
+
+    def _filter(self, conditions: Sequence[Any]) -> None:
+        cond = _conditions(conditions)
+        if cond is not None:
+            self._stmt.where = cond if self._stmt.where is None else self._stmt.where & cond
+
+    def _check(self) -> None:
+        if self._stmt.where is None and not self._all:
+            model = self._stmt.table.model.__name__
+            raise ConfigurationError(
+                f"{self._verb} on {model} without filter() would touch every row; "
+                f"call .all() to say that is meant"
+            )
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL and parameters this statement sends, without running it."""
+        self._check()
+        compiled, nodes = compile_statement(self._ex.dialect, self._stmt)
+        return compiled.sql, compiled.bind(nodes)
+
+    async def execute(self) -> int:
+        """Run it; return the number of affected rows."""
+        sql, params = self.sql()
+        return await self._ex._execute(sql, params)
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self.execute().__await__()
+
+
+class Update(_Write, Generic[M]):
+    """``UPDATE``: ``conn.update(User).filter(...).set(User.age, User.age + 1).execute()``."""
+
+    __slots__ = ()
+    _verb = "update"
+
+    def __init__(self, executor: Executor, model: type[M]) -> None:
+        self._ex = executor
+        self._stmt = UpdateStmt(table_of(model))
+        self._all = False
+
+    def filter(self, *conditions: Any) -> Update[M]:
+        """Restrict the rows updated."""
+        self._filter(conditions)
+        return self
+
+    where = filter
+
+    def all(self) -> Update[M]:
+        """Update every row (required when there is no filter)."""
+        self._all = True
+        return self
+
+    def set(self, column: Any, value: Any) -> Update[M]:
+        """``SET column = value``; a Python value is validated against the field first."""
+        stmt = cast("UpdateStmt", self._stmt)
+        if isinstance(column, str):
+            column = stmt.table.columns.get(column)
+        if not isinstance(column, Column) or column.table.info is not stmt.table:
+            raise ConfigurationError(
+                f"set() takes a column of {stmt.table.model.__name__} (or its field name)"
+            )
+        if not isinstance(value, Expr):
+            column.field.validate(value)
+        stmt.sets = stmt.sets + ((column, as_expr(value, column.type)),)
+        return self
+
+    def _check(self) -> None:
+        if not cast("UpdateStmt", self._stmt).sets:
+            raise ConfigurationError("update() needs at least one set(column, value)")
+        super()._check()
+
+
+class Delete(_Write, Generic[M]):
+    """``DELETE``: ``conn.delete(User).filter(...).execute()``."""
+
+    __slots__ = ()
+    _verb = "delete"
+
+    def __init__(self, executor: Executor, model: type[M]) -> None:
+        self._ex = executor
+        self._stmt = DeleteStmt(table_of(model))
+        self._all = False
+
+    def filter(self, *conditions: Any) -> Delete[M]:
+        """Restrict the rows deleted."""
+        self._filter(conditions)
+        return self
+
+    where = filter
+
+    def all(self) -> Delete[M]:
+        """Delete every row (required when there is no filter)."""
+        self._all = True
+        return self
+
+
+class Insert(Generic[M]):
+    """``INSERT`` of one or many objects; auto primary keys are set on them.
+
+    Many objects are split into as few statements as the dialect's bind
+    limit allows, inside one transaction. ``insert_or_update`` upserts on the
+    primary key or ``conflict=(...)`` columns.
+    """
+
+    __slots__ = ("_conflict", "_ex", "_objects", "_upsert")
+
+    def __init__(
+        self,
+        executor: Executor,
+        objects: M | Sequence[M],
+        upsert: bool = False,
+        conflict: Sequence[Any] | None = None,
+    ) -> None:
+        objs: list[M] = list(objects) if isinstance(objects, (list, tuple)) else [objects]  # type: ignore[list-item]
+        for obj in objs:
+            if not isinstance(obj, Model):
+                raise ConfigurationError(f"insert() takes model objects, not {obj!r}")
+        self._ex = executor
+        self._objects = objs
+        self._upsert = upsert
+        fields: tuple[FieldInfo, ...] = ()
+        if objs:
+            info = table_of(type(objs[0]))
+            if conflict is None:
+                fields = info.primary_key
+            else:
+                for c in conflict:
+                    if not isinstance(c, Column) or c.table.info is not info:
+                        raise ConfigurationError(
+                            f"conflict columns must be columns of {info.model.__name__}"
+                        )
+                fields = tuple(c.field for c in conflict)
+        self._conflict = fields
+
+    async def execute(self) -> int:
+        """Run the insert; return the number of rows written."""
+        return await self._ex._insert(self._objects, self._upsert, self._conflict)
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self.execute().__await__()

@@ -1,0 +1,286 @@
+"""Portable column types: Python annotation ⇄ :class:`ColumnType`, and value validation.
+
+A :class:`ColumnType` says what a column holds independently of any database;
+each dialect maps it to a type name (DDL) and to per-type dumpers/loaders.
+Validation runs on the write path only (insert, update ``set``), never per row
+read.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import math
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigurationError, ValidationError
+
+__all__ = ["ColumnType", "Kind", "column_type_for", "literal_type", "make_validator"]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+DEFAULT_MAX_DIGITS = 18
+DEFAULT_DECIMAL_PLACES = 6
+
+
+class Kind(enum.Enum):
+    """The portable kinds of column value."""
+
+    INT = "int"
+    STR = "str"
+    FLOAT = "float"
+    BOOL = "bool"
+    BYTES = "bytes"
+    DECIMAL = "decimal"
+    DATETIME = "datetime"
+    DATE = "date"
+    TIME = "time"
+    UUID = "uuid"
+    ENUM = "enum"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a column (or an expression) holds, independent of any dialect.
+
+    ``py_type`` is the Python class values come back as (the enum class for
+    ``Kind.ENUM``, ``dict``/``list`` for JSON). ``timezone`` marks aware
+    datetimes. Hashable: it is part of compiled-statement cache keys.
+    """
+
+    kind: Kind
+    py_type: type
+    nullable: bool = False
+    timezone: bool = False
+    max_length: int | None = None
+    max_digits: int | None = None
+    decimal_places: int | None = None
+
+    def __post_init__(self) -> None:
+        # Column types are hashed in every statement-cache key: hash once.
+        fields = (self.kind, self.py_type, self.nullable, self.timezone,
+                  self.max_length, self.max_digits, self.decimal_places)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined, no-any-return]
+
+    def with_nullable(self, nullable: bool) -> ColumnType:
+        """This type with another nullability."""
+        if nullable == self.nullable:
+            return self
+        return ColumnType(
+            self.kind,
+            self.py_type,
+            nullable,
+            self.timezone,
+            self.max_length,
+            self.max_digits,
+            self.decimal_places,
+        )
+
+    @property
+    def enum_value_kind(self) -> Kind:
+        """For enums: the kind of the member values (``STR`` or ``INT``)."""
+        assert issubclass(self.py_type, enum.Enum)
+        values = [m.value for m in self.py_type]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return Kind.INT
+        return Kind.STR
+
+
+_SIMPLE_KINDS: dict[type, Kind] = {
+    bool: Kind.BOOL,  # before int: bool subclasses int
+    int: Kind.INT,
+    str: Kind.STR,
+    float: Kind.FLOAT,
+    bytes: Kind.BYTES,
+    decimal.Decimal: Kind.DECIMAL,
+    datetime.datetime: Kind.DATETIME,  # before date: datetime subclasses date
+    datetime.date: Kind.DATE,
+    datetime.time: Kind.TIME,
+    uuid.UUID: Kind.UUID,
+    dict: Kind.JSON,
+    list: Kind.JSON,
+}
+
+
+def _split_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+        raise ConfigurationError(
+            f"unsupported annotation {annotation!r}: a column holds one type, "
+            "optionally with None (T | None)"
+        )
+    return annotation, False
+
+
+def column_type_for(
+    annotation: Any,
+    *,
+    max_length: int | None = None,
+    max_digits: int | None = None,
+    decimal_places: int | None = None,
+    timezone: bool = False,
+) -> ColumnType:
+    """Map a field annotation to a :class:`ColumnType` or raise ConfigurationError."""
+    base, nullable = _split_optional(annotation)
+    origin = typing.get_origin(base) or base
+    if isinstance(origin, type) and issubclass(origin, enum.Enum):
+        return ColumnType(Kind.ENUM, origin, nullable, max_length=max_length)
+    kind = _SIMPLE_KINDS.get(origin) if isinstance(origin, type) else None
+    if kind is None:
+        raise ConfigurationError(
+            f"unsupported annotation {annotation!r}; supported: int, str, float, bool, bytes, "
+            "Decimal, datetime, date, time, UUID, Enum subclasses, dict/list (JSON), "
+            "each optionally `| None`"
+        )
+    if kind is Kind.DECIMAL:
+        max_digits = DEFAULT_MAX_DIGITS if max_digits is None else max_digits
+        decimal_places = DEFAULT_DECIMAL_PLACES if decimal_places is None else decimal_places
+        if not (0 < max_digits and 0 <= decimal_places <= max_digits):
+            raise ConfigurationError(
+                f"invalid Decimal precision max_digits={max_digits}, "
+                f"decimal_places={decimal_places}: need 0 <= decimal_places <= max_digits"
+            )
+    elif max_digits is not None or decimal_places is not None:
+        raise ConfigurationError("max_digits/decimal_places apply to Decimal fields only")
+    if max_length is not None and (kind not in (Kind.STR, Kind.BYTES) or max_length < 1):
+        raise ConfigurationError("max_length must be >= 1 and applies to str/bytes fields only")
+    if timezone and kind is not Kind.DATETIME:
+        raise ConfigurationError("timezone=True applies to datetime fields only")
+    py_type = origin if kind is not Kind.JSON else origin
+    return ColumnType(
+        kind, py_type, nullable, timezone, max_length, max_digits, decimal_places
+    )
+
+
+def literal_type(value: Any) -> ColumnType | None:
+    """The column type of a bare Python literal in an expression (None for None)."""
+    if value is None:
+        return None
+    cls = type(value)
+    if isinstance(value, enum.Enum):
+        return ColumnType(Kind.ENUM, cls)
+    kind = _SIMPLE_KINDS.get(cls)
+    if kind is None:
+        for base, k in _SIMPLE_KINDS.items():
+            if isinstance(value, base):
+                kind, cls = k, base
+                break
+        else:
+            return None
+    if kind is Kind.DATETIME:
+        return ColumnType(kind, cls, timezone=value.tzinfo is not None)
+    return ColumnType(kind, cls)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
+    """Build a validator for values written to a column of type ``ct``.
+
+    ``where`` names the field in error messages (``"User.age"``). The returned
+    callable raises :class:`ValidationError` and returns None otherwise.
+    """
+    kind = ct.kind
+
+    def fail(value: Any, expected: str) -> typing.NoReturn:
+        raise ValidationError(
+            f"{where}: expected {expected}, got {type(value).__name__} {_describe(value)}"
+        )
+
+    def check(value: Any) -> None:
+        if value is None:
+            if not ct.nullable:
+                raise ValidationError(
+                    f"{where} is not nullable: got None (annotate it `T | None` to allow NULL)"
+                )
+            return
+        if kind is Kind.INT:
+            if type(value) is bool or not isinstance(value, int):
+                fail(value, "int")
+            if not INT64_MIN <= value <= INT64_MAX:
+                fail(value, "an int within the 64-bit signed range")
+        elif kind is Kind.STR:
+            if not isinstance(value, str):
+                fail(value, "str")
+            if "\x00" in value:
+                fail(value, "a str without NUL characters")
+            if ct.max_length is not None and len(value) > ct.max_length:
+                fail(value, f"at most {ct.max_length} characters (max_length)")
+        elif kind is Kind.FLOAT:
+            if type(value) is bool or not isinstance(value, (float, int)):
+                fail(value, "float")
+            if not math.isfinite(value):
+                fail(value, "a finite float (NaN and infinity do not round-trip on every backend)")
+        elif kind is Kind.BOOL:
+            if not isinstance(value, bool):
+                fail(value, "bool")
+        elif kind is Kind.BYTES:
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                fail(value, "bytes")
+            if ct.max_length is not None and len(value) > ct.max_length:
+                fail(value, f"at most {ct.max_length} bytes (max_length)")
+        elif kind is Kind.DECIMAL:
+            if type(value) is bool or not isinstance(value, (decimal.Decimal, int)):
+                fail(value, "Decimal")
+            _check_decimal(decimal.Decimal(value), ct, where)
+        elif kind is Kind.DATETIME:
+            if not isinstance(value, datetime.datetime):
+                fail(value, "datetime")
+            if ct.timezone and value.tzinfo is None:
+                fail(value, "an aware datetime (the field has timezone=True)")
+            if not ct.timezone and value.tzinfo is not None:
+                fail(value, "a naive datetime (declare field(timezone=True) for aware ones)")
+        elif kind is Kind.DATE:
+            if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+                fail(value, "date")
+        elif kind is Kind.TIME:
+            if not isinstance(value, datetime.time):
+                fail(value, "time")
+            if value.tzinfo is not None:
+                fail(value, "a naive time")
+        elif kind is Kind.UUID:
+            if not isinstance(value, uuid.UUID):
+                fail(value, "uuid.UUID")
+        elif kind is Kind.ENUM:
+            if not isinstance(value, ct.py_type):
+                fail(value, f"a member of {ct.py_type.__name__}")
+        elif kind is Kind.JSON and not isinstance(value, (dict, list)):
+            fail(value, "dict or list (JSON)")
+
+    return check
+
+
+def _check_decimal(value: decimal.Decimal, ct: ColumnType, where: str) -> None:
+    if not value.is_finite():
+        raise ValidationError(f"{where}: Decimal {value} is not finite")
+    assert ct.max_digits is not None and ct.decimal_places is not None
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    places = max(0, -exponent)
+    if places > ct.decimal_places:
+        raise ValidationError(
+            f"{where}: {value} has {places} decimal places, the field allows "
+            f"{ct.decimal_places} (decimal_places)"
+        )
+    integer_digits = max(0, len(digits) + exponent)
+    if integer_digits > ct.max_digits - ct.decimal_places:
+        raise ValidationError(
+            f"{where}: {value} has {integer_digits} integer digits, the field allows "
+            f"{ct.max_digits - ct.decimal_places} (max_digits - decimal_places)"
+        )

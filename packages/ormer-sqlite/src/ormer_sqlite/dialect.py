@@ -1,0 +1,200 @@
+"""The SQLite dialect: only what differs from ormer's portable defaults.
+
+Storage of the portable types (each reads back equal to what was written):
+
+* datetime → TEXT ``YYYY-MM-DD HH:MM:SS.ffffff``; aware values are stored in
+  UTC with ``+00:00`` and read back aware (UTC). Fixed width keeps text order
+  equal to time order, so comparisons and ORDER BY are correct.
+* date, time → ISO TEXT; UUID → 36-character TEXT; JSON → TEXT.
+* Decimal → ``DECIMAL(p, s)`` (NUMERIC affinity: stored as an 8-byte float or
+  integer), read back quantized to the field's scale. SQLite keeps 15
+  significant digits exactly; a Decimal with more is refused with a
+  ValidationError rather than silently rounded.
+* bool → INTEGER 0/1, read back as bool.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import sqlite3
+import uuid
+from typing import Any, ClassVar
+
+from ormer.compiler import SQLCompiler
+from ormer.dialect import (
+    URL,
+    Dialect,
+    DriverConnection,
+    Dumper,
+    Loader,
+    decimal_from_number,
+    uuid_from_text,
+)
+from ormer.errors import ConfigurationError, ValidationError
+from ormer.types import ColumnType, Kind
+
+__all__ = ["SQLiteCompiler", "SQLiteDialect"]
+
+_VERSION = sqlite3.sqlite_version_info
+SQLITE_EXACT_DIGITS = 15
+
+
+class SQLiteCompiler(SQLCompiler):
+    """SQLite renders ``length`` in characters already; nothing else differs today."""
+
+    function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
+
+
+def _dump_datetime(value: datetime.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") + "+00:00"
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _dump_time(value: datetime.time) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _dump_decimal(value: decimal.Decimal) -> str:
+    digits = value.as_tuple().digits
+    significant = len(str(int("".join(map(str, digits)) or "0")))
+    if significant > SQLITE_EXACT_DIGITS:
+        raise ValidationError(
+            f"Decimal {value} has {significant} significant digits; SQLite stores "
+            f"decimals exactly up to {SQLITE_EXACT_DIGITS}"
+        )
+    return str(value)
+
+
+def _load_bool(value: Any) -> bool:
+    return bool(value)
+
+
+def _load_datetime(value: Any) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(value)
+
+
+def _load_date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(value)
+
+
+def _load_time(value: Any) -> datetime.time:
+    if isinstance(value, datetime.time):
+        return value
+    return datetime.time.fromisoformat(value)
+
+
+def _typed(fn: Any, cls: type | tuple[type, ...]) -> Dumper:
+    def dump(value: Any) -> Any:
+        return fn(value) if isinstance(value, cls) else value
+
+    return dump
+
+
+class SQLiteDialect(Dialect):
+    """SQLite 3.35+ (RETURNING, NULLS FIRST/LAST, math functions when compiled in)."""
+
+    name = "sqlite"
+    compiler_class = SQLiteCompiler
+    supports_returning = _VERSION >= (3, 35, 0)
+    max_bind_params = 32766 if _VERSION >= (3, 32, 0) else 999
+    supports_nulls_order = _VERSION >= (3, 30, 0)
+    nulls_first_ascending = True
+    like_is_case_sensitive = True  # the driver turns on PRAGMA case_sensitive_like
+    isolation_levels = frozenset({"serializable"})
+    transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
+    paramstyle = "qmark"
+    max_decimal_digits = SQLITE_EXACT_DIGITS
+
+    type_names: ClassVar[dict[Kind, str]] = {
+        Kind.INT: "INTEGER",
+        Kind.FLOAT: "REAL",
+        Kind.BOOL: "INTEGER",
+        Kind.BYTES: "BLOB",
+        Kind.DATE: "TEXT",
+        Kind.TIME: "TEXT",
+        Kind.UUID: "TEXT",
+        Kind.JSON: "TEXT",
+    }
+
+    def type_name(self, ct: ColumnType, indexed: bool) -> str:
+        if ct.kind is Kind.DATETIME:
+            return "TEXT"
+        if ct.kind is Kind.DECIMAL:
+            return f"DECIMAL({ct.max_digits}, {ct.decimal_places})"
+        return super().type_name(ct, indexed)
+
+    def auto_pk_sql(self, quoted_column: str) -> str:
+        return f"{quoted_column} INTEGER PRIMARY KEY"
+
+    def begin_statements(self, isolation: str | None, mode: str | None) -> list[str]:
+        self.check_transaction_options(isolation, mode)
+        return [f"BEGIN {mode.upper()}" if mode else "BEGIN"]
+
+    def parse_target(self, target: str) -> URL:
+        """A path, ``:memory:``, ``sqlite:///relative`` or ``sqlite:////absolute``."""
+        text = target
+        scheme = "sqlite"
+        if "://" in target:
+            scheme, _, rest = target.partition("://")
+            if scheme.lower() not in ("sqlite", "sqlite3"):
+                raise ConfigurationError(f"not a SQLite URL: {target!r}")
+            if rest in (":memory:", "/:memory:"):
+                text = ":memory:"
+            elif rest.startswith("/"):
+                text = rest[1:]
+            else:
+                raise ConfigurationError(
+                    f"malformed SQLite URL {target!r}: use sqlite:///relative/path, "
+                    "sqlite:////absolute/path or sqlite:///:memory:"
+                )
+        text, _, query = text.partition("?")
+        if not text:
+            raise ConfigurationError(f"SQLite URL {target!r} names no database file")
+        options = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        return URL(scheme=scheme.lower(), database=text, query=options, raw=target)
+
+    async def connect(self, url: URL, options: dict[str, Any]) -> DriverConnection:
+        from .driver import SQLiteDriver
+
+        merged = {**url.query, **options}
+        assert url.database is not None
+        return await SQLiteDriver.open(url.database, merged)
+
+    def make_dumper(self, ct: ColumnType) -> Dumper | None:
+        kind = ct.kind
+        if kind is Kind.DATETIME:
+            return _typed(_dump_datetime, datetime.datetime)
+        if kind is Kind.DATE:
+            return _typed(datetime.date.isoformat, datetime.date)
+        if kind is Kind.TIME:
+            return _typed(_dump_time, datetime.time)
+        if kind is Kind.UUID:
+            return _typed(str, uuid.UUID)
+        if kind is Kind.DECIMAL:
+            return _typed(_dump_decimal, decimal.Decimal)
+        if kind is Kind.BYTES:
+            return _typed(bytes, (bytearray, memoryview))
+        return super().make_dumper(ct)
+
+    def make_loader(self, ct: ColumnType) -> Loader | None:
+        kind = ct.kind
+        if kind is Kind.BOOL:
+            return _load_bool
+        if kind is Kind.DATETIME:
+            return _load_datetime
+        if kind is Kind.DATE:
+            return _load_date
+        if kind is Kind.TIME:
+            return _load_time
+        if kind is Kind.UUID:
+            return uuid_from_text
+        if kind is Kind.DECIMAL:
+            return decimal_from_number(ct.decimal_places)
+        return super().make_loader(ct)

@@ -1,0 +1,210 @@
+"""The aiosqlite driver adapter.
+
+aiosqlite runs each call on the connection's own thread; a thread hand-off
+costs tens of microseconds, so every ormer statement is exactly one hand-off:
+the execute, the fetch and the cursor close run together on that thread
+(``aiosqlite.Connection._execute`` runs a function there; it has been part of
+aiosqlite since its first releases).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiosqlite
+
+from ormer.dialect import Row
+from ormer.errors import (
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    NotNullViolationError,
+    OrmerError,
+    QueryError,
+    TransientError,
+    UniqueViolationError,
+)
+
+__all__ = ["SQLiteDriver"]
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _fetch_described(
+    conn: sqlite3.Connection, sql: str, params: Sequence[Any]
+) -> tuple[list[str], list[Row]]:
+    cursor = conn.execute(sql, params)
+    try:
+        rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description or ()]
+        return names, rows
+    finally:
+        cursor.close()
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        cursor.fetchall()  # runs statements with RETURNING/rows to completion
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _execute_many(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    cursor = conn.executemany(sql, rows)
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _insert_lastrowid(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.lastrowid or 0
+    finally:
+        cursor.close()
+
+
+def _setup(conn: sqlite3.Connection, path: str, busy_ms: int, wal: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA case_sensitive_like = ON")
+    if wal and path != ":memory:" and not path.startswith("file::memory:"):
+        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+
+class SQLiteDriver:
+    """One SQLite connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
+
+    __slots__ = ("_aconn", "_closed", "_raw", "path")
+
+    def __init__(self, aconn: aiosqlite.Connection, path: str) -> None:
+        self._aconn = aconn
+        self._raw: sqlite3.Connection = aconn._conn
+        self._closed = False
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str, options: dict[str, Any]) -> SQLiteDriver:
+        """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE."""
+        options = dict(options)
+        timeout = float(options.pop("timeout", options.pop("busy_timeout", DEFAULT_BUSY_TIMEOUT)))
+        wal = str(options.pop("wal", "true")).lower() not in ("0", "false", "no")
+        uri = path.startswith("file:")
+        try:
+            aconn = await aiosqlite.connect(
+                path, isolation_level=None, timeout=timeout, uri=uri, **options
+            )
+        except sqlite3.Error as exc:
+            raise ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
+        except TypeError as exc:
+            raise ConfigurationError(f"bad SQLite connect option: {exc}") from exc
+        if not hasattr(aconn, "_execute") or not hasattr(aconn, "_conn"):
+            await aconn.close()
+            raise ConfigurationError("this aiosqlite version is not supported; use 0.20 or newer")
+        try:
+            await aconn._execute(_setup, aconn._conn, path, int(timeout * 1000), wal)
+        except sqlite3.Error as exc:
+            await aconn.close()
+            raise ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
+        return cls(aconn, path)
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return await self._aconn._execute(_fetch, self._raw, sql, params)  # type: ignore[no-any-return]
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any]
+    ) -> tuple[list[str], list[Row]]:
+        return await self._aconn._execute(_fetch_described, self._raw, sql, params)  # type: ignore[no-any-return]
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        return await self._aconn._execute(_execute, self._raw, sql, params)  # type: ignore[no-any-return]
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return await self._aconn._execute(_execute_many, self._raw, sql, rows)  # type: ignore[no-any-return]
+
+    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        return await self._aconn._execute(_insert_lastrowid, self._raw, sql, params)  # type: ignore[no-any-return]
+
+    async def stream(
+        self, sql: str, params: Sequence[Any], batch: int
+    ) -> AsyncIterator[list[Row]]:
+        run = self._aconn._execute
+        cursor: sqlite3.Cursor = await run(self._raw.execute, sql, params)
+        try:
+            while True:
+                rows: list[Row] = await run(cursor.fetchmany, batch)
+                if not rows:
+                    return
+                yield rows
+                if len(rows) < batch:
+                    return
+        finally:
+            await run(cursor.close)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._raw.in_transaction
+
+    async def ping(self) -> None:
+        await self.fetch("SELECT 1", ())
+
+    async def reset(self) -> None:
+        if self._raw.in_transaction:
+            await self.execute("ROLLBACK", ())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._aconn.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def translate_error(self, exc: BaseException) -> OrmerError:
+        """Map sqlite3 errors by their extended result code, falling back on the message."""
+        message = str(exc)
+        code = getattr(exc, "sqlite_errorname", None)
+        if isinstance(exc, sqlite3.IntegrityError):
+            if code in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY") or (
+                "UNIQUE constraint" in message
+            ):
+                return UniqueViolationError(message, sqlstate=code)
+            if code == "SQLITE_CONSTRAINT_FOREIGNKEY" or "FOREIGN KEY" in message:
+                return ForeignKeyViolationError(message, sqlstate=code)
+            if code == "SQLITE_CONSTRAINT_NOTNULL" or "NOT NULL" in message:
+                return NotNullViolationError(message, sqlstate=code)
+            return IntegrityError(message, sqlstate=code)
+        if isinstance(exc, sqlite3.OperationalError):
+            if (code or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in message:
+                return TransientError(message, sqlstate=code)
+            return QueryError(message, sqlstate=code)
+        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in message:
+            self._closed = True
+            return ConnectionLostError(message)
+        if isinstance(exc, ValueError) and "no active connection" in message.lower():
+            self._closed = True
+            return ConnectionLostError(message)
+        if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return QueryError(message, sqlstate=code)
+        if isinstance(exc, sqlite3.DatabaseError):
+            return DatabaseError(message, sqlstate=code)
+        return DatabaseError(f"{type(exc).__name__}: {message}")

@@ -1,0 +1,17 @@
+"""Entry point of the ``sqlite`` plugin: registers the dialect lazily."""
+
+from __future__ import annotations
+
+from ormer.hookspecs import hookimpl
+from ormer.plugins import DialectRegistry
+
+
+@hookimpl
+def ormer_register_dialects(registry: DialectRegistry) -> None:
+    """Register SQLite under the schemes ``sqlite`` and ``sqlite3``."""
+    registry.add(
+        "sqlite",
+        schemes=("sqlite", "sqlite3"),
+        target="ormer_sqlite.dialect:SQLiteDialect",
+        package="ormer-sqlite",
+    )
