@@ -26,7 +26,9 @@ class User(Model, table="qs_users"):
     name: str = unique(max_length=100)
     age: int = index(default=0)
     email: str | None = None
-    balance: decimal.Decimal = field(default=decimal.Decimal("0.00"), max_digits=12, decimal_places=2)
+    balance: decimal.Decimal = field(
+        default=decimal.Decimal("0.00"), max_digits=12, decimal_places=2
+    )
     joined: datetime.date = datetime.date(2024, 1, 1)
     team_id: int | None = foreign_key("qs_teams.id", on_delete="cascade")
 
@@ -54,7 +56,9 @@ async def main(url: str) -> None:
         adults = await db.select(User).filter(User.age >= 18).order_by(User.name).collect()
         print("adults:", [u.name for u in adults])
 
-        page = await db.select(User).filter(User.name != "Bob").order_by(User.id).range(0, 2).collect()
+        page = (
+            await db.select(User).filter(User.name != "Bob").order_by(User.id).range(0, 2).collect()
+        )
         print("first page without Bob:", [u.name for u in page])
 
         no_email = await db.select(User).filter(User.email.is_null()).count()
@@ -74,7 +78,9 @@ async def main(url: str) -> None:
         print("total balance:", total)
 
         async with db.transaction():
-            changed = await db.update(User).filter(User.age < 18).set(User.age, User.age + 1).execute()
+            changed = (
+                await db.update(User).filter(User.age < 18).set(User.age, User.age + 1).execute()
+            )
         print("birthdays:", changed)
 
         removed = await db.delete(User).filter(User.name.like("C%")).execute()

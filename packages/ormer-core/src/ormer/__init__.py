@@ -1,15 +1,15 @@
 """ormer: an asyncio ORM with a connection pool and pluggable database backends.
 
-    from ormer import Database, DbType, Model, primary
+from ormer import Database, DbType, Model, primary
 
-    class User(Model, table="users"):
-        id: int = primary(auto=True)
-        name: str
+class User(Model, table="users"):
+    id: int = primary(auto=True)
+    name: str
 
-    async with await Database.connect(DbType.SQLITE, "app.db") as db:
-        await db.create_table(User)
-        await db.insert(User(name="Ann"))
-        users = await db.select(User).filter(User.name != "Bob").collect()
+async with await Database.connect(DbType.SQLITE, "app.db") as db:
+    await db.create_table(User)
+    await db.insert(User(name="Ann"))
+    users = await db.select(User).filter(User.name != "Bob").collect()
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ def col(attribute: T) -> Column[T]:
     if not isinstance(attribute, Column):
         raise TypeError(f"col() takes a model column such as User.name, not {attribute!r}")
     return attribute
-
-
 
 
 __all__ = [

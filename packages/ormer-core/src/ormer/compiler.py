@@ -110,9 +110,9 @@ class StatementCache:
         self._data.clear()
 
 
-def compile_statement(dialect: Dialect, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> tuple[
-    Compiled, list[Param]
-]:
+def compile_statement(
+    dialect: Dialect, stmt: SelectStmt | UpdateStmt | DeleteStmt
+) -> tuple[Compiled, list[Param]]:
     """Compile (or fetch from the cache) a statement; return it and its walked params."""
     key: list[Any] = []
     nodes: list[Param] = []
@@ -204,10 +204,18 @@ class SQLCompiler:
 
     def floor_divide(self, left: Expr, right: Expr) -> str:
         """``//`` as Python's floor division (SQL ``/`` and ``%`` truncate toward zero)."""
-        a, b = self.operand(left), self.operand(right)
+
+        # Each occurrence is rendered anew (left to right) so that every placeholder
+        # gets its own bind slot: positional "?" styles need one value per mark.
+        def a() -> str:
+            return self.operand(left)
+
+        def b() -> str:
+            return self.operand(right)
+
         if self._is_exact_integer(left) and self._is_exact_integer(right):
-            return f"(({a} - ((({a} % {b}) + {b}) % {b})) / {b})"
-        return f"FLOOR({a} / {b})"
+            return f"(({a()} - ((({a()} % {b()}) + {b()}) % {b()})) / {b()})"
+        return f"FLOOR({a()} / {b()})"
 
     @staticmethod
     def _is_exact_integer(node: Expr) -> bool:
@@ -364,6 +372,8 @@ class SQLCompiler:
         if self.dialect.supports_nulls_order:
             return f"{sql}{direction} NULLS {nulls.upper()}"
         flag = f"CASE WHEN {sql} IS NULL THEN 0 ELSE 1 END"
+        if not (isinstance(expr, Label) and expr.name in self._select_labels[-1]):
+            sql = self.process(expr)  # rendered again: its placeholders need their own slots
         return f"{flag} {'ASC' if nulls == 'first' else 'DESC'}, {sql}{direction}"
 
     def limit_clause(self, limit: str | None, offset: str | None) -> str:
@@ -435,9 +445,7 @@ class SQLCompiler:
     def create_table_sql(self, info: TableInfo, if_not_exists: bool) -> list[str]:
         """``CREATE TABLE`` plus one ``CREATE INDEX`` per index group."""
         indexed = {
-            f.column
-            for _, group in info.unique_groups + info.index_groups
-            for f in group
+            f.column for _, group in info.unique_groups + info.index_groups for f in group
         } | {f.column for f in info.primary_key}
         lines: list[str] = []
         for f in info.fields:

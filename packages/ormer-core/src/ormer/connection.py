@@ -1,4 +1,4 @@
-"""A connection: runs compiled statements on one driver connection (DESIGN §5–§8).
+"""A connection: runs compiled statements on one driver connection (DESIGN §5 to §8).
 
 Every statement goes through :meth:`Connection._run`, the one place that
 logs to ``ormer.sql``, calls the per-statement hooks (only when a plugin
@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import plugins
+from .compiler import Compiled
 from .errors import (
     ConfigurationError,
     ConnectionError,
@@ -21,7 +22,6 @@ from .errors import (
     NotSupportedError,
     OrmerError,
 )
-from .compiler import Compiled
 from .hydrate import RowsConverter, make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .query import Delete, Insert, Select, Update
@@ -222,8 +222,10 @@ class Connection:
             if logging_on:
                 log.debug("%s %r (%.3f ms)", sql, params, elapsed * 1000)
             if after is not None:
-                rowcount = len(result) if isinstance(result, list) else (
-                    result if isinstance(result, int) else -1
+                rowcount = (
+                    len(result)
+                    if isinstance(result, list)
+                    else (result if isinstance(result, int) else -1)
                 )
                 after(
                     sql=sql,
@@ -420,7 +422,9 @@ class Connection:
         return Transaction(self, isolation, mode)
 
     # -- raw SQL -----------------------------------------------------------------------------
-    async def exec_rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    async def exec_rows(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run raw SQL (driver placeholder style) and return its rows as tuples."""
         self._session_dirty = True
         rows = await self._run(self._driver.fetch, sql, list(params or ()))

@@ -13,7 +13,7 @@ from .errors import ConfigurationError
 __all__ = ["Database", "DbType", "resolve_target"]
 
 
-class DbType(str, enum.Enum):
+class DbType(enum.StrEnum):
     """The database kind. Plugins may add names: ``DbType("duckdb")`` works when one does."""
 
     SQLITE = "sqlite"
@@ -29,8 +29,9 @@ class DbType(str, enum.Enum):
         for member in cls:
             if member.value == name:
                 return member
-        if not plugins.registry().has(name):
-            return None
+        # Unknown or uninstalled: DialectNotFoundError naming the installed dialects
+        # (Enum re-raises what _missing_ raises).
+        plugins.registry().entry_for_name(name)
         member = str.__new__(cls, name)
         member._name_ = name.upper()
         member._value_ = name

@@ -49,8 +49,10 @@ class URL:
     raw: str = ""
 
     def __repr__(self) -> str:  # never print the password
-        auth = f"{self.username}:***@" if self.password else (
-            f"{self.username}@" if self.username else ""
+        auth = (
+            f"{self.username}:***@"
+            if self.password
+            else (f"{self.username}@" if self.username else "")
         )
         host = self.host or ""
         port = f":{self.port}" if self.port else ""
@@ -95,9 +97,7 @@ class DriverConnection(Protocol):
         """Run a statement and return all its rows."""
         ...
 
-    async def fetch_described(
-        self, sql: str, params: Sequence[Any]
-    ) -> tuple[list[str], list[Row]]:
+    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
         """Run a statement and return its column names and rows (raw SQL paths)."""
         ...
 
@@ -237,7 +237,8 @@ class Dialect:
         if isolation is not None:
             if isolation.lower() not in ISOLATION_LEVELS:
                 raise ConfigurationError(
-                    f"unknown isolation level {isolation!r}; use one of {', '.join(ISOLATION_LEVELS)}"
+                    f"unknown isolation level {isolation!r}; "
+                    f"use one of {', '.join(ISOLATION_LEVELS)}"
                 )
             if isolation.lower() not in self.isolation_levels:
                 raise NotSupportedError(
@@ -352,9 +353,12 @@ def decimal_from_number(places: int | None) -> Loader:
     quantum = decimal.Decimal(1).scaleb(-places)
 
     def load(v: Any) -> decimal.Decimal:
-        if not isinstance(v, decimal.Decimal):
-            v = decimal.Decimal(repr(v) if isinstance(v, float) else str(v))
-        return v.quantize(quantum)
+        d = (
+            v
+            if isinstance(v, decimal.Decimal)
+            else decimal.Decimal(repr(v) if isinstance(v, float) else str(v))
+        )
+        return d.quantize(quantum)
 
     return load
 

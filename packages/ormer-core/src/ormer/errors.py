@@ -49,7 +49,7 @@ class NotSupportedError(OrmerError):
     """The dialect lacks a capability the statement needs."""
 
 
-class ConnectionError(OrmerError):  # noqa: A001 - deliberately ormer's own, not the builtin
+class ConnectionError(OrmerError):
     """The database cannot be reached (connects are bounded by a timeout)."""
 
 

@@ -75,7 +75,19 @@ def as_expr(value: Any, type_hint: ColumnType | None = None) -> Expr:
     stmt = statement_of(value)
     if stmt is not None:
         return ScalarSubquery(stmt)
-    return Param(value, type_hint if type_hint is not None else literal_type(value))
+    if type_hint is None or value is None or type(value) is type_hint.py_type:
+        return Param(value, type_hint if type_hint is not None else literal_type(value))
+    own = literal_type(value)
+    # A value of another kind than the column it meets (Decimal vs an int column)
+    # travels as its own type, so the dialect converts it correctly.
+    if (
+        own is None
+        or own.kind is type_hint.kind
+        or type_hint.kind is Kind.ENUM
+        or (own.kind is Kind.INT and type_hint.kind in (Kind.FLOAT, Kind.DECIMAL))
+    ):
+        return Param(value, type_hint)
+    return Param(value, own)
 
 
 def _arith_type(left: ColumnType | None, right: ColumnType | None, op: str) -> ColumnType | None:
@@ -298,7 +310,9 @@ class Column(Expr, Generic[T]):
 
     def _walk(self, key: Key, params: Params) -> None:
         key.append(self.table.ref_name)
-        key.append(self.name)
+        # the field itself, not just its name: two models may share a table name
+        # with different columns/types (nullability changes ORDER BY, types the dumpers)
+        key.append(self.field)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
@@ -735,7 +749,7 @@ class _Functions:
         if not exprs:
             raise ConfigurationError("coalesce() needs at least one argument")
         first = as_expr(exprs[0])
-        args = (first,) + tuple(as_expr(e, first.type) for e in exprs[1:])
+        args = (first, *tuple(as_expr(e, first.type) for e in exprs[1:]))
         return Func("coalesce", args, next((a.type for a in args if a.type), None))
 
     def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case:

@@ -40,9 +40,7 @@ class _Builder:
         self.namespace[name] = loader
         return f"(None if {var} is None else {name}({var}))"
 
-    def model(
-        self, info: TableInfo, vars_: list[str], nullable_row: bool, body: list[str]
-    ) -> str:
+    def model(self, info: TableInfo, vars_: list[str], nullable_row: bool, body: list[str]) -> str:
         """Emit the statements building one model object; return its variable."""
         cls_name = f"_M{len(self.namespace)}"
         self.namespace[cls_name] = info.model
@@ -104,20 +102,18 @@ def make_converter(
         f"        append({result})",
         "    return out",
     ]
-    exec("\n".join(lines) + "\n", b.namespace)  # noqa: S102 - validated identifiers only
+    exec("\n".join(lines) + "\n", b.namespace)
     convert: RowsConverter = b.namespace["convert"]
     return convert
 
 
 def _make_object(cls: type, values: dict[str, Any]) -> Any:
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     obj.__dict__ = values
     return obj
 
 
-def make_named_converter(
-    info: TableInfo, names: Sequence[str], dialect: Dialect
-) -> RowsConverter:
+def make_named_converter(info: TableInfo, names: Sequence[str], dialect: Dialect) -> RowsConverter:
     """Converter for raw SQL results: map columns by name onto a model's fields.
 
     Fields missing from the result take their default (or None); unknown

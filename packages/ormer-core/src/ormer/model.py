@@ -9,10 +9,12 @@ attribute lookup.
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field as dc_field
-from typing import Any, ClassVar, TypeVar, dataclass_transform
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform, overload
 
 from . import plugins
 from .errors import ConfigurationError
@@ -91,10 +93,18 @@ def field(
     )
 
 
-def primary(*, auto: bool = False, **options: Any) -> Any:
+@overload
+def primary(*, auto: Literal[True], init: Literal[False] = False, **options: Any) -> Any: ...
+@overload
+def primary(*, auto: Literal[False] = False, init: Literal[True] = True, **options: Any) -> Any: ...
+
+
+def primary(*, auto: bool = False, init: bool = True, **options: Any) -> Any:
     """A primary-key field. ``auto=True``: database-generated, set on the object after insert.
 
     Several ``primary()`` fields make a composite key. Takes every keyword of :func:`field`.
+    Type checkers see an auto key as not part of the constructor (``User(name="Ann")``);
+    at run time ``User(id=5, name="Ann")`` still stores an explicit key.
     """
     spec: _FieldSpec = field(**options)
     spec.primary = True
@@ -231,7 +241,7 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
             f"{cls.__name__}: cannot resolve an annotation ({exc}); define the types "
             "it names at module level"
         ) from exc
-    own = [a for a in cls.__dict__.get("__annotations__", {}) if hints.get(a) is not ClassVar]
+    own = [a for a in inspect.get_annotations(cls) if hints.get(a) is not ClassVar]
     inherited = [
         f.attr
         for base in cls.__mro__[1:]
@@ -251,6 +261,11 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
             )
         raw = _field_default(cls, attr)
         spec = raw if isinstance(raw, _FieldSpec) else _FieldSpec(default=raw)
+        if isinstance(spec.default, (list, dict, set, bytearray)):
+            raise ConfigurationError(
+                f"{cls.__name__}.{attr}: a mutable default ({type(spec.default).__name__}) "
+                "would be shared by every instance; use field(default_factory=...)"
+            )
         column = check_identifier(spec.column or attr, "column")
         ctype = column_type_for(
             annotation,
@@ -260,7 +275,9 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
             timezone=spec.timezone,
         )
         if spec.auto and (ctype.kind is not Kind.INT):
-            raise ConfigurationError(f"{cls.__name__}.{attr}: primary(auto=True) needs an int field")
+            raise ConfigurationError(
+                f"{cls.__name__}.{attr}: primary(auto=True) needs an int field"
+            )
         where = f"{cls.__name__}.{attr}"
         fields.append(FieldInfo(attr, column, ctype, spec, make_validator(ctype, where)))
     if not fields:
@@ -314,9 +331,7 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
         if spec.default_factory is not None:
             namespace[f"_factory{i}"] = spec.default_factory
             params.append(f"{f.attr}=_MISSING")
-            body.append(
-                f"    d[{f.attr!r}] = _factory{i}() if {f.attr} is _MISSING else {f.attr}"
-            )
+            body.append(f"    _d[{f.attr!r}] = _factory{i}() if {f.attr} is _MISSING else {f.attr}")
             continue
         if spec.default is not _MISSING:
             namespace[f"_default{i}"] = spec.default
@@ -325,10 +340,11 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
             params.append(f"{f.attr}=None")
         else:
             params.append(f.attr)
-        body.append(f"    d[{f.attr!r}] = {f.attr}")
-    source = f"def __init__(self, *, {', '.join(params)}):\n    d = self.__dict__\n"
+        body.append(f"    _d[{f.attr!r}] = {f.attr}")
+    # Locals start with "_": field names never do, so a field named `d` or `self` is safe.
+    source = f"def __init__(_self, *, {', '.join(params)}):\n    _d = _self.__dict__\n"
     source += "\n".join(body) + "\n"
-    exec(source, namespace)  # noqa: S102 - generated from validated identifiers only
+    exec(source, namespace)
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{info.model.__qualname__}.__init__"
     return init
@@ -381,7 +397,7 @@ class _Alias:
     def __init__(self, model: type[Model], alias: str) -> None:
         base = table_of(model)
         ref = TableRef(model, base.name, check_identifier(alias, "alias"))
-        columns = {f.attr: Column(ref, f) for f in base.fields}
+        columns: dict[str, Column[Any]] = {f.attr: Column(ref, f) for f in base.fields}
         self.__ormer_table__ = TableInfo(
             model=model,
             name=base.name,

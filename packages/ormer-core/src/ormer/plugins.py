@@ -149,15 +149,16 @@ class DialectRegistry:
         return dialect
 
     def _not_found(self, what: str, wanted: str) -> DialectNotFoundError:
-        installed = ", ".join(
-            f"{e.name} ({'/'.join(e.schemes)})" for e in sorted(
-                self._by_name.values(), key=lambda e: e.name
+        installed = (
+            ", ".join(
+                f"{e.name} ({'/'.join(e.schemes)})"
+                for e in sorted(self._by_name.values(), key=lambda e: e.name)
             )
-        ) or "none"
+            or "none"
+        )
         package = KNOWN_PACKAGES.get(wanted, f"ormer-{wanted}")
         return DialectNotFoundError(
-            f"{what}. Installed dialects: {installed}. "
-            f"To add it: pip install {package}"
+            f"{what}. Installed dialects: {installed}. To add it: pip install {package}"
         )
 
 
@@ -230,7 +231,10 @@ def register(plugin: object, name: str | None = None) -> str:
     """
     pm = manager()
     with _State.lock:
-        plugin_name = pm.register(plugin, name=name)
+        try:
+            plugin_name = pm.register(plugin, name=name)
+        except ValueError as exc:  # pluggy: that plugin or name is already registered
+            raise ConfigurationError(f"cannot register plugin {name or plugin!r}: {exc}") from exc
         if plugin_name is None:
             raise ConfigurationError(f"plugin {name or plugin!r} is blocked or already registered")
         pm.check_pending()

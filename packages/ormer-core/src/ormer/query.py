@@ -189,7 +189,7 @@ class Select(Generic[T]):
             raise ConfigurationError(f"join() takes a model class, not {model!r}")
         new = self._copy()
         stmt = new._stmt
-        stmt.joins = stmt.joins + (Join(kind, info, as_expr(on)),)
+        stmt.joins = (*stmt.joins, Join(kind, info, as_expr(on)))
         if kind == "left":
             positions = {i for i, item in enumerate(stmt.items) if item is info}
             new._nullable = new._nullable | positions
@@ -239,12 +239,16 @@ class Select(Generic[T]):
         return compiled.sql, params
 
     def _converter(self, compiled: Compiled) -> RowsConverter:
-        conv: RowsConverter | None = compiled.extra
+        # Selects with and without .scalars() (and the aggregate shortcuts) share one
+        # compiled statement: keep one converter per result shape.
+        convs: dict[bool, RowsConverter] | None = compiled.extra
+        if convs is None:
+            convs = compiled.extra = {}
+        conv = convs.get(self._scalars)
         if conv is None:
-            conv = make_converter(
+            conv = convs[self._scalars] = make_converter(
                 self._stmt.items, self._ex.dialect, self._nullable, self._scalars
             )
-            compiled.extra = conv
         return conv
 
     # -- running ----------------------------------------------------------------------------
@@ -291,9 +295,12 @@ class Select(Generic[T]):
             outer.order_by = ()
         compiled, nodes = compile_statement(self._ex.dialect, outer)
         rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
-        conv: RowsConverter | None = compiled.extra
+        convs: dict[bool, RowsConverter] | None = compiled.extra
+        if convs is None:
+            convs = compiled.extra = {}
+        conv = convs.get(True)
         if conv is None:
-            conv = compiled.extra = make_converter((expr,), self._ex.dialect, scalars=True)
+            conv = convs[True] = make_converter((expr,), self._ex.dialect, scalars=True)
         values = conv(rows)
         return values[0] if values else None
 
@@ -344,6 +351,8 @@ class _Write:
 
     __slots__ = ("_all", "_ex", "_stmt")
     _stmt: UpdateStmt | DeleteStmt
+    _ex: Executor
+    _all: bool
     _verb = ""
 
     def _filter(self, conditions: Sequence[Any]) -> None:
@@ -408,7 +417,7 @@ class Update(_Write, Generic[M]):
             )
         if not isinstance(value, Expr):
             column.field.validate(value)
-        stmt.sets = stmt.sets + ((column, as_expr(value, column.type)),)
+        stmt.sets = (*stmt.sets, (column, as_expr(value, column.type)))
         return self
 
     def _check(self) -> None:

@@ -126,8 +126,8 @@ class SelectStmt:
     def is_aggregate(self) -> bool:
         """Whether the select groups rows (GROUP BY or an aggregate in its items)."""
         return bool(self.group_by) or any(
-            isinstance(i, Func) and i.aggregate
-            or isinstance(i, Label) and isinstance(i.expr, Func) and i.expr.aggregate
+            (isinstance(i, Func) and i.aggregate)
+            or (isinstance(i, Label) and isinstance(i.expr, Func) and i.expr.aggregate)
             for i in self.items
         )
 
@@ -137,7 +137,8 @@ class SelectStmt:
         key.append(len(self.items))
         for item in self.items:
             if isinstance(item, TableInfo):
-                key.append((item.ref.name, item.ref.alias))
+                # the model class too: its fields (and the row converter) are part of the shape
+                key.append((item.ref.name, item.ref.alias, item.model))
             else:
                 item._walk(key, params)
         from_ = self.from_
@@ -245,6 +246,7 @@ class InsertStmt:
     def key(self) -> tuple[Any, ...]:
         return (
             "INSERT",
+            self.table.model,  # the dumpers come from its field types
             self.table.name,
             tuple(f.column for f in self.columns),
             self.rows,

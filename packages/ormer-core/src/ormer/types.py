@@ -65,8 +65,15 @@ class ColumnType:
 
     def __post_init__(self) -> None:
         # Column types are hashed in every statement-cache key: hash once.
-        fields = (self.kind, self.py_type, self.nullable, self.timezone,
-                  self.max_length, self.max_digits, self.decimal_places)
+        fields = (
+            self.kind,
+            self.py_type,
+            self.nullable,
+            self.timezone,
+            self.max_length,
+            self.max_digits,
+            self.decimal_places,
+        )
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
@@ -148,7 +155,7 @@ def column_type_for(
     if kind is Kind.DECIMAL:
         max_digits = DEFAULT_MAX_DIGITS if max_digits is None else max_digits
         decimal_places = DEFAULT_DECIMAL_PLACES if decimal_places is None else decimal_places
-        if not (0 < max_digits and 0 <= decimal_places <= max_digits):
+        if not (max_digits > 0 and 0 <= decimal_places <= max_digits):
             raise ConfigurationError(
                 f"invalid Decimal precision max_digits={max_digits}, "
                 f"decimal_places={decimal_places}: need 0 <= decimal_places <= max_digits"
@@ -159,10 +166,7 @@ def column_type_for(
         raise ConfigurationError("max_length must be >= 1 and applies to str/bytes fields only")
     if timezone and kind is not Kind.DATETIME:
         raise ConfigurationError("timezone=True applies to datetime fields only")
-    py_type = origin if kind is not Kind.JSON else origin
-    return ColumnType(
-        kind, py_type, nullable, timezone, max_length, max_digits, decimal_places
-    )
+    return ColumnType(kind, origin, nullable, timezone, max_length, max_digits, decimal_places)
 
 
 def literal_type(value: Any) -> ColumnType | None:
@@ -269,9 +273,15 @@ def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
 def _check_decimal(value: decimal.Decimal, ct: ColumnType, where: str) -> None:
     if not value.is_finite():
         raise ValidationError(f"{where}: Decimal {value} is not finite")
-    assert ct.max_digits is not None and ct.decimal_places is not None
-    sign, digits, exponent = value.as_tuple()
+    assert ct.max_digits is not None
+    assert ct.decimal_places is not None
+    if value.is_zero():
+        return  # fits every precision
+    _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
+    # Trailing zeros after the point lose nothing when dropped: 1.50 fits decimal_places=1.
+    while exponent < 0 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
     places = max(0, -exponent)
     if places > ct.decimal_places:
         raise ValidationError(

@@ -57,7 +57,10 @@ def _dump_time(value: datetime.time) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def _dump_decimal(value: decimal.Decimal) -> str:
+def _dump_decimal(value: decimal.Decimal) -> float:
+    # Sent as a number, not text: a TEXT parameter compared with an expression that
+    # has no column affinity (``amount * 2 > ?``, ``SUM(x) > ?``) always compares
+    # greater than any number. Up to 15 significant digits a float is exact.
     digits = value.as_tuple().digits
     significant = len(str(int("".join(map(str, digits)) or "0")))
     if significant > SQLITE_EXACT_DIGITS:
@@ -65,7 +68,7 @@ def _dump_decimal(value: decimal.Decimal) -> str:
             f"Decimal {value} has {significant} significant digits; SQLite stores "
             f"decimals exactly up to {SQLITE_EXACT_DIGITS}"
         )
-    return str(value)
+    return float(value)
 
 
 def _load_bool(value: Any) -> bool:

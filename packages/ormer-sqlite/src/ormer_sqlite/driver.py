@@ -10,8 +10,8 @@ aiosqlite since its first releases).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -31,6 +31,8 @@ from ormer.errors import (
 )
 
 __all__ = ["SQLiteDriver"]
+
+R = TypeVar("R")
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -119,33 +121,34 @@ class SQLiteDriver:
             await aconn.close()
             raise ConfigurationError("this aiosqlite version is not supported; use 0.20 or newer")
         try:
-            await aconn._execute(_setup, aconn._conn, path, int(timeout * 1000), wal)
+            await aconn._execute(_setup, aconn._conn, path, int(timeout * 1000), wal)  # type: ignore[no-untyped-call]
         except sqlite3.Error as exc:
             await aconn.close()
             raise ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
         return cls(aconn, path)
 
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        return await self._aconn._execute(_fetch, self._raw, sql, params)  # type: ignore[no-any-return]
+    async def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(*args)`` on the connection's thread: one hand-off."""
+        result: R = await self._aconn._execute(fn, *args)  # type: ignore[no-untyped-call]
+        return result
 
-    async def fetch_described(
-        self, sql: str, params: Sequence[Any]
-    ) -> tuple[list[str], list[Row]]:
-        return await self._aconn._execute(_fetch_described, self._raw, sql, params)  # type: ignore[no-any-return]
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        return await self._call(_fetch, self._raw, sql, params)
+
+    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
+        return await self._call(_fetch_described, self._raw, sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._aconn._execute(_execute, self._raw, sql, params)  # type: ignore[no-any-return]
+        return await self._call(_execute, self._raw, sql, params)
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        return await self._aconn._execute(_execute_many, self._raw, sql, rows)  # type: ignore[no-any-return]
+        return await self._call(_execute_many, self._raw, sql, rows)
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._aconn._execute(_insert_lastrowid, self._raw, sql, params)  # type: ignore[no-any-return]
+        return await self._call(_insert_lastrowid, self._raw, sql, params)
 
-    async def stream(
-        self, sql: str, params: Sequence[Any], batch: int
-    ) -> AsyncIterator[list[Row]]:
-        run = self._aconn._execute
+    async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
+        run = self._call
         cursor: sqlite3.Cursor = await run(self._raw.execute, sql, params)
         try:
             while True:

@@ -1,0 +1,21 @@
+"""Every compliance-suite class; ``from ormer.testing.suite import *`` collects them all."""
+
+from __future__ import annotations
+
+from .test_errors import TestErrors
+from .test_models import TestModels
+from .test_queries import TestQueries
+from .test_raw_sql import TestRawSQL
+from .test_transactions import TestTransactions
+from .test_types import TestTypes
+from .test_writes import TestWrites
+
+__all__ = [
+    "TestErrors",
+    "TestModels",
+    "TestQueries",
+    "TestRawSQL",
+    "TestTransactions",
+    "TestTypes",
+    "TestWrites",
+]
