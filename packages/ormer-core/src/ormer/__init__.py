@@ -40,6 +40,7 @@ from .errors import (
 )
 from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
+from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, Select, Update
 
 __version__ = "0.1.0"
@@ -77,9 +78,13 @@ __all__ = [
     "NotNullViolationError",
     "NotSupportedError",
     "OrmerError",
+    "Pool",
+    "PoolBuilder",
     "PoolClosedError",
     "PoolError",
+    "PoolStats",
     "PoolTimeoutError",
+    "PooledConnection",
     "QueryError",
     "Select",
     "Transaction",

@@ -7,11 +7,12 @@ implements them) and translates driver errors into ormer's tree.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import plugins
 from .compiler import Compiled
@@ -24,7 +25,7 @@ from .errors import (
 )
 from .hydrate import RowsConverter, make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
-from .query import Delete, Insert, Select, Update
+from .query import QueryAPI
 from .statements import InsertStmt
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ __all__ = ["Connection", "Transaction"]
 
 log = logging.getLogger("ormer.sql")
 M = TypeVar("M", bound=Model)
-M1 = TypeVar("M1", bound=Model)
-M2 = TypeVar("M2", bound=Model)
 R = TypeVar("R")
 _MAX_ROWS_PER_INSERT = 1000
 
@@ -79,8 +78,15 @@ class Transaction:
             self._savepoint = f"ormer_sp_{conn._savepoint_seq}"
             await conn._control(dialect.savepoint_sql(self._savepoint))
         else:
-            for sql in dialect.begin_statements(self._isolation, self._mode):
-                await conn._control(sql)
+            statements = dialect.begin_statements(self._isolation, self._mode)
+            took_gate = await conn._acquire_gate()
+            try:
+                for sql in statements:
+                    await conn._control(sql)
+            except BaseException:
+                if took_gate:
+                    conn._release_gate()
+                raise
         conn._tx_stack.append(self)
         self._state = "active"
         return self
@@ -108,6 +114,8 @@ class Transaction:
             # The server may have ended the transaction or not: make sure it is gone.
             await self._conn._quiet_rollback()
             raise
+        finally:
+            self._conn._release_gate()
         self._state = "committed"
 
     async def rollback(self) -> None:
@@ -119,7 +127,10 @@ class Transaction:
             await self._conn._control(dialect.rollback_to_savepoint_sql(self._savepoint))
             await self._conn._control(dialect.release_savepoint_sql(self._savepoint))
         else:
-            await self._conn._control(dialect.rollback_sql)
+            try:
+                await self._conn._control(dialect.rollback_sql)
+            finally:
+                self._conn._release_gate()
 
     async def __aenter__(self) -> Transaction:
         if self._state == "new":
@@ -143,7 +154,7 @@ class Transaction:
         return self.start().__await__()
 
 
-class Connection:
+class Connection(QueryAPI):
     """One database connection with the full query API.
 
     Made by ``await Database.connect(...)``; ``async with`` closes it on exit.
@@ -154,18 +165,62 @@ class Connection:
         "_closed",
         "_dialect",
         "_driver",
+        "_gate",
+        "_gate_held",
+        "_interrupted",
         "_savepoint_seq",
         "_session_dirty",
         "_tx_stack",
     )
 
-    def __init__(self, dialect: Dialect, driver: DriverConnection) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        driver: DriverConnection,
+        write_gate: asyncio.Lock | None = None,
+    ) -> None:
         self._dialect = dialect
         self._driver = driver
         self._closed = False
         self._tx_stack: list[Transaction] = []
         self._savepoint_seq = 0
         self._session_dirty = False
+        # True while a statement is in flight: still True after a cancellation
+        # interrupted one, so a pool knows the protocol state is unknown.
+        self._interrupted = False
+        # A pool over a database that allows one writer at a time (SQLite) shares
+        # one lock between its connections: writes and transactions hold it.
+        self._gate = write_gate
+        self._gate_held = False
+
+    def driver_in_transaction(self) -> bool:
+        """Whether the driver reports an open transaction (raw BEGIN included)."""
+        return bool(getattr(self._driver, "in_transaction", False))
+
+    async def _acquire_gate(self) -> bool:
+        """Take the write gate if this connection has one and does not hold it yet."""
+        if self._gate is None or self._gate_held:
+            return False
+        await self._gate.acquire()
+        self._gate_held = True
+        return True
+
+    def _release_gate(self) -> None:
+        if self._gate_held:
+            self._gate_held = False
+            assert self._gate is not None
+            self._gate.release()
+
+    async def _write(self, op: Callable[[str, Any], Awaitable[R]], sql: str, params: Any) -> R:
+        """A statement that may write: serialised through the write gate, if any."""
+        if self._gate is None or self._gate_held:
+            return await self._run(op, sql, params)
+        async with self._gate:
+            self._gate_held = True
+            try:
+                return await self._run(op, sql, params)
+            finally:
+                self._gate_held = False
 
     @property
     def dialect(self) -> Dialect:
@@ -202,19 +257,26 @@ class Connection:
         before, after = hooks.before_execute, hooks.after_execute
         logging_on = log.isEnabledFor(logging.DEBUG)
         if before is None and after is None and not logging_on:
+            self._interrupted = True
             try:
-                return await op(sql, params)
+                fast = await op(sql, params)
             except Exception as exc:
+                self._interrupted = False
                 raise self._translate(exc) from exc
+            self._interrupted = False
+            return fast
         if before is not None:
             before(sql=sql, params=params, dialect=self._dialect)
         start = time.perf_counter()
         error: OrmerError | None = None
         result: Any = None
+        self._interrupted = True
         try:
             result = await op(sql, params)
+            self._interrupted = False
             return result  # type: ignore[no-any-return]
         except Exception as exc:
+            self._interrupted = False
             error = self._translate(exc)
             raise error from exc
         finally:
@@ -248,10 +310,10 @@ class Connection:
         return await self._run(self._driver.fetch, sql, params)
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._run(self._driver.execute, sql, params)
+        return await self._write(self._driver.execute, sql, params)
 
     async def _control(self, sql: str) -> None:
-        await self._run(self._driver.execute, sql, ())
+        await self._write(self._driver.execute, sql, ())
 
     async def _quiet_rollback(self) -> None:
         try:
@@ -287,8 +349,22 @@ class Connection:
                     f"one insert takes objects of one model: {cls.__name__} and "
                     f"{type(obj).__name__} mixed"
                 )
-        auto = info.auto
         _validate(objects, info)
+        took_gate = await self._acquire_gate()
+        try:
+            return await self._insert_validated(info, objects, upsert, conflict)
+        finally:
+            if took_gate:
+                self._release_gate()
+
+    async def _insert_validated(
+        self,
+        info: TableInfo,
+        objects: Sequence[Model],
+        upsert: bool,
+        conflict: tuple[FieldInfo, ...],
+    ) -> int:
+        auto = info.auto
         with_key: list[Model] = []
         without_key: list[Model] = []
         for obj in objects:
@@ -356,57 +432,13 @@ class Connection:
                     obj.__dict__[auto.attr] = row[0] if load is None else load(row[0])
             return len(rows)
         if wants_key and auto is not None:
-            first_or_last = await self._run(self._driver.insert_lastrowid, sql, params)
+            first_or_last = await self._write(self._driver.insert_lastrowid, sql, params)
             n = len(objects)
             start = first_or_last if dialect.lastrowid_is_first else first_or_last - n + 1
             for i, obj in enumerate(objects):
                 obj.__dict__[auto.attr] = start + i
             return n
         return await self._execute(sql, params)
-
-    # -- the query API -------------------------------------------------------------------
-    @overload
-    def select(self, item: type[M], /) -> Select[M]: ...
-    @overload
-    def select(self, a: type[M1], b: type[M2], /) -> Select[tuple[M1, M2]]: ...
-    @overload
-    def select(self, *items: Any) -> Select[tuple[Any, ...]]: ...
-
-    def select(self, *items: Any) -> Select[Any]:
-        """Start a SELECT of models, columns or expressions."""
-        return Select(self, items)
-
-    def insert(self, objects: M | Sequence[M]) -> Insert[M]:
-        """INSERT one object or a list; awaiting the builder (or ``.execute()``) runs it."""
-        return Insert(self, objects)
-
-    def insert_or_update(
-        self, objects: M | Sequence[M], conflict: Sequence[Any] | None = None
-    ) -> Insert[M]:
-        """Upsert on the primary key, or on ``conflict=(User.email,)``."""
-        return Insert(self, objects, upsert=True, conflict=conflict)
-
-    def update(self, model: type[M]) -> Update[M]:
-        """Start an UPDATE; needs ``filter(...)`` or ``.all()``."""
-        return Update(self, model)
-
-    def delete(self, model: type[M]) -> Delete[M]:
-        """Start a DELETE; needs ``filter(...)`` or ``.all()``."""
-        return Delete(self, model)
-
-    async def find(self, model: type[M], pk: Any) -> M | None:
-        """The object whose primary key is ``pk`` (a tuple for composite keys), or None."""
-        info = table_of(model)
-        if not info.primary_key:
-            raise ConfigurationError(f"{model.__name__} has no primary key")
-        keys = pk if isinstance(pk, tuple) else (pk,)
-        if len(keys) != len(info.primary_key):
-            raise ConfigurationError(
-                f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
-                f"got {len(keys)} value(s)"
-            )
-        conditions = [info.columns[f.attr] == k for f, k in zip(info.primary_key, keys)]
-        return await Select[M](self, (model,)).filter(*conditions).first()
 
     # -- transactions ----------------------------------------------------------------------
     def transaction(self, isolation: str | None = None, mode: str | None = None) -> Transaction:
@@ -427,13 +459,13 @@ class Connection:
     ) -> list[tuple[Any, ...]]:
         """Run raw SQL (driver placeholder style) and return its rows as tuples."""
         self._session_dirty = True
-        rows = await self._run(self._driver.fetch, sql, list(params or ()))
+        rows = await self._write(self._driver.fetch, sql, list(params or ()))
         return [tuple(r) for r in rows]
 
     async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run raw SQL and return the affected row count."""
         self._session_dirty = True
-        return await self._run(self._driver.execute, sql, list(params or ()))
+        return await self._write(self._driver.execute, sql, list(params or ()))
 
     async def exec_table(
         self, model: type[M], sql: str, params: Sequence[Any] | None = None
@@ -441,7 +473,7 @@ class Connection:
         """Run raw SQL and map its columns, by name, onto ``model`` objects."""
         self._session_dirty = True
         info = table_of(model)
-        names, rows = await self._run(self._driver.fetch_described, sql, list(params or ()))
+        names, rows = await self._write(self._driver.fetch_described, sql, list(params or ()))
         cache = self._dialect.cache
         key = ("RAW", info.name, id(info), tuple(names))
         entry = cache.get(key)

@@ -9,6 +9,7 @@ from . import plugins
 from .connection import Connection
 from .dialect import URL, Dialect
 from .errors import ConfigurationError
+from .pool import PoolBuilder
 
 __all__ = ["Database", "DbType", "resolve_target"]
 
@@ -85,3 +86,12 @@ class Database:
         if created is not None:
             created(conn=conn)
         return conn
+
+    @staticmethod
+    def create_pool(db_type_or_url: DbType | str, url: str | None = None) -> PoolBuilder:
+        """Configure a connection pool; ``await builder.build()`` (or ``await builder``) opens it.
+
+        ``Database.create_pool(DbType.POSTGRESQL, "postgresql://...").max_size(10).build()``
+        """
+        dialect, parsed = resolve_target(db_type_or_url, url)
+        return PoolBuilder(dialect, parsed)

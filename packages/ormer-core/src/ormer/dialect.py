@@ -191,6 +191,8 @@ class Dialect:
     supports_server_side_cursor: ClassVar[bool] = False
     #: the driver's placeholder style for raw SQL: "qmark" (?), "numeric" ($1), "format" (%s)
     paramstyle: ClassVar[str] = "qmark"
+    #: one writer at a time (SQLite): a pool serialises writes and transactions
+    serialize_writes: ClassVar[bool] = False
     #: the largest decimal precision stored exactly
     max_decimal_digits: ClassVar[int] = 38
 

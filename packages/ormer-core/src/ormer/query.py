@@ -8,7 +8,7 @@ a pool that borrows one per statement.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from .compiler import Compiled, compile_statement
 from .errors import ConfigurationError
@@ -21,10 +21,12 @@ from .types import ColumnType, Kind
 if TYPE_CHECKING:
     from .dialect import Dialect, Row
 
-__all__ = ["Delete", "Executor", "Insert", "Select", "Update", "resolve_item"]
+__all__ = ["Delete", "Executor", "Insert", "QueryAPI", "Select", "Update", "resolve_item"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
+M1 = TypeVar("M1", bound=Model)
+M2 = TypeVar("M2", bound=Model)
 _INT = ColumnType(Kind.INT, int)
 
 
@@ -494,3 +496,52 @@ class Insert(Generic[M]):
 
     def __await__(self) -> Generator[Any, None, int]:
         return self.execute().__await__()
+
+
+class QueryAPI:
+    """The query methods shared by a connection and a pool (which borrows per statement)."""
+
+    __slots__ = ()
+
+    @overload
+    def select(self, item: type[M], /) -> Select[M]: ...
+    @overload
+    def select(self, a: type[M1], b: type[M2], /) -> Select[tuple[M1, M2]]: ...
+    @overload
+    def select(self, *items: Any) -> Select[tuple[Any, ...]]: ...
+
+    def select(self, *items: Any) -> Select[Any]:
+        """Start a SELECT of models, columns or expressions."""
+        return Select(cast("Executor", self), items)
+
+    def insert(self, objects: M | Sequence[M]) -> Insert[M]:
+        """INSERT one object or a list; awaiting the builder (or ``.execute()``) runs it."""
+        return Insert(cast("Executor", self), objects)
+
+    def insert_or_update(
+        self, objects: M | Sequence[M], conflict: Sequence[Any] | None = None
+    ) -> Insert[M]:
+        """Upsert on the primary key, or on ``conflict=(User.email,)``."""
+        return Insert(cast("Executor", self), objects, upsert=True, conflict=conflict)
+
+    def update(self, model: type[M]) -> Update[M]:
+        """Start an UPDATE; needs ``filter(...)`` or ``.all()``."""
+        return Update(cast("Executor", self), model)
+
+    def delete(self, model: type[M]) -> Delete[M]:
+        """Start a DELETE; needs ``filter(...)`` or ``.all()``."""
+        return Delete(cast("Executor", self), model)
+
+    async def find(self, model: type[M], pk: Any) -> M | None:
+        """The object whose primary key is ``pk`` (a tuple for composite keys), or None."""
+        info = table_of(model)
+        if not info.primary_key:
+            raise ConfigurationError(f"{model.__name__} has no primary key")
+        keys = pk if isinstance(pk, tuple) else (pk,)
+        if len(keys) != len(info.primary_key):
+            raise ConfigurationError(
+                f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
+                f"got {len(keys)} value(s)"
+            )
+        conditions = [info.columns[f.attr] == k for f, k in zip(info.primary_key, keys)]
+        return await Select[M](cast("Executor", self), (model,)).filter(*conditions).first()

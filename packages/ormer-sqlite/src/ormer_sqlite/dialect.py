@@ -113,6 +113,7 @@ class SQLiteDialect(Dialect):
     isolation_levels = frozenset({"serializable"})
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     paramstyle = "qmark"
+    serialize_writes = True
     max_decimal_digits = SQLITE_EXACT_DIGITS
 
     type_names: ClassVar[dict[Kind, str]] = {

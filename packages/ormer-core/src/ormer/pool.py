@@ -1,0 +1,745 @@
+"""The connection pool (DESIGN §3), backend-agnostic over ``DriverConnection``.
+
+Bookkeeping invariants, true between any two awaits:
+
+* ``_size`` = open connections + connects in flight + grants of capacity
+  handed to waiters; it never exceeds ``max_size``.
+* ``_size == len(_idle) + len(_holders) + _opening``, where ``_opening``
+  counts connects in flight (including granted capacity).
+* idle connections are a stack (most recently used on top); waiters are a
+  FIFO queue of futures. A release hands its connection (or, when it was
+  discarded, the capacity to open one) straight to the oldest live waiter.
+
+A checkout costs no round trip when the connection is clean: the borrower's
+``Connection`` records whether it left a transaction open, ran raw SQL or was
+interrupted mid-statement, and only then is it rolled back, reset or
+discarded. Health pings happen only after ``health_check`` seconds idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import time
+import traceback
+import warnings
+from collections.abc import AsyncIterator, Generator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import plugins
+from .connection import Connection
+from .errors import (
+    ConfigurationError,
+    ConnectionReleasedError,
+    OrmerError,
+    PoolClosedError,
+    PoolTimeoutError,
+)
+from .model import FieldInfo, Model
+from .query import QueryAPI
+
+if TYPE_CHECKING:
+    from .dialect import URL, Dialect, DriverConnection, Row
+
+__all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
+
+log = logging.getLogger("ormer.pool")
+M = TypeVar("M", bound=Model)
+_CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of a pool (``pool.stats()``)."""
+
+    size: int
+    idle: int
+    in_use: int
+    waiting: int
+    min_size: int
+    max_size: int
+    acquired: int
+    created: int
+    closed: int
+    timeouts: int
+
+
+class _Holder:
+    """One open driver connection owned by the pool."""
+
+    __slots__ = ("created", "driver", "last_used", "write_gate")
+
+    def __init__(self, driver: DriverConnection, write_gate: asyncio.Lock | None) -> None:
+        self.driver = driver
+        self.created = self.last_used = time.monotonic()
+        self.write_gate = write_gate
+
+
+class PooledConnection(Connection):
+    """A connection borrowed from a pool: the full query API of :class:`Connection`.
+
+    ``await conn.release()`` (or leaving ``async with pool.get()``) returns it;
+    using it afterwards raises ConnectionReleasedError. ``await conn.close()``
+    retires the underlying connection instead of returning it.
+    """
+
+    __slots__ = ("_holder", "_pool", "_released", "_stack")
+
+    def __init__(self, pool: Pool, holder: _Holder, stack: list[str] | None) -> None:
+        super().__init__(pool.dialect, holder.driver, holder.write_gate)
+        self._pool = pool
+        self._holder = holder
+        self._released = False
+        self._stack = stack
+
+    def _check_open(self) -> None:
+        if self._released:
+            raise ConnectionReleasedError(
+                "this pooled connection was released; borrow another with pool.get()"
+            )
+        super()._check_open()
+
+    @property
+    def released(self) -> bool:
+        """Whether the connection went back to the pool."""
+        return self._released
+
+    async def release(self) -> None:
+        """Return the connection to the pool (rolled back and reset if it needs it)."""
+        if self._released:
+            return
+        self._released = True
+        await self._pool._checkin(self, discard=False)
+
+    async def close(self) -> None:
+        """Retire the underlying connection: close it and free its slot."""
+        if self._released:
+            return
+        self._released = True
+        await self._pool._checkin(self, discard=True)
+
+    def __del__(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        pool = self._pool
+        where = (
+            "".join(self._stack)
+            if self._stack
+            else ("set ORMER_DEBUG=1 to record where it was acquired")
+        )
+        warnings.warn(
+            f"a pooled connection was garbage-collected without release(); "
+            f"its slot is recovered. Acquired at:\n{where}",
+            ResourceWarning,
+            stacklevel=1,
+        )
+        pool._recover(self._holder)
+
+    def __repr__(self) -> str:
+        state = "released" if self._released else "borrowed"
+        return f"<ormer.PooledConnection {self.dialect.name} {state}>"
+
+
+class _Checkout:
+    """What ``pool.get()`` returns: awaitable, and an async context manager."""
+
+    __slots__ = ("_conn", "_pool", "_timeout")
+
+    def __init__(self, pool: Pool, timeout: float | None) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._conn: PooledConnection | None = None
+
+    def __await__(self) -> Generator[Any, None, PooledConnection]:
+        return self._pool._acquire(self._timeout).__await__()
+
+    async def __aenter__(self) -> PooledConnection:
+        self._conn = await self._pool._acquire(self._timeout)
+        return self._conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.release()
+
+
+class Pool(QueryAPI):
+    """A pool of connections to one database.
+
+    Built by ``await Database.create_pool(...).max_size(10).build()``.
+    ``pool.get()`` borrows a connection; ``pool.select(User)...`` and the other
+    query methods borrow one for a single statement.
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        url: URL,
+        *,
+        min_size: int,
+        max_size: int,
+        idle_timeout: float | None,
+        acquire_timeout: float | None,
+        max_lifetime: float | None,
+        health_check: float | None,
+        connect_options: dict[str, Any],
+    ) -> None:
+        self._dialect = dialect
+        self._url = url
+        self.min_size = min_size
+        self.max_size = max_size
+        self.idle_timeout = idle_timeout
+        self.acquire_timeout = acquire_timeout
+        self.max_lifetime = max_lifetime
+        self.health_check = health_check
+        self._options = connect_options
+        self._idle: list[_Holder] = []
+        self._holders: set[_Holder] = set()
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self._size = 0
+        self._opening = 0
+        self._closing = False
+        self._closed = False
+        self._acquired = self._created = self._closed_count = self._timeouts = 0
+        self._reaper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._debug = os.environ.get("ORMER_DEBUG", "") not in ("", "0")
+        self._released_event = asyncio.Event()
+        self._write_gate = asyncio.Lock() if dialect.serialize_writes else None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle ------------------------------------------------------------------
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    async def _open(self) -> Pool:
+        self._loop = asyncio.get_running_loop()
+        try:
+            for _ in range(self.min_size):
+                self._size += 1
+                self._idle.append(await self._connect())
+        except BaseException:
+            await self.terminate()
+            raise
+        if self.idle_timeout is not None or self.min_size:
+            self._reaper = asyncio.create_task(self._reap(), name="ormer-pool-reaper")
+        log.info("pool open: %s, %d..%d connections", self._url, self.min_size, self.max_size)
+        return self
+
+    async def _connect(self) -> _Holder:
+        """Open one connection; the caller has already counted it in ``_size``."""
+        self._opening += 1
+        try:
+            driver = await self._dialect.connect(self._url, dict(self._options))
+        except BaseException as exc:
+            self._size -= 1
+            self._grant_capacity()
+            if isinstance(exc, OrmerError):
+                log.warning("pool connect failed: %s", exc)
+            raise
+        finally:
+            self._opening -= 1
+        self._created += 1
+        holder = _Holder(driver, self._write_gate)
+        created = plugins.query_hooks().connection_created
+        if created is not None:
+            created(conn=driver)
+        log.debug("pool connected (%d open)", self._size)
+        return holder
+
+    # -- checkout ----------------------------------------------------------------------
+    def get(self, timeout: float | None = None) -> _Checkout:
+        """Borrow a connection: ``async with pool.get() as conn:`` or ``await pool.get()``.
+
+        ``timeout`` overrides ``acquire_timeout`` for this call.
+        """
+        return _Checkout(self, timeout)
+
+    async def _acquire(self, timeout: float | None) -> PooledConnection:
+        if self._closing:
+            raise PoolClosedError("the pool is closed")
+        timeout = self.acquire_timeout if timeout is None else timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            holder = await self._take(deadline)
+            if holder is None:
+                continue  # a stale idle connection was discarded: look again
+            self._holders.add(holder)
+            self._acquired += 1
+            stack = traceback.format_stack()[:-2] if self._debug else None
+            conn = PooledConnection(self, holder, stack)
+            checkout = plugins.query_hooks().connection_checkout
+            if checkout is not None:
+                checkout(conn=conn)
+            return conn
+
+    async def _take(self, deadline: float | None) -> _Holder | None:
+        """One connection for a borrower (not yet counted in use), or None to retry."""
+        if self._idle and not self._waiters:
+            return await self._vet(self._idle.pop())
+        if self._size < self.max_size and not self._waiters:
+            self._size += 1
+            return await self._connect()
+        grant = await self._wait(deadline)
+        if grant is _CAPACITY:
+            return await self._connect()
+        return await self._vet(grant)
+
+    async def _vet(self, holder: _Holder) -> _Holder | None:
+        """Check an idle connection before handing it out: lifetime, then health."""
+        now = time.monotonic()
+        if self.max_lifetime is not None and now - holder.created > self.max_lifetime:
+            self._discard(holder, "reached max_lifetime")
+            return None
+        if holder.driver.is_closed:
+            self._discard(holder, "found closed")
+            return None
+        if self.health_check is not None and now - holder.last_used >= self.health_check:
+            try:
+                await holder.driver.ping()
+            except BaseException as exc:
+                self._discard(holder, f"failed its health check ({exc!r})")
+                if not isinstance(exc, Exception):
+                    raise
+                return None
+        return holder
+
+    async def _wait(self, deadline: float | None) -> Any:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._waiters.append(fut)
+        try:
+            if deadline is None:
+                return await fut
+            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
+                return await fut
+        except BaseException as exc:
+            if fut.done() and not fut.cancelled():
+                self._hand_back(fut.result())  # granted as we gave up: pass it on
+            else:
+                fut.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
+            if isinstance(exc, TimeoutError):
+                self._timeouts += 1
+                log.warning("pool timeout: %s", self._describe())
+                raise PoolTimeoutError(
+                    f"no connection within {self._timeout_text()}: {self._describe()}"
+                ) from None
+            raise
+
+    def _timeout_text(self) -> str:
+        return f"{self.acquire_timeout}s (acquire_timeout)"
+
+    def _describe(self) -> str:
+        return (
+            f"size={self._size}/{self.max_size}, in use={len(self._holders)}, "
+            f"idle={len(self._idle)}, waiting={len(self._live_waiters())}"
+        )
+
+    def _live_waiters(self) -> list[asyncio.Future[Any]]:
+        return [w for w in self._waiters if not w.done()]
+
+    def _next_waiter(self) -> asyncio.Future[Any] | None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                return fut
+        return None
+
+    def _hand_back(self, grant: Any) -> None:
+        """A grant nobody will use: give it to the next waiter, or undo it."""
+        if grant is _CAPACITY:
+            self._size -= 1
+            self._grant_capacity()
+        else:
+            self._put_idle(grant)
+
+    def _grant_capacity(self) -> None:
+        """After the size dropped: let the oldest waiter open a connection."""
+        if self._closing or self._size >= self.max_size:
+            return
+        waiter = self._next_waiter()
+        if waiter is not None:
+            self._size += 1
+            waiter.set_result(_CAPACITY)
+
+    def _put_idle(self, holder: _Holder) -> None:
+        holder.last_used = time.monotonic()
+        if self._closing:
+            self._discard(holder, "pool closing")
+            return
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(holder)
+        else:
+            self._idle.append(holder)
+
+    # -- checkin -----------------------------------------------------------------------
+    async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
+        holder = conn._holder
+        self._holders.discard(holder)
+        checkin = plugins.query_hooks().connection_checkin
+        if checkin is not None:
+            checkin(conn=conn)
+        reason = "retired by close()" if discard else await self._clean(conn)
+        if (
+            reason is None
+            and self.max_lifetime is not None
+            and (time.monotonic() - holder.created > self.max_lifetime)
+        ):
+            reason = "reached max_lifetime"
+        if reason is not None:
+            self._discard(holder, reason)
+        else:
+            self._put_idle(holder)
+        self._released_event.set()
+
+    async def _clean(self, conn: PooledConnection) -> str | None:
+        """Make a returned connection fit for the next borrower; a reason to discard it if not."""
+        if conn._interrupted:
+            return "a statement was interrupted (cancelled mid-query)"
+        if conn.driver.is_closed or conn._closed:
+            return "broken"
+        try:
+            if conn._tx_stack or conn.driver_in_transaction():
+                conn._tx_stack.clear()
+                await conn.driver.execute(self._dialect.rollback_sql, ())
+            if conn._session_dirty:
+                await conn.driver.reset()
+        except BaseException as exc:
+            conn._release_gate()
+            if not isinstance(exc, Exception):
+                self._discard(conn._holder, "cancelled while being reset")
+                raise
+            return f"reset failed ({exc!r})"
+        conn._release_gate()
+        return None
+
+    def _discard(self, holder: _Holder, reason: str) -> None:
+        """Close a connection in the background and free its slot."""
+        log.info("pool discards a connection: %s", reason)
+        self._size -= 1
+        self._closed_count += 1
+        self._spawn(self._close_quietly(holder.driver))
+        self._grant_capacity()
+
+    def _recover(self, holder: _Holder) -> None:
+        """A borrower was garbage-collected: its connection's state is unknown, discard it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def recover() -> None:
+            if holder in self._holders:
+                self._holders.discard(holder)
+                self._discard(holder, "its borrower was garbage-collected")
+                self._released_event.set()
+
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(recover)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _close_quietly(driver: DriverConnection) -> None:
+        try:
+            await driver.close()
+        except Exception as exc:
+            log.debug("closing a discarded connection failed: %s", exc)
+
+    # -- the reaper ------------------------------------------------------------------
+    async def _reap(self) -> None:
+        interval = min(t for t in (self.idle_timeout, self.max_lifetime, 30.0) if t is not None)
+        interval = max(0.01, interval / 2)
+        while not self._closing:
+            await asyncio.sleep(interval)
+            self.reap()
+            await self._refill()
+
+    def reap(self) -> int:
+        """Close idle connections above ``min_size`` idle past ``idle_timeout``, and
+        idle ones past ``max_lifetime``. Returns how many were closed."""
+        now = time.monotonic()
+        closed = 0
+        keep: list[_Holder] = []
+        # oldest-used first, so the most recently used survive
+        for holder in self._idle:
+            expired = self.max_lifetime is not None and now - holder.created > self.max_lifetime
+            idle_too_long = (
+                self.idle_timeout is not None
+                and now - holder.last_used > self.idle_timeout
+                and self._size - closed > self.min_size
+            )
+            if expired or idle_too_long:
+                closed += 1
+                self._size -= 1
+                self._closed_count += 1
+                self._spawn(self._close_quietly(holder.driver))
+            else:
+                keep.append(holder)
+        self._idle[:] = keep
+        for _ in range(closed):
+            self._grant_capacity()
+        return closed
+
+    async def _refill(self) -> None:
+        while not self._closing and self._size < self.min_size and not self._waiters:
+            self._size += 1
+            try:
+                holder = await self._connect()
+            except Exception:
+                return  # logged by _connect; the next round tries again
+            self._put_idle(holder)
+
+    # -- stats and closing ---------------------------------------------------------
+    def stats(self) -> PoolStats:
+        """Current sizes and lifetime counters."""
+        return PoolStats(
+            size=self._size,
+            idle=len(self._idle),
+            in_use=len(self._holders),
+            waiting=len(self._live_waiters()),
+            min_size=self.min_size,
+            max_size=self.max_size,
+            acquired=self._acquired,
+            created=self._created,
+            closed=self._closed_count,
+            timeouts=self._timeouts,
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closing
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop lending, wait (up to ``timeout`` seconds) for borrowed connections,
+        then close every connection. Later ``get()`` raises PoolClosedError."""
+        if self._closed:
+            return
+        self._closing = True
+        self._fail_waiters()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._holders:
+            self._released_event.clear()
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._released_event.wait(), remaining)
+            except TimeoutError:
+                break
+        await self.terminate()
+
+    async def terminate(self) -> None:
+        """Close every connection now, borrowed ones included."""
+        self._closing = True
+        self._closed = True
+        self._fail_waiters()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reaper
+            self._reaper = None
+        holders = self._idle + list(self._holders)
+        self._idle.clear()
+        self._holders.clear()
+        self._closed_count += len(holders)
+        self._size -= len(holders)
+        await asyncio.gather(*(self._close_quietly(h.driver) for h in holders))
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        log.info("pool closed")
+
+    def _fail_waiters(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_exception(PoolClosedError("the pool was closed while waiting"))
+
+    async def __aenter__(self) -> Pool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- the query API, one borrowed connection per statement --------------------------
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        async with self.get() as conn:
+            return await conn._fetch(sql, params)
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        async with self.get() as conn:
+            return await conn._execute(sql, params)
+
+    async def _stream(
+        self, sql: str, params: Sequence[Any], batch: int
+    ) -> AsyncIterator[list[Row]]:
+        async with self.get() as conn:
+            async for rows in conn._stream(sql, params, batch):
+                yield rows
+
+    async def _insert(
+        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+    ) -> int:
+        async with self.get() as conn:
+            return await conn._insert(objects, upsert, conflict)
+
+    async def exec_rows(
+        self, sql: str, params: Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Raw SQL on a borrowed connection (see ``Connection.exec_rows``)."""
+        async with self.get() as conn:
+            return await conn.exec_rows(sql, params)
+
+    async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Raw SQL on a borrowed connection (see ``Connection.exec_non_query``)."""
+        async with self.get() as conn:
+            return await conn.exec_non_query(sql, params)
+
+    async def exec_table(
+        self, model: type[M], sql: str, params: Sequence[Any] | None = None
+    ) -> list[M]:
+        """Raw SQL mapped onto a model, on a borrowed connection."""
+        async with self.get() as conn:
+            return await conn.exec_table(model, sql, params)
+
+    async def create_table(self, model: type[Model], if_not_exists: bool = True) -> None:
+        """CREATE TABLE on a borrowed connection."""
+        async with self.get() as conn:
+            await conn.create_table(model, if_not_exists)
+
+    async def drop_table(self, model: type[Model], if_exists: bool = True) -> None:
+        """DROP TABLE on a borrowed connection."""
+        async with self.get() as conn:
+            await conn.drop_table(model, if_exists)
+
+    def __repr__(self) -> str:
+        return f"<ormer.Pool {self._dialect.name} {self._describe()}>"
+
+
+_SETTERS = (
+    "max_size",
+    "min_size",
+    "idle_timeout",
+    "acquire_timeout",
+    "max_lifetime",
+    "health_check",
+)
+
+
+class PoolBuilder:
+    """Pool options, validated at ``build()``; awaiting the builder builds too."""
+
+    def __init__(self, dialect: Dialect, url: URL) -> None:
+        self._dialect = dialect
+        self._url = url
+        self._max_size = 10
+        self._min_size = 0
+        self._idle_timeout: float | None = 300.0
+        self._acquire_timeout: float | None = 30.0
+        self._max_lifetime: float | None = None
+        self._health_check: float | None = 30.0
+        self._options: dict[str, Any] = {}
+
+    def max_size(self, n: int) -> PoolBuilder:
+        """Most open connections (default 10)."""
+        self._max_size = n
+        return self
+
+    def min_size(self, n: int) -> PoolBuilder:
+        """Connections opened at build and kept open (default 0)."""
+        self._min_size = n
+        return self
+
+    def range(self, lo: int, hi: int) -> PoolBuilder:
+        """``min_size(lo).max_size(hi)`` (the seed's ``.range(0..1)``)."""
+        self._min_size, self._max_size = lo, hi
+        return self
+
+    def idle_timeout(self, seconds: float | None) -> PoolBuilder:
+        """Close idle connections above min_size after this long (default 300 s)."""
+        self._idle_timeout = seconds
+        return self
+
+    def acquire_timeout(self, seconds: float | None) -> PoolBuilder:
+        """How long ``get()`` waits before PoolTimeoutError (default 30 s)."""
+        self._acquire_timeout = seconds
+        return self
+
+    def max_lifetime(self, seconds: float | None) -> PoolBuilder:
+        """Close connections older than this when they come back (default: never)."""
+        self._max_lifetime = seconds
+        return self
+
+    def health_check(self, after_idle_seconds: float | None) -> PoolBuilder:
+        """Ping a connection idle this long before handing it out (default 30 s)."""
+        self._health_check = after_idle_seconds
+        return self
+
+    def connect_options(self, **driver_kwargs: Any) -> PoolBuilder:
+        """Options passed to the driver's connect call."""
+        self._options.update(driver_kwargs)
+        return self
+
+    def _validate(self) -> None:
+        for name, value in (("max_size", self._max_size), ("min_size", self._min_size)):
+            if type(value) is not int:
+                raise ConfigurationError(f"{name} must be an int, got {value!r}")
+        if self._max_size < 1:
+            raise ConfigurationError(f"max_size must be at least 1, got {self._max_size}")
+        if self._min_size < 0:
+            raise ConfigurationError(f"min_size must be >= 0, got {self._min_size}")
+        if self._min_size > self._max_size:
+            raise ConfigurationError(
+                f"min_size ({self._min_size}) is larger than max_size ({self._max_size})"
+            )
+        for name, seconds in (
+            ("idle_timeout", self._idle_timeout),
+            ("acquire_timeout", self._acquire_timeout),
+            ("max_lifetime", self._max_lifetime),
+            ("health_check", self._health_check),
+        ):
+            if seconds is not None and (
+                not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0
+            ):
+                raise ConfigurationError(f"{name} must be a non-negative number of seconds or None")
+
+    async def build(self) -> Pool:
+        """Validate the options and open ``min_size`` connections."""
+        self._validate()
+        pool = Pool(
+            self._dialect,
+            self._url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            idle_timeout=self._idle_timeout,
+            acquire_timeout=self._acquire_timeout,
+            max_lifetime=self._max_lifetime,
+            health_check=self._health_check,
+            connect_options=dict(self._options),
+        )
+        return await pool._open()
+
+    def __await__(self) -> Generator[Any, None, Pool]:
+        return self.build().__await__()
