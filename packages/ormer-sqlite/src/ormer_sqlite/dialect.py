@@ -158,6 +158,8 @@ class SQLiteDialect(Dialect):
                     f"malformed SQLite URL {target!r}: use sqlite:///relative/path, "
                     "sqlite:////absolute/path or sqlite:///:memory:"
                 )
+        if text.startswith("file:"):  # an SQLite URI keeps its own ?mode=...&cache=...
+            return URL(scheme=scheme.lower(), database=text, raw=target)
         text, _, query = text.partition("?")
         if not text:
             raise ConfigurationError(f"SQLite URL {target!r} names no database file")
