@@ -1,7 +1,7 @@
-"""Each distribution builds a wheel on its own, and ormer-core + ormer-sqlite
-installed from those wheels into an empty virtualenv run the quickstart.
+"""Each distribution builds a wheel on its own, and each backend's wheel,
+installed with ormer-core's alone into an empty virtualenv, runs the quickstart.
 
-This is what a user gets from ``pip install ormer-core ormer-sqlite``: the
+This is what a user gets from ``pip install ormer-core ormer-<backend>``: the
 entry point must be declared, the dependencies complete, py.typed shipped.
 """
 
@@ -11,12 +11,25 @@ import subprocess
 import sys
 import venv
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ormer.testing.servers import server_url
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["ormer-core", "ormer-sqlite"]
+PACKAGES = sorted(
+    p.name for p in (ROOT / "packages").glob("ormer-*") if (p / "pyproject.toml").exists()
+)
+
+# backend distribution → (entry-point line, how its quickstart URL is found)
+BACKENDS: dict[str, tuple[str, Callable[[Path], str]]] = {
+    "ormer-sqlite": ("sqlite = ormer_sqlite.plugin", lambda tmp: f"sqlite:///{tmp / 'qs.db'}"),
+    "ormer-postgres": ("postgresql = ormer_postgres.plugin", lambda tmp: server_url("postgres")),
+    "ormer-mysql": ("mysql = ormer_mysql.plugin", lambda tmp: server_url("mysql")),
+}
+PRESENT_BACKENDS = [b for b in BACKENDS if b in PACKAGES]
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +37,9 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("wheels")
     built: dict[str, Path] = {}
     for package in PACKAGES:
+        source = str(ROOT / "packages" / package)
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "build",
-                "--wheel",
-                "--outdir",
-                str(out),
-                str(ROOT / "packages" / package),
-            ],
+            [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), source],
             check=True,
             capture_output=True,
         )
@@ -42,30 +48,44 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
-def test_wheels_ship_typed_packages_and_entry_point(wheels: dict[str, Path]) -> None:
-    core = zipfile.ZipFile(wheels["ormer-core"]).namelist()
-    sqlite = zipfile.ZipFile(wheels["ormer-sqlite"])
-    assert "ormer/py.typed" in core
-    assert "ormer/testing/suite/__init__.py" in core
-    assert "ormer_sqlite/py.typed" in sqlite.namelist()
-    [entry_points] = [n for n in sqlite.namelist() if n.endswith("entry_points.txt")]
-    text = sqlite.read(entry_points).decode()
+def test_core_wheel_ships_typing_and_the_suite(wheels: dict[str, Path]) -> None:
+    names = zipfile.ZipFile(wheels["ormer-core"]).namelist()
+    assert "ormer/py.typed" in names
+    assert "ormer/testing/suite/__init__.py" in names
+
+
+@pytest.mark.parametrize("backend", PRESENT_BACKENDS)
+def test_backend_wheel_declares_its_entry_point(wheels: dict[str, Path], backend: str) -> None:
+    wheel = zipfile.ZipFile(wheels[backend])
+    module = backend.replace("-", "_")
+    assert f"{module}/py.typed" in wheel.namelist()
+    [entry_points] = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    text = wheel.read(entry_points).decode()
     assert "[ormer.plugins]" in text
-    assert "sqlite = ormer_sqlite.plugin" in text
+    assert BACKENDS[backend][0] in text
 
 
+@pytest.mark.parametrize("backend", PRESENT_BACKENDS)
 def test_quickstart_runs_from_wheels_in_an_empty_venv(
-    wheels: dict[str, Path], tmp_path: Path
+    wheels: dict[str, Path], tmp_path: Path, backend: str
 ) -> None:
+    url = BACKENDS[backend][1](tmp_path)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *map(str, wheels.values())],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            str(wheels["ormer-core"]),
+            str(wheels[backend]),
+        ],
         check=True,
         capture_output=True,
     )
-    url = f"sqlite:///{tmp_path / 'quickstart.db'}"
     result = subprocess.run(
         [str(python), str(ROOT / "examples" / "quickstart.py"), "--url", url],
         check=True,
@@ -75,4 +95,3 @@ def test_quickstart_runs_from_wheels_in_an_empty_venv(
     )
     assert "adults: ['Ann', 'Cid', 'Dee']" in result.stdout
     assert "remaining: ['Ann', 'Bob', 'Dee']" in result.stdout
-    assert (tmp_path / "quickstart.db").exists()
