@@ -532,7 +532,7 @@ async def test_statement_and_connection_hooks(dummy: str) -> None:
         assert hooks.after_execute is not None
         assert hooks.connection_created is not None
         conn = await Database.connect("dummy://x")
-        assert tracer.events == [("created", conn)]
+        assert tracer.events == [("created", conn.driver)]  # the driver connection
         conn.driver.rows = [(1, "a")]  # type: ignore[attr-defined]
         await conn.select(Gadget).filter(Gadget.id > 0).collect()
         sql = 'SELECT "gadgets"."id", "gadgets"."name" FROM "gadgets" WHERE "gadgets"."id" > ?'

@@ -268,7 +268,7 @@ class Connection(QueryAPI):
         if before is not None:
             before(sql=sql, params=params, dialect=self._dialect)
         start = time.perf_counter()
-        error: OrmerError | None = None
+        error: BaseException | None = None
         result: Any = None
         self._interrupted = True
         try:
@@ -279,16 +279,15 @@ class Connection(QueryAPI):
             self._interrupted = False
             error = self._translate(exc)
             raise error from exc
+        except BaseException as exc:  # cancelled mid-statement: report it as such
+            error = exc
+            raise
         finally:
             elapsed = time.perf_counter() - start
             if logging_on:
                 log.debug("%s %r (%.3f ms)", sql, params, elapsed * 1000)
             if after is not None:
-                rowcount = (
-                    len(result)
-                    if isinstance(result, list)
-                    else (result if isinstance(result, int) else -1)
-                )
+                rowcount = _rowcount(result)
                 after(
                     sql=sql,
                     params=params,
@@ -326,15 +325,49 @@ class Connection(QueryAPI):
         self, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[list[Row]]:
         self._check_open()
+        hooks = plugins.query_hooks()
+        if hooks.before_execute is not None:
+            hooks.before_execute(sql=sql, params=params, dialect=self._dialect)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %r (stream, batch=%d)", sql, params, batch)
+        start = time.perf_counter()
+        count = 0
+        error: BaseException | None = None
         stream = self._driver.stream(sql, params, batch)
-        while True:
-            try:
-                rows = await stream.__anext__()
-            except StopAsyncIteration:
-                return
-            except Exception as exc:
-                raise self._translate(exc) from exc
-            yield rows
+        # The cursor is open until the stream ends: a pool must not reuse the
+        # connection mid-stream, so it counts as a statement in flight.
+        self._interrupted = True
+        try:
+            while True:
+                try:
+                    rows = await stream.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    error = self._translate(exc)
+                    raise error from exc
+                count += len(rows)
+                yield rows
+            self._interrupted = False
+        except GeneratorExit:  # the consumer stopped early: close the cursor cleanly
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            self._interrupted = False
+            raise
+        except BaseException as exc:
+            error = error or exc
+            raise
+        finally:
+            if hooks.after_execute is not None:
+                hooks.after_execute(
+                    sql=sql,
+                    params=params,
+                    dialect=self._dialect,
+                    elapsed=time.perf_counter() - start,
+                    rowcount=count,
+                    error=error,
+                )
 
     async def _insert(
         self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
@@ -459,13 +492,13 @@ class Connection(QueryAPI):
     ) -> list[tuple[Any, ...]]:
         """Run raw SQL (driver placeholder style) and return its rows as tuples."""
         self._session_dirty = True
-        rows = await self._write(self._driver.fetch, sql, list(params or ()))
+        rows = await self._write(self._driver.fetch, sql, _params(params))
         return [tuple(r) for r in rows]
 
     async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run raw SQL and return the affected row count."""
         self._session_dirty = True
-        return await self._write(self._driver.execute, sql, list(params or ()))
+        return await self._write(self._driver.execute, sql, _params(params))
 
     async def exec_table(
         self, model: type[M], sql: str, params: Sequence[Any] | None = None
@@ -473,7 +506,7 @@ class Connection(QueryAPI):
         """Run raw SQL and map its columns, by name, onto ``model`` objects."""
         self._session_dirty = True
         info = table_of(model)
-        names, rows = await self._write(self._driver.fetch_described, sql, list(params or ()))
+        names, rows = await self._write(self._driver.fetch_described, sql, _params(params))
         cache = self._dialect.cache
         key = ("RAW", info.name, id(info), tuple(names))
         entry = cache.get(key)
@@ -530,3 +563,26 @@ def _validate(objects: Sequence[Model], info: TableInfo) -> None:
             if f is auto and value is None:
                 continue
             f.validate(value)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows a statement returned or affected, for ``ormer_after_execute``."""
+    if isinstance(result, int):
+        return result
+    if isinstance(result, list):
+        return len(result)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
+        return len(result[1])  # fetch_described: (names, rows)
+    return -1
+
+
+def _params(params: Sequence[Any] | None) -> list[Any]:
+    """Raw SQL parameters: a sequence in the driver's placeholder order."""
+    if params is None:
+        return []
+    if isinstance(params, (dict, str, bytes)):
+        raise ConfigurationError(
+            "raw SQL params must be a list or tuple of values in placeholder order, "
+            f"not {type(params).__name__}"
+        )
+    return list(params)

@@ -84,7 +84,7 @@ class Database:
         created = plugins.query_hooks().connection_created
         conn = Connection(dialect, driver)
         if created is not None:
-            created(conn=conn)
+            created(conn=driver)
         return conn
 
     @staticmethod

@@ -59,7 +59,10 @@ def ormer_model_defined(model: type[Model]) -> None:
 # --- pool / query --------------------------------------------------------------
 @hookspec
 def ormer_connection_created(conn: Any) -> None:
-    """A new driver connection was opened (by ``Database.connect`` or a pool)."""
+    """A new driver connection was opened (by ``Database.connect`` or a pool).
+
+    ``conn`` is the backend's ``DriverConnection``; use its ``execute`` for setup SQL.
+    """
 
 
 @hookspec

@@ -139,7 +139,7 @@ class PooledConnection(Connection):
             ResourceWarning,
             stacklevel=1,
         )
-        pool._recover(self._holder)
+        pool._recover(self._holder, self._gate if self._gate_held else None)
 
     def __repr__(self) -> str:
         state = "released" if self._released else "borrowed"
@@ -287,9 +287,10 @@ class Pool(QueryAPI):
 
     async def _take(self, deadline: float | None) -> _Holder | None:
         """One connection for a borrower (not yet counted in use), or None to retry."""
-        if self._idle and not self._waiters:
+        queued = self._has_waiters()
+        if self._idle and not queued:
             return await self._vet(self._idle.pop())
-        if self._size < self.max_size and not self._waiters:
+        if self._size < self.max_size and not queued:
             self._size += 1
             return await self._connect()
         grant = await self._wait(deadline)
@@ -352,6 +353,13 @@ class Pool(QueryAPI):
     def _live_waiters(self) -> list[asyncio.Future[Any]]:
         return [w for w in self._waiters if not w.done()]
 
+    def _has_waiters(self) -> bool:
+        """Whether a live waiter is queued (futures already done are dropped)."""
+        waiters = self._waiters
+        while waiters and waiters[0].done():
+            waiters.popleft()
+        return bool(waiters)
+
     def _next_waiter(self) -> asyncio.Future[Any] | None:
         while self._waiters:
             fut = self._waiters.popleft()
@@ -390,6 +398,9 @@ class Pool(QueryAPI):
     # -- checkin -----------------------------------------------------------------------
     async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
         holder = conn._holder
+        if holder not in self._holders:  # the pool was terminated under the borrower
+            conn._release_gate()
+            return
         self._holders.discard(holder)
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
@@ -401,6 +412,7 @@ class Pool(QueryAPI):
             and (time.monotonic() - holder.created > self.max_lifetime)
         ):
             reason = "reached max_lifetime"
+        conn._release_gate()  # a discarded connection may still hold the write gate
         if reason is not None:
             self._discard(holder, reason)
         else:
@@ -436,7 +448,7 @@ class Pool(QueryAPI):
         self._spawn(self._close_quietly(holder.driver))
         self._grant_capacity()
 
-    def _recover(self, holder: _Holder) -> None:
+    def _recover(self, holder: _Holder, gate: asyncio.Lock | None = None) -> None:
         """A borrower was garbage-collected: its connection's state is unknown, discard it."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -444,6 +456,8 @@ class Pool(QueryAPI):
 
         def recover() -> None:
             if holder in self._holders:
+                if gate is not None and gate.locked():
+                    gate.release()  # the lost borrower held the write gate
                 self._holders.discard(holder)
                 self._discard(holder, "its borrower was garbage-collected")
                 self._released_event.set()

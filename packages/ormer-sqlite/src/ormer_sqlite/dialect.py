@@ -32,6 +32,7 @@ from ormer.dialect import (
     uuid_from_text,
 )
 from ormer.errors import ConfigurationError, ValidationError
+from ormer.expr import Expr
 from ormer.types import ColumnType, Kind
 
 __all__ = ["SQLiteCompiler", "SQLiteDialect"]
@@ -41,9 +42,25 @@ SQLITE_EXACT_DIGITS = 15
 
 
 class SQLiteCompiler(SQLCompiler):
-    """SQLite renders ``length`` in characters already; nothing else differs today."""
+    """SQLite stores decimals as 8-byte numbers, integers when whole: true and floor
+    division of non-float operands go through REAL so ``100 / 3`` never truncates."""
 
     function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
+
+    def true_divide(self, left: Expr, right: Expr) -> str:
+        if _is_float(left) or _is_float(right):
+            return super().true_divide(left, right)
+        return f"CAST({self.process(left)} AS REAL) / {self.operand(right)}"
+
+    def floor_divide(self, left: Expr, right: Expr) -> str:
+        exact = self._is_exact_integer(left) and self._is_exact_integer(right)
+        if exact or _is_float(left) or _is_float(right):
+            return super().floor_divide(left, right)
+        return f"FLOOR(CAST({self.process(left)} AS REAL) / {self.operand(right)})"
+
+
+def _is_float(node: Expr) -> bool:
+    return node.type is not None and node.type.kind is Kind.FLOAT
 
 
 def _dump_datetime(value: datetime.datetime) -> str:

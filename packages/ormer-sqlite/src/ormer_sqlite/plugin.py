@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ormer.hookspecs import hookimpl
-from ormer.plugins import DialectRegistry
+
+if TYPE_CHECKING:
+    from ormer.plugins import DialectRegistry
 
 
 @hookimpl

@@ -12,7 +12,7 @@ Install with ``pip install ormer-core[testing]``. In a backend's ``tests/``::
 
 Each suite class is also importable on its own, to subclass and override
 a single test (an override must be marked ``xfail`` with a reason; see
-docs/testing.md).
+docs/plugins.md).
 """
 
 from __future__ import annotations
