@@ -9,7 +9,9 @@ aiosqlite since its first releases).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -86,9 +88,30 @@ def _setup(conn: sqlite3.Connection, path: str, busy_ms: int, wal: bool) -> None
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA case_sensitive_like = ON")
-    if wal and path != ":memory:" and not path.startswith("file::memory:"):
-        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    memory = path == ":memory:" or "mode=memory" in path or path.startswith("file::memory:")
+    if wal and not memory:
+        _enable_wal(conn, busy_ms)
         conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_ms: int) -> None:
+    """Switch the file to WAL (persistent: usually a no-op after the first connection).
+
+    The switch needs an exclusive lock that SQLite's busy handler does not wait
+    for, so connections opened together on a fresh file retry it here.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() == "wal":
+            return
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SQLiteDriver:
@@ -176,7 +199,11 @@ class SQLiteDriver:
         if self._closed:
             return
         self._closed = True
-        await self._aconn.close()
+        # A statement still running (its caller was cancelled) is stopped rather
+        # than awaited; interrupt() is safe from any thread and a no-op when idle.
+        with contextlib.suppress(sqlite3.Error):
+            self._raw.interrupt()
+        await self._aconn.close()  # also ends aiosqlite's worker thread
 
     @property
     def is_closed(self) -> bool:
