@@ -179,7 +179,9 @@ class Connection(QueryAPI):
         driver: DriverConnection,
         write_gate: asyncio.Lock | None = None,
     ) -> None:
-        self._dialect = dialect
+        # A driver may carry the dialect variant for the server it reached (e.g. MariaDB
+        # vs MySQL: RETURNING or not); statements on this connection use that variant.
+        self._dialect: Dialect = getattr(driver, "server_dialect", None) or dialect
         self._driver = driver
         self._closed = False
         self._tx_stack: list[Transaction] = []

@@ -91,6 +91,11 @@ class DriverConnection(Protocol):
     (or one thread hand-off): ``fetch`` executes and fetches in the same call.
     Errors are raised as the driver's own exceptions; :meth:`translate_error`
     maps them to ormer's tree.
+
+    Optional: a ``server_dialect`` attribute holding a (shared) variant of the
+    dialect for the server this connection reached, when what a dialect may do
+    depends on the server version (MariaDB has RETURNING, MySQL has not); the
+    ``Connection`` over this driver then compiles with that variant.
     """
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:

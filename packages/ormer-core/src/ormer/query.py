@@ -333,9 +333,15 @@ class Select(Generic[T]):
             raise ConfigurationError(f"stream batch must be a positive int, got {batch!r}")
         compiled, params = self._compiled()
         convert = self._converter(compiled)
-        async for rows in self._ex._stream(compiled.sql, params, batch):
-            for item in convert(rows):
-                yield item
+        batches = self._ex._stream(compiled.sql, params, batch)
+        try:
+            async for rows in batches:
+                for item in convert(rows):
+                    yield item
+        finally:  # closed early (aclose/aclosing): close the cursor now, not at GC
+            aclose = getattr(batches, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 class _NoFrom(TableInfo):

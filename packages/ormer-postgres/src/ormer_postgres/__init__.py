@@ -1,0 +1,10 @@
+"""ormer-postgres: the PostgreSQL dialect for ormer, on asyncpg.
+
+Installed, it is found through the ``ormer.plugins`` entry point ``postgresql``;
+nothing here needs importing by hand.
+"""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,188 @@
+"""The PostgreSQL dialect: only what differs from ormer's portable defaults.
+
+Storage of the portable types (asyncpg exchanges them in PostgreSQL's binary
+format, so most values need no conversion in Python):
+
+* int → ``BIGINT``; float → ``DOUBLE PRECISION``; bool → ``BOOLEAN``;
+  bytes → ``BYTEA``; str → ``TEXT`` (``VARCHAR(n)`` with ``max_length``).
+* Decimal → ``NUMERIC(p, s)``, exact up to 1000 digits.
+* datetime → ``TIMESTAMP`` (naive) or ``TIMESTAMPTZ`` (``timezone=True``;
+  read back aware, in UTC); date → ``DATE``; time → ``TIME``; UUID → ``UUID``.
+* dict/list → ``JSONB`` (a JSON codec is registered on every connection).
+* Enum → ``TEXT`` or ``BIGINT``, after the type of its members' values.
+
+Bound parameters carry a cast to their type (``$1::bigint``): PostgreSQL
+types a bare parameter from its context, and some contexts have none
+(``SELECT $1``, ``CASE ... THEN $1``, ``$1 - $2``).
+"""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ormer.compiler import SQLCompiler
+from ormer.dialect import URL, Dialect, DriverConnection, Dumper, Loader, decimal_from_number
+from ormer.types import ColumnType, Kind
+
+if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
+    from ormer.expr import Func
+    from ormer.model import TableInfo
+
+__all__ = ["PostgresCompiler", "PostgresDialect"]
+
+#: the type a bound parameter of each kind is cast to (never with a length or
+#: scale: a cast to VARCHAR(n) or NUMERIC(p, s) would silently truncate or round)
+PARAM_TYPES: dict[Kind, str] = {
+    Kind.INT: "bigint",
+    Kind.STR: "text",
+    Kind.FLOAT: "double precision",
+    Kind.BOOL: "boolean",
+    Kind.BYTES: "bytea",
+    Kind.DECIMAL: "numeric",
+    Kind.DATE: "date",
+    Kind.TIME: "time",
+    Kind.UUID: "uuid",
+    Kind.JSON: "jsonb",
+}
+
+
+class PostgresCompiler(SQLCompiler):
+    """``ILIKE``, ``OFFSET`` without ``LIMIT``, typed aggregates, ``DROP ... CASCADE``."""
+
+    # ``length(text)`` already counts characters, ``lower``/``upper``/``abs``/
+    # ``coalesce`` have their portable names.
+    function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
+
+    def ilike(self, operand: str, pattern: str, negate: bool) -> str:
+        return f"{operand} {'NOT ILIKE' if negate else 'ILIKE'} {pattern}"
+
+    def limit_clause(self, limit: str | None, offset: str | None) -> str:
+        if limit is None:
+            return f"OFFSET {offset}"
+        return super().limit_clause(limit, offset)
+
+    def visit_func(self, node: Func) -> str:
+        """``SUM``/``AVG`` typed as ormer promises (PostgreSQL returns NUMERIC for them).
+
+        ``SUM(bigint)`` and ``AVG(bigint)`` are NUMERIC on PostgreSQL; the cast on
+        the server gives ``int`` and ``float`` with no conversion per row. Booleans
+        are summed (and averaged) as 0/1, which PostgreSQL has no aggregate for.
+        """
+        if not (node.aggregate and node.name in ("sum", "avg") and len(node.args) == 1):
+            return super().visit_func(node)
+        arg = node.args[0]
+        arg_sql = self.process(arg)
+        if arg.type is not None and arg.type.kind is Kind.BOOL:
+            arg_sql = f"CAST({arg_sql} AS BIGINT)"
+        name = self.function_names.get(node.name, node.name).upper()
+        sql = f"{name}({'DISTINCT ' if node.distinct else ''}{arg_sql})"
+        kind = node.type.kind if node.type is not None else None
+        if kind is Kind.INT:
+            return f"CAST({sql} AS BIGINT)"
+        if kind is Kind.FLOAT:
+            return f"CAST({sql} AS DOUBLE PRECISION)"
+        return sql
+
+    def drop_table_sql(self, info: TableInfo, if_exists: bool) -> str:
+        # As Django does on PostgreSQL: foreign keys of other tables that point at
+        # this one are dropped with it (those tables and their rows stay), so a
+        # table is droppable whatever references it, as on SQLite.
+        return super().drop_table_sql(info, if_exists) + " CASCADE"
+
+
+def _load_uuid(value: Any) -> uuid.UUID:
+    # asyncpg returns its own (faster) UUID subclass; ormer promises uuid.UUID.
+    if type(value) is uuid.UUID:
+        return value
+    return uuid.UUID(bytes=value.bytes)
+
+
+def _dump_bytes(value: Any) -> Any:
+    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
+
+
+def _dump_decimal(value: Any) -> Any:
+    # ints are valid Decimal values; send them as Decimals (NUMERIC) explicitly
+    if type(value) is int:
+        return decimal.Decimal(value)
+    return value
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL 12+ through asyncpg."""
+
+    name = "postgresql"
+    compiler_class = PostgresCompiler
+    supports_returning = True
+    # the wire protocol counts parameters in an int16 (asyncpg refuses more)
+    max_bind_params = 32767
+    supports_savepoints = True
+    supports_nulls_order = True
+    nulls_first_ascending = False  # NULLs sort last ascending: ormer adds NULLS FIRST
+    like_is_case_sensitive = True
+    supports_server_side_cursor = True
+    paramstyle = "numeric"
+    serialize_writes = False
+    max_decimal_digits = 1000
+
+    type_names: ClassVar[dict[Kind, str]] = {
+        Kind.INT: "BIGINT",
+        Kind.FLOAT: "DOUBLE PRECISION",
+        Kind.BOOL: "BOOLEAN",
+        Kind.BYTES: "BYTEA",
+        Kind.DATE: "DATE",
+        Kind.TIME: "TIME",
+        Kind.UUID: "UUID",
+        Kind.JSON: "JSONB",
+    }
+
+    def type_name(self, ct: ColumnType, indexed: bool) -> str:
+        if ct.kind is Kind.DATETIME:
+            return "TIMESTAMPTZ" if ct.timezone else "TIMESTAMP"
+        return super().type_name(ct, indexed)
+
+    def placeholder(self, position: int) -> str:
+        return f"${position}"
+
+    def param_sql(self, placeholder: str, type_: ColumnType | None) -> str:
+        """``$n::type``: the server then knows every parameter's type, NULLs included."""
+        if type_ is None:
+            return placeholder
+        kind = type_.kind
+        if kind is Kind.ENUM:
+            kind = type_.enum_value_kind
+        if kind is Kind.DATETIME:
+            return f"{placeholder}::{'timestamptz' if type_.timezone else 'timestamp'}"
+        cast = PARAM_TYPES.get(kind)
+        return f"{placeholder}::{cast}" if cast else placeholder
+
+    async def connect(self, url: URL, options: dict[str, Any]) -> DriverConnection:
+        from .driver import PostgresDriver
+
+        return await PostgresDriver.open(url, options)
+
+    def make_dumper(self, ct: ColumnType) -> Dumper | None:
+        kind = ct.kind
+        if kind is Kind.JSON:
+            return None  # the connection's jsonb codec encodes dict/list
+        if kind is Kind.BYTES:
+            return _dump_bytes
+        if kind is Kind.DECIMAL:
+            return _dump_decimal
+        return super().make_dumper(ct)
+
+    def make_loader(self, ct: ColumnType) -> Loader | None:
+        kind = ct.kind
+        if kind is Kind.JSON:
+            return None  # the connection's jsonb codec decodes to dict/list
+        if kind is Kind.UUID:
+            return _load_uuid
+        if kind is Kind.DECIMAL:
+            # A NUMERIC(p, s) column comes back as a Decimal at its scale already;
+            # an expression of unknown scale may come back as a float (numeric * float8).
+            if ct.decimal_places is not None:
+                return None
+            return decimal_from_number(None)
+        return super().make_loader(ct)

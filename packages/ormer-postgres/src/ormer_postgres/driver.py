@@ -1,0 +1,394 @@
+"""The asyncpg driver adapter.
+
+Every ormer statement is one asyncpg call: asyncpg keeps a per-connection
+cache of prepared statements keyed by SQL text (ormer's SQL is the same text
+for the same query shape), so a statement is parsed and planned once per
+connection (its first run costs one more round trip) and from then on is bound
+and executed in one round trip. A statement without parameters goes through
+the simple query protocol (``BEGIN``, ``COMMIT``, DDL, raw SQL without
+parameters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from ormer.dialect import URL, Row
+from ormer.errors import (
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    NotNullViolationError,
+    NotSupportedError,
+    OrmerError,
+    QueryError,
+    TransientError,
+    UniqueViolationError,
+)
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PostgresDriver", "translate_error"]
+
+#: seconds a connect may take (``timeout=`` overrides; also ``connect_timeout``)
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+# URL query parameters ormer reads itself (asyncpg would send unknown ones to the
+# server as settings); the converters turn their text into asyncpg's types.
+_INT_OPTIONS = (
+    "statement_cache_size",
+    "max_cached_statement_lifetime",
+    "max_cacheable_statement_size",
+)
+_FLOAT_OPTIONS = ("timeout", "connect_timeout", "command_timeout")
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _split_url(url: URL) -> tuple[str, dict[str, Any]]:
+    """The DSN asyncpg parses (scheme normalised) and the ormer options taken from its query."""
+    if url.raw and "://" in url.raw:
+        parts = urlsplit(url.raw)
+        netloc, path, pairs = parts.netloc, parts.path, parse_qsl(parts.query)
+    else:  # a URL built by hand
+        auth = ""
+        if url.username:
+            auth = quote(url.username, safe="")
+            if url.password:
+                auth += ":" + quote(url.password, safe="")
+            auth += "@"
+        netloc = f"{auth}{url.host or ''}{f':{url.port}' if url.port else ''}"
+        path = "/" + quote(url.database or "", safe="")
+        pairs = list(url.query.items())
+    options: dict[str, Any] = {}
+    kept: list[tuple[str, str]] = []
+    for key, value in pairs:
+        try:
+            if key in _INT_OPTIONS:
+                options[key] = int(value)
+            elif key in _FLOAT_OPTIONS:
+                options[key] = float(value)
+            elif key == "search_path":
+                options[key] = value
+            else:
+                kept.append((key, value))
+        except ValueError as exc:
+            raise ConfigurationError(f"bad PostgreSQL URL option {key}={value!r}: {exc}") from exc
+    return urlunsplit(("postgresql", netloc, path, urlencode(kept), "")), options
+
+
+def _rowcount(status: str | None) -> int:
+    """The row count in a command status (``UPDATE 3``, ``INSERT 0 1``); 0 if none."""
+    if not status:
+        return 0
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+async def _set_up(conn: asyncpg.Connection) -> None:
+    """json/jsonb as Python dict/list in both directions (built-in types: no round trip)."""
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(
+            name, encoder=_json_dumps, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+class PostgresDriver:
+    """One asyncpg connection (autocommit: ormer issues BEGIN/COMMIT itself).
+
+    Statements on one connection run one at a time. A connection serves one
+    task at a time anyway; the driver also queues its own statements (a small
+    mutex, no cost when free) because one can arrive from elsewhere: an
+    abandoned stream closed by the garbage collector ends its transaction
+    from a task of its own.
+    """
+
+    __slots__ = ("_busy", "_conn", "_stream_tx", "_waiters")
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._busy = False
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # The stream that opened the current transaction for its cursor, if any.
+        self._stream_tx: object | None = None
+
+    @classmethod
+    async def open(cls, url: URL, options: dict[str, Any]) -> PostgresDriver:
+        """Connect; options are asyncpg.connect keywords plus ``timeout`` and ``search_path``.
+
+        URL query parameters and keyword options are merged (keywords win).
+        ``search_path`` (either way) becomes a session default through
+        ``server_settings``, so ``RESET ALL`` keeps it.
+        """
+        dsn, from_url = _split_url(url)
+        opts = {**from_url, **options}
+        timeout = opts.pop("timeout", None)
+        connect_timeout = opts.pop("connect_timeout", None)
+        if timeout is None:
+            timeout = connect_timeout if connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
+        settings = dict(opts.pop("server_settings", None) or {})
+        search_path = opts.pop("search_path", None)
+        if search_path:
+            settings["search_path"] = str(search_path)
+        if settings:
+            opts["server_settings"] = settings
+        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+        try:
+            conn = await asyncpg.connect(dsn, timeout=float(timeout), **opts)
+        except TypeError as exc:
+            raise ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
+        except TimeoutError as exc:
+            raise ConnectionError(
+                f"cannot connect to PostgreSQL at {where}: no answer within {timeout} s"
+            ) from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise ConnectionError(f"cannot connect to PostgreSQL at {where}: {exc}") from exc
+        try:
+            await _set_up(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return cls(conn)
+
+    @property
+    def connection(self) -> asyncpg.Connection:
+        """The underlying asyncpg connection (for PostgreSQL-specific needs)."""
+        return self._conn
+
+    # -- one statement at a time ------------------------------------------------------------
+    async def _acquire(self) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut  # resolved by _release: the connection is handed over, still busy
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self._release()  # handed over, but cancelled before running: pass it on
+            else:
+                self._waiters.remove(fut)
+            raise
+
+    def _release(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self._busy = False
+
+    async def _enter(self, sql: str) -> None:
+        """The slow way in: wait for a statement in flight, mind a stream's transaction."""
+        await self._acquire()
+        if self._stream_tx is None:
+            return
+        try:
+            head = sql.lstrip()[:8].upper()
+            if head.startswith(("BEGIN", "START")):
+                # The caller opens a transaction of its own: commit the stream's
+                # first (ending that stream), so the caller's is exactly theirs.
+                self._stream_tx = None
+                await self._conn.execute("COMMIT")
+            elif head.startswith(("COMMIT", "ROLLBACK", "END", "ABORT")):
+                self._stream_tx = None  # it ends the stream's transaction itself
+        except BaseException:
+            self._release()
+            raise
+
+    # -- statements ------------------------------------------------------------------
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        if self._busy or self._stream_tx is not None:
+            await self._enter(sql)
+        else:
+            self._busy = True
+        try:
+            rows: list[Row] = await self._conn.fetch(sql, *params)
+            return rows
+        finally:
+            self._release()
+
+    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
+        rows = await self.fetch(sql, params)
+        # No rows, no names: the names only serve to map the (absent) rows.
+        names = list(rows[0].keys()) if rows else []  # type: ignore[attr-defined]
+        return names, rows
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        if self._busy or self._stream_tx is not None:
+            await self._enter(sql)
+        else:
+            self._busy = True
+        try:
+            if params:
+                status = await self._conn.execute(sql, *params)
+            else:  # the simple query protocol: BEGIN, COMMIT, DDL, raw SQL
+                status = await self._conn.execute(sql)
+        finally:
+            self._release()
+        return _rowcount(status)
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if self._busy or self._stream_tx is not None:
+            await self._enter(sql)
+        else:
+            self._busy = True
+        try:
+            await self._conn.executemany(sql, rows)
+        finally:
+            self._release()
+        return len(rows)  # asyncpg reports no per-row status: one row per parameter set
+
+    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        # The dialect supports RETURNING: core reads generated ids through fetch().
+        raise NotSupportedError("PostgreSQL reads generated ids with INSERT ... RETURNING")
+
+    async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
+        """Rows in batches from a server-side cursor (a portal), one round trip per batch.
+
+        A cursor lives inside a transaction. Outside one, the stream opens one
+        for itself and commits it when the rows run out, on error, or when the
+        stream is closed early; statements run on the connection meanwhile are
+        part of it. A transaction begun on the connection while such a stream
+        is open first commits the stream's (which ends the stream).
+        """
+        conn = self._conn
+        token: object | None = None
+        await self._enter(sql)
+        try:
+            if not conn.is_in_transaction():
+                await conn.execute("BEGIN")
+                token = self._stream_tx = object()
+            cursor = await conn.cursor(sql, *params)
+        finally:
+            self._release()
+        finished = False
+        try:
+            while True:
+                await self._acquire()
+                try:
+                    rows: list[Row] = await cursor.fetch(batch)
+                finally:
+                    self._release()
+                if rows:
+                    yield rows
+                if len(rows) < batch:
+                    break
+            finished = True
+        finally:
+            if token is not None and self._stream_tx is token:
+                await self._end_stream(token, finished)
+
+    async def _end_stream(self, token: object, finished: bool) -> None:
+        """COMMIT the transaction a stream opened (of an aborted transaction, it rolls back).
+
+        Waits for a statement in flight first: a stream abandoned without closing
+        is closed later by the garbage collector, from a task of its own. Only a
+        stream that ran out reports a failed COMMIT; one closed early or failing
+        already raises (or raised) its own error.
+        """
+        await self._acquire()
+        try:
+            if self._stream_tx is not token:
+                return
+            self._stream_tx = None
+            if not self._conn.is_closed():
+                await self._conn.execute("COMMIT")
+        except Exception:
+            if finished:
+                raise
+        finally:
+            self._release()
+
+    # -- session ---------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._conn.is_in_transaction())
+
+    async def ping(self) -> None:
+        await self.execute("SELECT 1", ())
+
+    async def reset(self) -> None:
+        """Roll back, close cursors, UNLISTEN, unlock advisory locks, RESET ALL."""
+        await self._acquire()
+        try:
+            self._stream_tx = None
+            if self._conn.is_in_transaction():
+                # ours to end: asyncpg would also report it as an unexpected open transaction
+                await self._conn.execute("ROLLBACK")
+            await self._conn.reset()
+        finally:
+            self._release()
+
+    async def close(self) -> None:
+        conn = self._conn
+        if conn.is_closed():
+            return
+        try:
+            await asyncio.wait_for(conn.close(), timeout=5)
+        except Exception:
+            conn.terminate()
+
+    @property
+    def is_closed(self) -> bool:
+        return bool(self._conn.is_closed())
+
+    def translate_error(self, exc: BaseException) -> OrmerError:
+        return translate_error(exc)
+
+
+_INTEGRITY: dict[str, type[IntegrityError]] = {
+    "23505": UniqueViolationError,
+    "23503": ForeignKeyViolationError,
+    "23502": NotNullViolationError,
+}
+#: serialization failure, deadlock, lock not available (lock_timeout / NOWAIT)
+_TRANSIENT = frozenset({"40001", "40P01", "55P03"})
+#: statement errors by SQLSTATE class: data exception, syntax or access rule,
+#: feature not supported, cardinality, transaction state, dependent objects,
+#: invalid statement/cursor/catalog/schema name, check option
+_QUERY_CLASSES = frozenset({"22", "42", "0A", "21", "25", "26", "2B", "34", "3D", "3F", "44"})
+#: the server ends the session: admin shutdown (pg_terminate_backend), crash, ...
+_LOST = frozenset({"57P01", "57P02", "57P03"})
+
+
+def translate_error(exc: BaseException) -> OrmerError:
+    """Map an asyncpg exception to ormer's tree by its SQLSTATE."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, asyncpg.PostgresError):
+        state: str | None = getattr(exc, "sqlstate", None)
+        code = state or ""
+        detail = getattr(exc, "detail", None)
+        if detail:
+            message = f"{message}\nDETAIL: {detail}"
+        if code in _INTEGRITY:
+            return _INTEGRITY[code](message, sqlstate=code)
+        if code.startswith("23"):
+            return IntegrityError(message, sqlstate=code)
+        if code in _TRANSIENT or code.startswith("40"):
+            return TransientError(message, sqlstate=code)
+        if code.startswith("08") or code in _LOST:
+            return ConnectionLostError(message)
+        if code[:2] in _QUERY_CLASSES:
+            return QueryError(message, sqlstate=code)
+        return DatabaseError(message, sqlstate=state)
+    if isinstance(exc, asyncpg.InterfaceError):
+        if isinstance(exc, ValueError):  # bad query input found on the client side
+            return QueryError(message, sqlstate="22000")
+        if "closed" in message.lower():  # "connection is closed", "... was closed in ..."
+            return ConnectionLostError(message)
+        return DatabaseError(message)
+    if isinstance(exc, (OSError, EOFError)):
+        return ConnectionLostError(f"{type(exc).__name__}: {message}")
+    return DatabaseError(f"{type(exc).__name__}: {message}")
