@@ -1,0 +1,440 @@
+"""What the aiomysql and asyncmy adapters share: parameter interpolation,
+statement execution on the text protocol, session setup and reset, and the
+translation of MySQL error numbers to ormer's error tree.
+
+Both libraries expose the same low-level connection surface (inherited from
+PyMySQL): ``query(sql, unbuffered)`` runs one ``COM_QUERY`` and leaves its
+result in ``_result`` (``rows``, ``affected_rows``, ``insert_id``,
+``description``). ormer uses it directly instead of a cursor: one statement is
+one round trip, and no ``SHOW WARNINGS`` round trip follows a statement with
+warnings (the cursors of both libraries issue one and turn each server note,
+such as ``DROP TABLE IF EXISTS`` on a missing table, into a Python warning).
+
+Parameters are interpolated client-side (the text protocol has no bind
+parameters; this is what both libraries do too), by :func:`interpolate`:
+each value becomes a SQL literal, strings escaped for the session's
+``NO_BACKSLASH_ESCAPES`` setting and bytes sent as ``X'..'`` hex literals.
+A statement without parameters is sent exactly as written (no ``%%``
+processing), as the drivers' own ``execute(sql)`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import decimal
+import enum
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ormer.dialect import URL, Row
+from ormer.errors import (
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    DatabaseError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    NotNullViolationError,
+    OrmerError,
+    QueryError,
+    TransientError,
+    UniqueViolationError,
+)
+
+if TYPE_CHECKING:
+    from .dialect import MySQLDialect
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "MySQLDriverBase", "ParameterError", "interpolate"]
+
+log = logging.getLogger("ormer.pool")
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+SERVER_STATUS_IN_TRANS = 1
+SERVER_STATUS_NO_BACKSLASH_ESCAPES = 512
+CLIENT_FOUND_ROWS = 2
+COM_RESET_CONNECTION = 0x1F
+
+# -- error numbers -----------------------------------------------------------------------
+UNIQUE_ERRORS = frozenset({1022, 1062, 1169, 1586})
+FOREIGN_KEY_ERRORS = frozenset({1216, 1217, 1451, 1452})
+NOT_NULL_ERRORS = frozenset({1048, 1364})
+CHECK_ERRORS = frozenset({3819, 4025})  # CHECK constraint failed (MySQL, MariaDB)
+TRANSIENT_ERRORS = frozenset({1205, 1213, 1020, 3572})  # lock wait, deadlock, changed, NOWAIT
+#: the connection is gone: server gone away, lost during query, lost (2055),
+#: killed (MariaDB 1927), shutdown, idle disconnect (MySQL 8.0.24+)
+LOST_ERRORS = frozenset({2006, 2013, 2055, 1927, 1053, 4031})
+#: client errors while connecting (cannot connect, unknown host)
+CONNECT_ERRORS = frozenset({2002, 2003, 2005})
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class ParameterError(Exception):
+    """Parameters do not fit the statement's ``%s`` placeholders."""
+
+
+# -- interpolation ------------------------------------------------------------------------
+_ESCAPES = {
+    0: "\\0",
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    0x1A: "\\Z",
+    ord("'"): "\\'",
+    ord('"'): '\\"',
+}
+
+
+def _str(value: str, nbe: bool) -> str:
+    if nbe:
+        return "'" + value.replace("'", "''") + "'"
+    return "'" + value.translate(_ESCAPES) + "'"
+
+
+def _float(value: float) -> str:
+    text = repr(value)
+    if text in ("inf", "-inf", "nan"):
+        raise ParameterError(f"{text} cannot be sent to MySQL")
+    return text if "e" in text else text + "e0"
+
+
+def _timedelta(value: datetime.timedelta) -> str:
+    sign = "-" if value < datetime.timedelta(0) else ""
+    total = abs(value)
+    hours, rest = divmod(total.days * 86400 + total.seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"'{sign}{hours:02d}:{minutes:02d}:{secs:02d}.{total.microseconds:06d}'"
+
+
+def _datetime(value: datetime.datetime) -> str:
+    if value.tzinfo is not None:  # raw SQL with an aware value: as naive UTC, like the ORM
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return "'" + value.isoformat(" ", "microseconds") + "'"
+
+
+_SIMPLE: dict[type, Callable[[Any], str]] = {
+    int: str,
+    bool: lambda v: "1" if v else "0",
+    float: _float,
+    decimal.Decimal: lambda v: format(v, "f"),
+    bytes: lambda v: "X'" + v.hex() + "'",
+    bytearray: lambda v: "X'" + bytes(v).hex() + "'",
+    memoryview: lambda v: "X'" + bytes(v).hex() + "'",
+    datetime.datetime: _datetime,
+    datetime.date: lambda v: "'" + v.isoformat() + "'",
+    datetime.time: lambda v: "'" + v.isoformat("microseconds") + "'",
+    datetime.timedelta: _timedelta,
+    type(None): lambda v: "NULL",
+}
+
+
+def literal(value: Any, nbe: bool) -> str:
+    """One parameter as a SQL literal (``nbe``: the session has NO_BACKSLASH_ESCAPES)."""
+    cls = type(value)
+    if cls is str:
+        return _str(value, nbe)
+    simple = _SIMPLE.get(cls)
+    if simple is not None:
+        return simple(value)
+    if isinstance(value, enum.Enum):
+        return literal(value.value, nbe)
+    if isinstance(value, (list, tuple, set, frozenset)):  # raw SQL: IN %s
+        if not value:
+            raise ParameterError("an empty sequence cannot be sent as an IN list")
+        return "(" + ",".join(literal(v, nbe) for v in value) + ")"
+    if isinstance(value, str):
+        return _str(str(value), nbe)
+    for base, fn in _SIMPLE.items():  # subclasses (an int subclass, a datetime subclass)
+        if isinstance(value, base):
+            return fn(value)
+    if isinstance(value, uuid.UUID):
+        return _str(str(value), nbe)
+    raise ParameterError(f"cannot send a {cls.__name__} parameter to MySQL: {value!r}")
+
+
+def interpolate(sql: str, params: Sequence[Any], nbe: bool) -> str:
+    """``sql`` with its ``%s`` placeholders replaced by the parameters' literals."""
+    if not params:
+        return sql
+    try:
+        return sql % tuple([literal(p, nbe) for p in params])
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"{exc}: {len(params)} parameter(s) for this statement's %s placeholders "
+            "(a literal % in SQL with parameters is written %%)"
+        ) from None
+
+
+def flag(options: dict[str, Any], name: str) -> bool | None:
+    """A boolean connect option (URL query values arrive as strings); None if absent."""
+    if name not in options:
+        return None
+    value = options.pop(name)
+    if isinstance(value, bool) or value is None:
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"connect option {name}={value!r}: expected true or false")
+
+
+def connect_timeout(options: dict[str, Any]) -> float:
+    raw = options.pop("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    try:
+        timeout = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"connect_timeout must be a number of seconds, got {raw!r}"
+        ) from None
+    if timeout <= 0:
+        raise ConfigurationError(f"connect_timeout must be positive, got {raw!r}")
+    return timeout
+
+
+def error_number(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver exception (``exc.args[0]``), if any."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool):
+        return args[0]
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) >= 2 and isinstance(args[0], int):
+        return f"({args[0]}) {args[1]}"
+    return str(exc) or type(exc).__name__
+
+
+def connect_error(url: URL, exc: BaseException, timeout: float) -> ConnectionError:
+    where = f"{url.host or 'localhost'}:{url.port or 3306}"
+    if isinstance(exc, TimeoutError):
+        return ConnectionError(f"cannot connect to MySQL at {where}: timed out after {timeout}s")
+    return ConnectionError(f"cannot connect to MySQL at {where}: {error_message(exc)}")
+
+
+class MySQLDriverBase:
+    """One MySQL/MariaDB connection (autocommit on: ormer issues START TRANSACTION itself).
+
+    Subclasses provide the library: ``open``, ``_stream_cursor`` and
+    ``_is_driver_closed``.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_conn",
+        "_init_command",
+        "_stream",
+        "server_dialect",
+        "server_version",
+    )
+
+    #: the library's name, for messages
+    library: ClassVar[str] = ""
+
+    def __init__(
+        self, conn: Any, server_dialect: MySQLDialect, init_command: str | None = None
+    ) -> None:
+        self._conn = conn
+        self._closed = False
+        self._init_command = init_command
+        self._stream: Any = None  # the unbuffered cursor of a stream still open
+        #: the dialect variant for this server (read by ormer's Connection)
+        self.server_dialect = server_dialect
+        self.server_version: str = conn.get_server_info()
+
+    @staticmethod
+    def connect_kwargs(url: URL, options: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments both libraries' ``connect`` accept."""
+        kwargs: dict[str, Any] = {
+            "host": url.host or "localhost",
+            "port": url.port or 3306,
+            "password": url.password or "",
+            "autocommit": True,
+            "charset": "utf8mb4",
+            "local_infile": False,
+        }
+        if url.username is not None:
+            kwargs["user"] = url.username
+        client_flag = int(options.pop("client_flag", 0))
+        # FOUND_ROWS: UPDATE reports the rows it matched, not only those it changed,
+        # as the other backends do.
+        kwargs["client_flag"] = client_flag | CLIENT_FOUND_ROWS
+        kwargs.update(options)
+        return kwargs
+
+    async def _setup(self) -> None:
+        """The session settings every connection starts with (again after a reset)."""
+        await self._query(self.server_dialect.session_setup_sql())
+
+    # -- statements ------------------------------------------------------------------
+    def _sql(self, sql: str, params: Sequence[Any]) -> str:
+        if not params:
+            return sql
+        nbe = bool(self._conn.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES)
+        return interpolate(sql, params, nbe)
+
+    async def _query(self, sql: str) -> Any:
+        """Run one statement; return the driver's result (rows, counts, last id)."""
+        if self._stream is not None:  # a stream left early: read the rest of it first
+            await self._close_stream()
+        conn = self._conn
+        await conn.query(sql)
+        return conn._result
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        rows = (await self._query(self._sql(sql, params))).rows
+        return list(rows) if rows else []
+
+    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
+        result = await self._query(self._sql(sql, params))
+        names = [d[0] for d in result.description or ()]
+        return names, list(result.rows or ())
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        result = await self._query(self._sql(sql, params))
+        return int(result.affected_rows or 0)
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        total = 0
+        for params in rows:
+            total += await self.execute(sql, params)
+        return total
+
+    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        result = await self._query(self._sql(sql, params))
+        return int(result.insert_id or 0)
+
+    async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
+        """Rows from an unbuffered (server-side streamed) result, ``batch`` at a time.
+
+        The server sends rows as they are read; the connection runs no other
+        statement meanwhile. A stream left early (``break``) is read to its end
+        and dropped when it is closed, or before the connection's next statement.
+        """
+        if self._stream is not None:
+            await self._close_stream()
+        cursor = await self._stream_cursor()
+        self._stream = cursor
+        try:
+            await cursor.execute(self._sql(sql, params))
+            while True:
+                rows = await cursor.fetchmany(batch)
+                if not rows:
+                    return
+                yield list(rows)
+                if len(rows) < batch:
+                    return
+        finally:
+            if self._stream is cursor:
+                await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        cursor, self._stream = self._stream, None
+        await cursor.close()
+
+    async def _stream_cursor(self) -> Any:
+        raise NotImplementedError
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def thread_id(self) -> int:
+        """The server's id of this connection (``CONNECTION_ID()``, what ``KILL`` takes)."""
+        return int(self._conn.thread_id())
+
+    @property
+    def in_transaction(self) -> bool:
+        """The server's SERVER_STATUS_IN_TRANS flag (raw START TRANSACTION included)."""
+        return bool(self._conn.server_status & SERVER_STATUS_IN_TRANS)
+
+    async def ping(self) -> None:
+        if self._stream is not None:
+            await self._close_stream()
+        await self._conn.ping(reconnect=False)
+
+    async def reset(self) -> None:
+        """Back to a fresh session: ``COM_RESET_CONNECTION`` (rolls back, drops
+        temporary tables, user variables, session variables and locks), then the
+        connect option ``init_command`` and ormer's session settings again.
+        Servers without the command (MySQL < 5.7.3) get a ROLLBACK only."""
+        conn = self._conn
+        if self._stream is not None:
+            await self._close_stream()
+        if self.in_transaction:
+            await self._query("ROLLBACK")
+        try:
+            await conn._execute_command(COM_RESET_CONNECTION, b"")
+            await conn._read_ok_packet()
+        except Exception as exc:
+            if error_number(exc) in LOST_ERRORS or self.is_closed:
+                raise
+            log.debug("COM_RESET_CONNECTION is not available (%s): rollback only", exc)
+            return
+        if self._init_command:  # the connect option runs again, as on a new connection
+            await self._query(self._init_command)
+        await self._setup()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        conn = self._conn
+        try:
+            async with asyncio.timeout(2):
+                await conn.ensure_closed()
+        except (Exception, TimeoutError):
+            conn.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed or self._is_driver_closed()
+
+    def _is_driver_closed(self) -> bool:
+        raise NotImplementedError
+
+    # -- errors ----------------------------------------------------------------------
+    def translate_error(self, exc: BaseException) -> OrmerError:
+        """Map a driver exception by its MySQL error number (``sqlstate`` holds it)."""
+        if isinstance(exc, ParameterError):
+            return QueryError(str(exc))
+        number = error_number(exc)
+        message = error_message(exc)
+        code = str(number) if number is not None else None
+        kind = type(exc).__name__
+        if number in LOST_ERRORS or (number is None and _is_connection_failure(exc)):
+            self._closed = True
+            return ConnectionLostError(f"the MySQL connection was lost: {message}")
+        if number in UNIQUE_ERRORS:
+            return UniqueViolationError(message, sqlstate=code)
+        if number in FOREIGN_KEY_ERRORS:
+            return ForeignKeyViolationError(message, sqlstate=code)
+        if number in NOT_NULL_ERRORS:
+            return NotNullViolationError(message, sqlstate=code)
+        if number in TRANSIENT_ERRORS:
+            return TransientError(message, sqlstate=code)
+        if number in CHECK_ERRORS or kind == "IntegrityError":
+            return IntegrityError(message, sqlstate=code)
+        if number is not None and 2000 <= number < 3000:  # client-side errors
+            if self._is_driver_closed():
+                self._closed = True
+                return ConnectionLostError(f"the MySQL connection was lost: {message}")
+            return DatabaseError(message, sqlstate=code)
+        if number is not None or kind in ("ProgrammingError", "DataError", "NotSupportedError"):
+            return QueryError(message, sqlstate=code)
+        return DatabaseError(f"{kind}: {message}", sqlstate=code)
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """A closed or broken connection reported without an error number."""
+    if isinstance(exc, (OSError, EOFError, asyncio.IncompleteReadError)):
+        return True
+    if type(exc).__name__ == "InterfaceError":  # "(0, 'Not connected')", "Already closed"
+        return True
+    text = str(exc).lower()
+    return "not connected" in text or "already closed" in text or "connection closed" in text

@@ -1,0 +1,10 @@
+"""ormer-mysql runs the whole dialect compliance suite on a real MySQL/MariaDB
+server, once per driver (the ``ormer_url`` fixture of conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ormer.testing.suite import *  # noqa: F403
+
+pytestmark = pytest.mark.mysql
