@@ -6,7 +6,14 @@ BIN    := $(VENV)/bin
 PACKAGES := $(sort $(wildcard packages/ormer-*))
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-integration lint build clean
+# The benchmarks' own virtualenv: the packages editable plus benchmarks/requirements.txt
+# (raw drivers, peer ORMs, profilers).
+BENCH_VENV  := .venv-bench
+BENCH_BIN   := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_ARGS  ?=
+
+.PHONY: install demo test test-integration fuzz lint build bench clean
 
 $(STAMP): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
@@ -33,6 +40,12 @@ test-integration: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m "postgres or mysql" --ignore=tests/integration
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest tests/integration
 
+# The property tests with many more random examples (the hypothesis profile
+# "fuzz": ORMER_FUZZ_EXAMPLES per property and backend, default 10000); the
+# summary prints the examples run and the distinct query/model shapes covered.
+fuzz: $(STAMP)
+	ORMER_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/property
+
 lint: $(STAMP)
 	$(BIN)/ruff check packages tests examples
 	$(BIN)/ruff format --check packages tests examples
@@ -43,5 +56,17 @@ build: $(STAMP)
 	for p in $(PACKAGES); do $(BIN)/python -m build --wheel --outdir dist $$p || exit 1; done
 	ls dist
 
+$(BENCH_STAMP): benchmarks/requirements.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
+	test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
+	$(BENCH_BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+# ormer against the raw drivers and peer ORMs (docs/performance.md). Not a test: never
+# part of `make test` or CI. Options: make bench BENCH_ARGS="--quick -b sqlite -w W1,W2"
+bench: $(BENCH_STAMP)
+	$(BENCH_BIN)/python -m benchmarks $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) dist .pytest_cache .mypy_cache .ruff_cache

@@ -425,16 +425,20 @@ def test_true_division_casts_integers(sqlite: Dialect, server: Dialect) -> None:
 
 
 def test_floor_division_formula_binds_every_placeholder(sqlite: Dialect, server: Dialect) -> None:
-    # SQL's integer / and % truncate toward zero; Python's // floors:
-    # a // b = (a - ((a % b) + b) % b) / b.  Each occurrence of b is its own placeholder.
+    # SQL's integer / and % truncate toward zero; Python's // floors: a // b is
+    # a / b, minus 1 where a % b and b differ in sign (no intermediate value can
+    # overflow: 2**63-1 // -2 fits). Each occurrence is its own placeholder.
     assert sql_of(sqlite, sel(sqlite, User.age // 2).select_from(User)) == (
-        'SELECT (("users"."age" - ((("users"."age" % ?) + ?) % ?)) / ?) FROM "users"',
-        [2, 2, 2, 2],
+        'SELECT ("users"."age" / ? - CASE WHEN ("users"."age" % ? < 0 AND ? > 0) '
+        'OR ("users"."age" % ? > 0 AND ? < 0) THEN 1 ELSE 0 END) FROM "users"',
+        [2, 2, 2, 2, 2],
     )
     assert sql_of(server, sel(server, (User.age + 1) // User.id).select_from(User)) == (
-        "SELECT (((`users`.`age` + $1) - ((((`users`.`age` + $2) % `users`.`id`) + `users`.`id`)"
-        " % `users`.`id`)) / `users`.`id`) FROM `users`",
-        [1, 1],
+        "SELECT ((`users`.`age` + $1) / `users`.`id` - CASE WHEN "
+        "((`users`.`age` + $2) % `users`.`id` < 0 AND `users`.`id` > 0) OR "
+        "((`users`.`age` + $3) % `users`.`id` > 0 AND `users`.`id` < 0) THEN 1 ELSE 0 END) "
+        "FROM `users`",
+        [1, 1, 1],
     )
     assert sql_of(sqlite, sel(sqlite, User.score // 2).select_from(User)) == (
         'SELECT FLOOR("users"."score" / ?) FROM "users"',

@@ -8,3 +8,9 @@ import pytest
 from ormer.testing.suite import *  # noqa: F403
 
 pytestmark = pytest.mark.mysql
+
+
+@pytest.fixture
+def slow_query_sql() -> str:
+    """A statement that runs long enough to be cancelled mid-flight (the pool suite)."""
+    return "SELECT SLEEP(5)"

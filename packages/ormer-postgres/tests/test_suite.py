@@ -12,3 +12,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def ormer_url(pg_url: str) -> str:
     return pg_url
+
+
+@pytest.fixture
+def slow_query_sql() -> str:
+    """The pool suite's mid-query cancellation: a query the server runs for seconds."""
+    return "SELECT pg_sleep(5)"

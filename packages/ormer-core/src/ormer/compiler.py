@@ -138,6 +138,7 @@ class SQLCompiler:
         self._index = {id(node): i for i, node in enumerate(nodes)}
         self._slots: list[tuple[int, Dumper | None]] = []
         self._select_labels: list[set[str]] = []
+        self._outer_joined: list[set[str]] = []  # per SELECT: tables that may be all NULL
 
     # -- entry points ------------------------------------------------------------------
     def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
@@ -214,7 +215,12 @@ class SQLCompiler:
             return self.operand(right)
 
         if self._is_exact_integer(left) and self._is_exact_integer(right):
-            return f"(({a()} - ((({a()} % {b()}) + {b()}) % {b()})) / {b()})"
+            # the truncated quotient, minus 1 where the remainder's sign differs from
+            # b's: no intermediate value leaves the operands' range (2**63-1 // -2 fits)
+            return (
+                f"({a()} / {b()} - CASE WHEN ({a()} % {b()} < 0 AND {b()} > 0) "
+                f"OR ({a()} % {b()} > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
+            )
         return f"FLOOR({a()} / {b()})"
 
     @staticmethod
@@ -234,12 +240,15 @@ class SQLCompiler:
     def visit_in_list(self, node: InList) -> str:
         if not node.values:
             return self.visit_const(Const(node.negate))
+        # operand first: positional placeholders (? %s) bind in the order rendered
+        operand = self.operand(node.operand)
         values = ", ".join(self.process(v) for v in node.values)
-        return f"{self.operand(node.operand)} {'NOT IN' if node.negate else 'IN'} ({values})"
+        return f"{operand} {'NOT IN' if node.negate else 'IN'} ({values})"
 
     def visit_in_subquery(self, node: InSubquery) -> str:
+        operand = self.operand(node.operand)  # first: placeholders bind in rendering order
         sub = self.select_sql(node.select)
-        return f"{self.operand(node.operand)} {'NOT IN' if node.negate else 'IN'} ({sub})"
+        return f"{operand} {'NOT IN' if node.negate else 'IN'} ({sub})"
 
     def visit_scalar_subquery(self, node: ScalarSubquery) -> str:
         return f"({self.select_sql(node.select)})"
@@ -314,10 +323,12 @@ class SQLCompiler:
     def select_sql(self, stmt: SelectStmt) -> str:
         labels = {i.name for i in stmt.items if isinstance(i, Label)}
         self._select_labels.append(labels)
+        self._outer_joined.append({j.table.ref.ref_name for j in stmt.joins if j.kind == "left"})
         try:
             return self._select_sql(stmt)
         finally:
             self._select_labels.pop()
+            self._outer_joined.pop()
 
     def _select_sql(self, stmt: SelectStmt) -> str:
         parts = ["SELECT DISTINCT" if stmt.distinct else "SELECT"]
@@ -361,8 +372,7 @@ class SQLCompiler:
         direction = " DESC" if ordering.desc else " ASC"
         nulls = ordering.nulls
         if nulls is None:
-            t = expr.type
-            if t is None or not t.nullable:
+            if self._never_null(expr):
                 return sql + direction
             # Pin one NULL placement on every backend: NULLs first ascending.
             nulls = "last" if ordering.desc else "first"
@@ -375,6 +385,18 @@ class SQLCompiler:
         if not (isinstance(expr, Label) and expr.name in self._select_labels[-1]):
             sql = self.process(expr)  # rendered again: its placeholders need their own slots
         return f"{flag} {'ASC' if nulls == 'first' else 'DESC'}, {sql}{direction}"
+
+    def _never_null(self, expr: Expr) -> bool:
+        """Whether an ORDER BY item is never NULL: a NOT NULL column of a table that is
+        not outer-joined, ``COUNT``, ``IS [NOT] NULL``, ``EXISTS``, a constant.
+        Expression types do not track nullability (``a + 1``, ``a < b`` are NULL
+        where ``a`` is), so every other item gets ormer's NULL placement."""
+        inner = expr.expr if isinstance(expr, Label) else expr
+        if isinstance(inner, Column):
+            return not inner.type.nullable and inner.table.ref_name not in self._outer_joined[-1]
+        if isinstance(inner, Func):
+            return inner.name == "count"
+        return isinstance(inner, (IsNull, Exists, Const))
 
     def limit_clause(self, limit: str | None, offset: str | None) -> str:
         """``LIMIT n OFFSET m``; a dialect overrides when OFFSET needs a LIMIT."""

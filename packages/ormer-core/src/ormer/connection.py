@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import operator
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,9 +30,10 @@ from .hydrate import RowsConverter, make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .query import QueryAPI
 from .statements import InsertStmt
+from .types import INT64_MAX, INT64_MIN, Kind
 
 if TYPE_CHECKING:
-    from .dialect import Dialect, DriverConnection, Row
+    from .dialect import Dialect, DriverConnection, Dumper, Row
 
 __all__ = ["Connection", "Transaction"]
 
@@ -147,8 +151,18 @@ class Transaction:
             return
         if exc_type is None:
             await self.commit()
-        else:
+        elif issubclass(exc_type, Exception):
             await self.rollback()
+        else:
+            # Cancelled (or interrupted) inside the block, maybe mid-statement: a
+            # rollback the connection cannot run must not replace the cancellation.
+            # Its state is then unknown, as after an interrupted statement (a pool
+            # discards it).
+            try:
+                await self.rollback()
+            except Exception as error:
+                log.debug("rollback after %s failed: %s", exc_type.__name__, error)
+                self._conn._interrupted = True
 
     def __await__(self) -> Generator[Any, None, Transaction]:
         return self.start().__await__()
@@ -378,16 +392,16 @@ class Connection(QueryAPI):
             return 0
         cls = type(objects[0])
         info = table_of(cls)
-        for obj in objects:
-            if type(obj) is not cls:
+        for other in set(map(type, objects)):
+            if other is not cls:
                 raise ConfigurationError(
                     f"one insert takes objects of one model: {cls.__name__} and "
-                    f"{type(obj).__name__} mixed"
+                    f"{other.__name__} mixed"
                 )
-        _validate(objects, info)
+        values = _validate(objects, info)
         took_gate = await self._acquire_gate()
         try:
-            return await self._insert_validated(info, objects, upsert, conflict)
+            return await self._insert_validated(info, objects, upsert, conflict, values)
         finally:
             if took_gate:
                 self._release_gate()
@@ -398,15 +412,30 @@ class Connection(QueryAPI):
         objects: Sequence[Model],
         upsert: bool,
         conflict: tuple[FieldInfo, ...],
+        values: list[tuple[Any, ...]] | None = None,
     ) -> int:
+        """``values``: each object's values in ``info.fields`` order, when known."""
         auto = info.auto
         with_key: list[Model] = []
         without_key: list[Model] = []
-        for obj in objects:
-            if auto is not None and obj.__dict__.get(auto.attr) is None:
-                without_key.append(obj)
-            else:
-                with_key.append(obj)
+        if auto is None:
+            with_key = list(objects)
+        else:
+            values = None  # split below: each part reads its own values
+            for obj in objects:
+                if obj.__dict__.get(auto.attr) is None:
+                    without_key.append(obj)
+                else:
+                    with_key.append(obj)
+        dialect = self._dialect
+        copy_rows: list[Model] = []
+        if (
+            dialect.supports_bulk_copy
+            and not upsert
+            and len(with_key) >= dialect.bulk_copy_min_rows
+            and getattr(self._driver, "copy_rows", None) is not None
+        ):
+            copy_rows, with_key = with_key, []  # nothing to read back: one bulk copy
         plan: list[tuple[tuple[FieldInfo, ...], list[Model], bool]] = []
         if with_key:
             plan.append((info.fields, with_key, False))
@@ -414,18 +443,80 @@ class Connection(QueryAPI):
             columns = tuple(f for f in info.fields if f is not auto)
             plan.append((columns, without_key, True))
         chunks = [
-            (columns, group[i : i + size], wants_key)
+            (
+                columns,
+                group[i : i + size],
+                wants_key,
+                values[i : i + size] if values is not None else None,
+            )
             for columns, group, wants_key in plan
             for size in [self._rows_per_statement(len(columns))]
             for i in range(0, len(group), size)
         ]
-        if len(chunks) == 1:
+        if not copy_rows and len(chunks) == 1:
             return await self._insert_chunk(info, *chunks[0], upsert, conflict)
+        if copy_rows and not chunks and not self._tx_stack:
+            return await self._copy(info, copy_rows, values)  # one statement: atomic
         total = 0
         async with self.transaction():
+            if copy_rows:
+                total += await self._copy(info, copy_rows, values)
             for chunk in chunks:
                 total += await self._insert_chunk(info, *chunk, upsert, conflict)
         return total
+
+    @staticmethod
+    def _row_values(
+        columns: tuple[FieldInfo, ...],
+        objects: Sequence[Model],
+        dumpers: Sequence[Dumper | None],
+        values: list[tuple[Any, ...]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Each object's column values in ``columns`` order (``values`` when already
+        read), through ``dumpers``."""
+        rows: list[tuple[Any, ...]]
+        if values is not None:
+            rows = values
+        elif len(columns) == 1:
+            one = operator.itemgetter(columns[0].attr)
+            rows = [(one(obj.__dict__),) for obj in objects]
+        else:
+            get = operator.itemgetter(*[f.attr for f in columns])
+            rows = [get(obj.__dict__) for obj in objects]
+        dumped = [(i, d) for i, d in enumerate(dumpers) if d is not None]
+        if not dumped:
+            return rows
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i, dump in dumped:
+                value = cells[i]
+                if value is not None:
+                    cells[i] = dump(value)
+            out.append(tuple(cells))
+        return out
+
+    async def _copy(
+        self,
+        info: TableInfo,
+        objects: Sequence[Model],
+        values: list[tuple[Any, ...]] | None = None,
+    ) -> int:
+        """A batch through the driver's bulk copy (``Dialect.supports_bulk_copy``)."""
+        columns = info.fields
+        dialect = self._dialect
+        dumpers = [dialect.dumper(f.type) for f in columns]
+        rows = self._row_values(columns, objects, dumpers, values)
+        names = [f.column for f in columns]
+        copy_rows = self._driver.copy_rows  # type: ignore[attr-defined]
+        quote = dialect.quote
+        sql = f"COPY {quote(info.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+
+        async def copy(sql: str, rows: Sequence[Sequence[Any]]) -> int:
+            n: int = await copy_rows(info.name, names, rows)
+            return n
+
+        return await self._write(copy, sql, rows)
 
     def _rows_per_statement(self, width: int) -> int:
         return max(1, min(_MAX_ROWS_PER_INSERT, self._dialect.max_bind_params // max(width, 1)))
@@ -436,6 +527,7 @@ class Connection(QueryAPI):
         columns: tuple[FieldInfo, ...],
         objects: list[Model],
         wants_key: bool,
+        values: list[tuple[Any, ...]] | None,
         upsert: bool,
         conflict: tuple[FieldInfo, ...],
     ) -> int:
@@ -453,12 +545,9 @@ class Connection(QueryAPI):
         else:
             sql, dumpers = cached.sql, cached.extra
         params: list[Any] = []
-        attrs = [f.attr for f in columns]
-        for obj in objects:
-            d = obj.__dict__
-            for attr, dump in zip(attrs, dumpers):
-                value = d[attr]
-                params.append(value if dump is None or value is None else dump(value))
+        extend = params.extend
+        for cells in self._row_values(columns, objects, dumpers, values):
+            extend(cells)
         if returning:
             rows = await self._fetch(sql, params)
             if auto is not None and len(rows) == len(objects):
@@ -556,15 +645,88 @@ class Connection(QueryAPI):
         return f"<ormer.Connection {self._dialect.name} {state}>"
 
 
-def _validate(objects: Sequence[Model], info: TableInfo) -> None:
+def _validate(objects: Sequence[Model], info: TableInfo) -> list[tuple[Any, ...]]:
+    """Every object's values against its fields' validators (ValidationError before SQL);
+    returns each object's values in ``info.fields`` order (read once, for the insert)."""
+    check = _ROW_VALIDATORS.get(info)
+    if check is None:
+        check = _ROW_VALIDATORS[info] = _make_row_validator(info)
+    return check(objects)
+
+
+def _validate_one(obj: Model, info: TableInfo) -> None:
+    """The field-by-field validation of one object: raises the first error, in field order."""
     auto = info.auto
-    for obj in objects:
-        d = obj.__dict__
-        for f in info.fields:
-            value = d.get(f.attr)
-            if f is auto and value is None:
-                continue
-            f.validate(value)
+    d = obj.__dict__
+    for f in info.fields:
+        value = d.get(f.attr)
+        if f is auto and value is None:
+            continue
+        f.validate(value)
+
+
+#: a generated validator per model table (built on its first insert)
+_RowValidator = Callable[[Sequence[Model]], list[tuple[Any, ...]]]
+_ROW_VALIDATORS: weakref.WeakKeyDictionary[TableInfo, _RowValidator] = weakref.WeakKeyDictionary()
+
+
+def _make_row_validator(info: TableInfo) -> _RowValidator:
+    """Generate a function validating a batch of objects of one model (and returning
+    their values, field by field, as tuples).
+
+    Each row is checked in one expression: inline tests that accept only values
+    the field validator accepts too (exact int/str/float/bool types within their
+    limits) and the field validator itself for other types. A row that fails the
+    inline test goes through :func:`_validate_one`, which raises the validator's
+    own error (or accepts a value of a compatible type, such as an int for a float).
+    """
+    ns: dict[str, Any] = {"_one": _validate_one, "_info": info, "_INF": math.inf}
+    loads: list[str] = []
+    tests: list[str] = []
+    for i, f in enumerate(info.fields):
+        v = f"v{i}"
+        loads.append(f"{v} = d[{f.attr!r}]")
+        kind, ct = f.type.kind, f.type
+        if kind is Kind.INT:
+            test = f"({v}.__class__ is int and {INT64_MIN} <= {v} <= {INT64_MAX})"
+        elif kind is Kind.STR:
+            test = f"{v}.__class__ is str and '\\x00' not in {v}"
+            if ct.max_length is not None:
+                test += f" and len({v}) <= {ct.max_length}"
+            test = f"({test})"
+        elif kind is Kind.FLOAT:
+            test = f"({v}.__class__ is float and -_INF < {v} < _INF)"
+        elif kind is Kind.BOOL:
+            test = f"{v}.__class__ is bool"
+        else:
+            ns[f"_V{i}"] = f.validate
+            test = f"_V{i}({v}) is None"
+        if ct.nullable or f is info.auto:
+            test = f"({v} is None or {test})"
+        tests.append(test)
+    body = "; ".join(loads) or "pass"
+    condition = " and ".join(tests) or "True"
+    row = "(" + "".join(f"v{i}, " for i in range(len(info.fields))) + ")"
+    source = (
+        "def validate(objects):\n"
+        "    out = []\n"
+        "    append = out.append\n"
+        "    for obj in objects:\n"
+        "        d = obj.__dict__\n"
+        "        try:\n"
+        f"            {body}\n"
+        "        except KeyError:\n"
+        "            _one(obj, _info)\n"  # raises (a missing non-nullable value), or:
+        "            d = obj.__dict__\n"
+        f"            {'; '.join(f'v{i} = d.get({f.attr!r})' for i, f in enumerate(info.fields))}\n"
+        f"        if not ({condition}):\n"
+        "            _one(obj, _info)\n"
+        f"        append({row})\n"
+        "    return out\n"
+    )
+    exec(source, ns)
+    validate: _RowValidator = ns["validate"]
+    return validate
 
 
 def _rowcount(result: Any) -> int:

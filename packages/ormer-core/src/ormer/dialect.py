@@ -96,6 +96,12 @@ class DriverConnection(Protocol):
     dialect for the server this connection reached, when what a dialect may do
     depends on the server version (MariaDB has RETURNING, MySQL has not); the
     ``Connection`` over this driver then compiles with that variant.
+
+    Optional: ``async copy_rows(table, columns, rows) -> int``, a bulk load of
+    rows (sequences of values already dumped, in ``columns`` order) into a
+    table, such as PostgreSQL's ``COPY ... FROM STDIN``. A batch insert uses it
+    when the dialect sets ``supports_bulk_copy``, the batch has at least
+    ``bulk_copy_min_rows`` rows and needs nothing back (no generated ids, no upsert).
     """
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
@@ -192,8 +198,15 @@ class Dialect:
     nulls_first_ascending: ClassVar[bool] = True
     #: LIKE is case-sensitive for ASCII
     like_is_case_sensitive: ClassVar[bool] = True
+    #: the escape character LIKE uses without ``escape=`` (None: standard SQL, no escape;
+    #: ``"\\"`` on PostgreSQL and MySQL); descriptive, read by ``ormer.testing.oracle``
+    like_default_escape: ClassVar[str | None] = None
     #: stream() uses a server-side cursor
     supports_server_side_cursor: ClassVar[bool] = False
+    #: large batch inserts that need no RETURNING go through the driver's ``copy_rows``
+    supports_bulk_copy: ClassVar[bool] = False
+    #: the smallest batch worth a bulk copy (smaller ones are multi-row INSERTs)
+    bulk_copy_min_rows: ClassVar[int] = 1000
     #: the driver's placeholder style for raw SQL: "qmark" (?), "numeric" ($1), "format" (%s)
     paramstyle: ClassVar[str] = "qmark"
     #: one writer at a time (SQLite): a pool serialises writes and transactions
@@ -325,6 +338,15 @@ class Dialect:
             fn = self._loaders[ct] = self.make_loader(ct)
             return fn
 
+    def column_loader(self, ct: ColumnType) -> Loader | None:
+        """The loader for a model's stored column (not a computed expression).
+
+        The same as :meth:`loader` unless a dialect knows its driver already
+        returns a stored column of this type as the right Python type (while an
+        expression of the type, an aggregate say, may come back otherwise).
+        """
+        return self.loader(ct)
+
     def make_dumper(self, ct: ColumnType) -> Dumper | None:
         """Build the dumper of a type; override per dialect."""
         if ct.kind is Kind.ENUM:
@@ -353,6 +375,9 @@ def _json_loads(value: Any) -> Any:
 
 
 # Converters dialects share; kept here so each dialect module only picks.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
 def decimal_from_number(places: int | None) -> Loader:
     """Loader for Decimals stored as numbers: exact to the field's scale."""
     if places is None:
@@ -365,7 +390,8 @@ def decimal_from_number(places: int | None) -> Loader:
             if isinstance(v, decimal.Decimal)
             else decimal.Decimal(repr(v) if isinstance(v, float) else str(v))
         )
-        return d.quantize(quantum)
+        # the exact context: the default one (28 digits) refuses DECIMAL(65, s) values
+        return d.quantize(quantum, context=_EXACT)
 
     return load
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .expr import Expr
+from .expr import Column, Expr
 from .model import TableInfo
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class _Builder:
         self.namespace[cls_name] = info.model
         obj = f"o{len(self.namespace)}"
         items = ", ".join(
-            f"{f.attr!r}: {self.value(v, self.dialect.loader(f.type))}"
+            f"{f.attr!r}: {self.value(v, self.dialect.column_loader(f.type))}"
             for f, v in zip(info.fields, vars_)
         )
         indent = "        "
@@ -87,7 +87,12 @@ def make_converter(
         else:
             var = b.var()
             row_vars.append(var)
-            parts.append(b.value(var, dialect.loader(item.type)))
+            load = (
+                dialect.column_loader(item.type)
+                if isinstance(item, Column)
+                else dialect.loader(item.type)
+            )
+            parts.append(b.value(var, load))
     if len(parts) == 1 and (scalars or isinstance(items[0], TableInfo)):
         result = parts[0]
     else:

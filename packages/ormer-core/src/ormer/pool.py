@@ -133,13 +133,15 @@ class PooledConnection(Connection):
             if self._stack
             else ("set ORMER_DEBUG=1 to record where it was acquired")
         )
-        warnings.warn(
-            f"a pooled connection was garbage-collected without release(); "
-            f"its slot is recovered. Acquired at:\n{where}",
-            ResourceWarning,
-            stacklevel=1,
-        )
-        pool._recover(self._holder, self._gate if self._gate_held else None)
+        try:
+            warnings.warn(
+                f"a pooled connection was garbage-collected without release(); "
+                f"its slot is recovered. Acquired at:\n{where}",
+                ResourceWarning,
+                stacklevel=1,
+            )
+        finally:  # also when warnings are errors (-W error): the slot is recovered
+            pool._recover(self._holder, self._gate if self._gate_held else None)
 
     def __repr__(self) -> str:
         state = "released" if self._released else "borrowed"
@@ -218,6 +220,10 @@ class Pool(QueryAPI):
         self._released_event = asyncio.Event()
         self._write_gate = asyncio.Lock() if dialect.serialize_writes else None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # acquire deadlines (monotonic) of waiting futures, expired by one shared timer
+        self._deadlines: dict[asyncio.Future[Any], float] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_at: float | None = None
 
     # -- life cycle ------------------------------------------------------------------
     @property
@@ -289,7 +295,8 @@ class Pool(QueryAPI):
         """One connection for a borrower (not yet counted in use), or None to retry."""
         queued = self._has_waiters()
         if self._idle and not queued:
-            return await self._vet(self._idle.pop())
+            holder = self._idle.pop()
+            return holder if self._fresh(holder) else await self._vet(holder)
         if self._size < self.max_size and not queued:
             self._size += 1
             return await self._connect()
@@ -297,6 +304,15 @@ class Pool(QueryAPI):
         if grant is _CAPACITY:
             return await self._connect()
         return await self._vet(grant)
+
+    def _fresh(self, holder: _Holder) -> bool:
+        """Whether an idle connection can be handed out as is (``_vet`` has nothing to do)."""
+        now = time.monotonic()
+        return (
+            (self.max_lifetime is None or now - holder.created <= self.max_lifetime)
+            and not holder.driver.is_closed
+            and (self.health_check is None or now - holder.last_used < self.health_check)
+        )
 
     async def _vet(self, holder: _Holder) -> _Holder | None:
         """Check an idle connection before handing it out: lifetime, then health."""
@@ -321,13 +337,15 @@ class Pool(QueryAPI):
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._waiters.append(fut)
+        if deadline is not None:
+            # One pool-wide timer (the sweeper) expires waiters: no timer per wait.
+            self._deadlines[fut] = deadline
+            if self._sweep_at is None or deadline < self._sweep_at:
+                self._schedule_sweep(loop, deadline)
         try:
-            if deadline is None:
-                return await fut
-            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
-                return await fut
+            return await fut
         except BaseException as exc:
-            if fut.done() and not fut.cancelled():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self._hand_back(fut.result())  # granted as we gave up: pass it on
             else:
                 fut.cancel()
@@ -340,6 +358,31 @@ class Pool(QueryAPI):
                     f"no connection within {self._timeout_text()}: {self._describe()}"
                 ) from None
             raise
+        finally:
+            if deadline is not None:
+                self._deadlines.pop(fut, None)
+
+    def _schedule_sweep(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._sweep_at = at
+        self._sweeper = loop.call_at(loop.time() + max(0.0, at - time.monotonic()), self._sweep)
+
+    def _sweep(self) -> None:
+        """Fail the waiters whose deadline passed; schedule the next sweep, if any."""
+        self._sweeper = self._sweep_at = None
+        now = time.monotonic() + 1e-4  # the loop may fire a timer a clock tick early
+        earliest: float | None = None
+        for fut, deadline in list(self._deadlines.items()):
+            if fut.done():
+                del self._deadlines[fut]
+            elif deadline <= now:
+                del self._deadlines[fut]
+                fut.set_exception(TimeoutError())
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None and not self._closed:
+            self._schedule_sweep(asyncio.get_running_loop(), earliest)
 
     def _timeout_text(self) -> str:
         return f"{self.acquire_timeout}s (acquire_timeout)"
@@ -405,7 +448,12 @@ class Pool(QueryAPI):
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
             checkin(conn=conn)
-        reason = "retired by close()" if discard else await self._clean(conn)
+        if discard:
+            reason: str | None = "retired by close()"
+        elif self._is_clean(conn):
+            reason = None  # nothing to roll back or reset: no await
+        else:
+            reason = await self._clean(conn)
         if (
             reason is None
             and self.max_lifetime is not None
@@ -418,6 +466,18 @@ class Pool(QueryAPI):
         else:
             self._put_idle(holder)
         self._released_event.set()
+
+    @staticmethod
+    def _is_clean(conn: PooledConnection) -> bool:
+        """Whether a returned connection needs nothing from ``_clean``."""
+        return not (
+            conn._interrupted
+            or conn._closed
+            or conn._tx_stack
+            or conn._session_dirty
+            or conn.driver.is_closed
+            or conn.driver_in_transaction()
+        )
 
     async def _clean(self, conn: PooledConnection) -> str | None:
         """Make a returned connection fit for the next borrower; a reason to discard it if not."""
@@ -498,7 +558,7 @@ class Pool(QueryAPI):
             idle_too_long = (
                 self.idle_timeout is not None
                 and now - holder.last_used > self.idle_timeout
-                and self._size - closed > self.min_size
+                and self._size > self.min_size  # _size already counts the ones closed here
             )
             if expired or idle_too_long:
                 closed += 1
@@ -565,6 +625,9 @@ class Pool(QueryAPI):
         self._closing = True
         self._closed = True
         self._fail_waiters()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = self._sweep_at = None
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(BaseException):

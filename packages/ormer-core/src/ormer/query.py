@@ -235,6 +235,10 @@ class Select(Generic[T]):
         compiled, nodes = compile_statement(self._ex.dialect, stmt or self._stmt)
         return compiled, compiled.bind(nodes)
 
+    def _compiled_nodes(self) -> tuple[Compiled, list[Param]]:
+        self._check_from()
+        return compile_statement(self._ex.dialect, self._stmt)
+
     def sql(self) -> tuple[str, list[Any]]:
         """The SQL and parameter list this query sends, without running it."""
         compiled, params = self._compiled()
@@ -549,5 +553,40 @@ class QueryAPI:
                 f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
                 f"got {len(keys)} value(s)"
             )
-        conditions = [info.columns[f.attr] == k for f, k in zip(info.primary_key, keys)]
-        return await Select[M](cast("Executor", self), (model,)).filter(*conditions).first()
+        ex = cast("Executor", self)
+        fields = info.primary_key
+        for f, k in zip(fields, keys):
+            if type(k) is not f.type.py_type:  # None, or a value of another type: general path
+                conditions = [info.columns[f.attr] == k for f, k in zip(fields, keys)]
+                return await Select[M](ex, (model,)).filter(*conditions).first()
+        # The common case: one cached plan per model (SQL, dumpers, row converter), so a
+        # lookup builds no query tree; same SQL as select(model).filter(pk == k).first().
+        cache = ex.dialect.cache
+        plan = cache.get(("FIND", model))
+        if plan is None:
+            plan = _find_plan(ex, model, info)
+            cache.put(("FIND", model), plan)
+        params = []
+        for source, dump in plan.slots:
+            value = keys[source] if source >= 0 else 1
+            params.append(value if dump is None else dump(value))
+        found = plan.extra(await ex._fetch(plan.sql, params))
+        return found[0] if found else None
+
+
+def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> Compiled:
+    """``find``'s cached plan: its SQL, and per placeholder (key position or -1 for the
+    LIMIT, dumper); ``extra`` is the row converter."""
+    markers = [object() for _ in info.primary_key]
+    conditions = [info.columns[f.attr] == m for f, m in zip(info.primary_key, markers)]
+    query = Select[Any](ex, (model,)).filter(*conditions)
+    query._stmt.limit = Param(1, _INT)
+    compiled, nodes = query._compiled_nodes()
+    slots = tuple(
+        (markers.index(v) if any(v is m for m in markers) else -1, dump)
+        for index, dump in compiled.slots
+        for v in [nodes[index].value]
+    )
+    plan = Compiled(compiled.sql, slots)
+    plan.extra = query._converter(compiled)
+    return plan

@@ -105,8 +105,12 @@ class MySQLCompiler(SQLCompiler):
             return self.operand(right)
 
         if self._is_exact_integer(left) and self._is_exact_integer(right):
-            # a - ((a mod b + b) mod b) is a multiple of b: DIV (truncating) is exact
-            return f"(({a()} - MOD(MOD({a()}, {b()}) + {b()}, {b()})) DIV {b()})"
+            # DIV truncates: minus 1 where the remainder's sign differs from b's (no
+            # intermediate value leaves the operands' range: 2**63-1 // -2 fits)
+            return (
+                f"({a()} DIV {b()} - CASE WHEN (MOD({a()}, {b()}) < 0 AND {b()} > 0) "
+                f"OR (MOD({a()}, {b()}) > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
+            )
         return f"FLOOR({a()} / {b()})"
 
     def string_literal(self, text: str) -> str:
@@ -206,6 +210,7 @@ class MySQLDialect(Dialect):
     supports_nulls_order = False
     nulls_first_ascending = True
     like_is_case_sensitive = True  # binary collation on every table ormer creates
+    like_default_escape = "\\"  # MySQL's LIKE escapes with a backslash by default
     supports_server_side_cursor = True
     paramstyle = "format"
     max_decimal_digits = 65
@@ -344,6 +349,13 @@ class MySQLDialect(Dialect):
         if kind is Kind.BYTES:
             return _dump_bytes
         return super().make_dumper(ct)
+
+    def column_loader(self, ct: ColumnType) -> Loader | None:
+        """Stored BIGINT and DOUBLE columns arrive as int and float already: no call per
+        value. (Expressions of those types still convert: SUM/AVG come back DECIMAL.)"""
+        if ct.kind is Kind.INT or ct.kind is Kind.FLOAT:
+            return None
+        return self.loader(ct)
 
     def make_loader(self, ct: ColumnType) -> Loader | None:
         kind = ct.kind

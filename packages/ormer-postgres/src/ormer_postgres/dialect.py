@@ -68,14 +68,22 @@ class PostgresCompiler(SQLCompiler):
 
         ``SUM(bigint)`` and ``AVG(bigint)`` are NUMERIC on PostgreSQL; the cast on
         the server gives ``int`` and ``float`` with no conversion per row. Booleans
-        are summed (and averaged) as 0/1, which PostgreSQL has no aggregate for.
+        are summed (and averaged) as 0/1, which PostgreSQL has no aggregate for
+        (``boolean`` casts to ``integer`` only), and their ``MIN``/``MAX`` are
+        ``BOOL_AND``/``BOOL_OR`` (PostgreSQL has no ``min(boolean)``).
         """
-        if not (node.aggregate and node.name in ("sum", "avg") and len(node.args) == 1):
+        if not (node.aggregate and node.name in ("sum", "avg", "min", "max") and node.args):
             return super().visit_func(node)
         arg = node.args[0]
+        is_bool = arg.type is not None and arg.type.kind is Kind.BOOL
+        if node.name in ("min", "max"):
+            if not is_bool:
+                return super().visit_func(node)
+            name = "BOOL_AND" if node.name == "min" else "BOOL_OR"
+            return f"{name}({'DISTINCT ' if node.distinct else ''}{self.process(arg)})"
         arg_sql = self.process(arg)
-        if arg.type is not None and arg.type.kind is Kind.BOOL:
-            arg_sql = f"CAST({arg_sql} AS BIGINT)"
+        if is_bool:
+            arg_sql = f"CAST({arg_sql} AS INTEGER)"
         name = self.function_names.get(node.name, node.name).upper()
         sql = f"{name}({'DISTINCT ' if node.distinct else ''}{arg_sql})"
         kind = node.type.kind if node.type is not None else None
@@ -122,7 +130,9 @@ class PostgresDialect(Dialect):
     supports_nulls_order = True
     nulls_first_ascending = False  # NULLs sort last ascending: ormer adds NULLS FIRST
     like_is_case_sensitive = True
+    like_default_escape = "\\"  # PostgreSQL's LIKE escapes with a backslash by default
     supports_server_side_cursor = True
+    supports_bulk_copy = True  # COPY ... FROM STDIN (binary) for large batches
     paramstyle = "numeric"
     serialize_writes = False
     max_decimal_digits = 1000

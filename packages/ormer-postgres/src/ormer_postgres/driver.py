@@ -55,6 +55,29 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# json/jsonb in PostgreSQL's binary format (what COPY ... BINARY needs, and what
+# asyncpg uses for every other type): json is UTF-8 text, jsonb a version byte 1 + text.
+def _json_encode(value: Any) -> bytes:
+    return _json_dumps(value).encode()
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + _json_dumps(value).encode()
+
+
+def _json_decode(data: bytes) -> Any:
+    return json.loads(data)
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+#: statements up to this size stay prepared in asyncpg's per-connection cache (its
+#: default, 15 KiB, would re-prepare every large multi-row INSERT at each run)
+MAX_CACHEABLE_STATEMENT_SIZE = 256 * 1024
+
+
 def _split_url(url: URL) -> tuple[str, dict[str, Any]]:
     """The DSN asyncpg parses (scheme normalised) and the ormer options taken from its query."""
     if url.raw and "://" in url.raw:
@@ -97,10 +120,16 @@ def _rowcount(status: str | None) -> int:
 
 async def _set_up(conn: asyncpg.Connection) -> None:
     """json/jsonb as Python dict/list in both directions (built-in types: no round trip)."""
-    for name in ("jsonb", "json"):
-        await conn.set_type_codec(
-            name, encoder=_json_dumps, decoder=json.loads, schema="pg_catalog", format="text"
-        )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_jsonb_encode,
+        decoder=_jsonb_decode,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "json", encoder=_json_encode, decoder=_json_decode, schema="pg_catalog", format="binary"
+    )
 
 
 class PostgresDriver:
@@ -142,6 +171,7 @@ class PostgresDriver:
             settings["search_path"] = str(search_path)
         if settings:
             opts["server_settings"] = settings
+        opts.setdefault("max_cacheable_statement_size", MAX_CACHEABLE_STATEMENT_SIZE)
         where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
         try:
             conn = await asyncpg.connect(dsn, timeout=float(timeout), **opts)
@@ -249,6 +279,22 @@ class PostgresDriver:
         finally:
             self._release()
         return len(rows)  # asyncpg reports no per-row status: one row per parameter set
+
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> int:
+        """``COPY table (columns) FROM STDIN`` in the binary format: one bulk load."""
+        if self._busy or self._stream_tx is not None:
+            await self._enter("COPY")
+        else:
+            self._busy = True
+        try:
+            status = await self._conn.copy_records_to_table(
+                table, records=rows, columns=list(columns)
+            )
+        finally:
+            self._release()
+        return _rowcount(status)
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
         # The dialect supports RETURNING: core reads generated ids through fetch().

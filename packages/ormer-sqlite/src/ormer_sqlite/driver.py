@@ -148,6 +148,11 @@ class SQLiteDriver:
         except sqlite3.Error as exc:
             await aconn.close()
             raise ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
+        except BaseException:
+            # cancelled during the set-up: close the connection (and its worker
+            # thread, which would otherwise keep the interpreter from exiting)
+            await aconn.close()
+            raise
         return cls(aconn, path)
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:

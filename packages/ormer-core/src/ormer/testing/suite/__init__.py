@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .test_errors import TestErrors
 from .test_models import TestModels
+from .test_pool import TestPool, slow_query_sql
+from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
 from .test_transactions import TestTransactions
@@ -13,9 +15,12 @@ from .test_writes import TestWrites
 __all__ = [
     "TestErrors",
     "TestModels",
+    "TestPool",
+    "TestPoolStateMachine",
     "TestQueries",
     "TestRawSQL",
     "TestTransactions",
     "TestTypes",
     "TestWrites",
+    "slow_query_sql",
 ]

@@ -1,0 +1,1 @@
+"""ormer's benchmark suite (not a test suite: ``make bench``, never ``make test``)."""

@@ -1,0 +1,196 @@
+"""What every implementation shares: targets, sizes, the data set, the table names,
+and the untimed helper that empties and seeds tables between repetitions.
+
+Three tables, all with the same six columns ``(id, name, email, age, score, note)``:
+
+* ``bench_item``: 10,000 rows, read by W1, W2 and W5;
+* ``bench_insert``: emptied before each W4 repetition;
+* ``bench_write``: 20,000 rows seeded before each W6 repetition (half match the filter).
+
+The tables are created through ormer (so every implementation reads the same
+column types) and dropped at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+READ_TABLE = "bench_item"
+INSERT_TABLE = "bench_insert"
+WRITE_TABLE = "bench_write"
+TABLES = (READ_TABLE, INSERT_TABLE, WRITE_TABLE)
+COLUMNS = ("id", "name", "email", "age", "score", "note")
+#: W6's filter: ``age < WRITE_CUTOFF`` matches half of ``bench_write``
+WRITE_CUTOFF = 50
+
+BACKENDS = ("sqlite", "postgresql", "mysql")
+
+
+def postgres_url() -> str:
+    return os.environ.get("ORMER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def mysql_url() -> str:
+    return os.environ.get("ORMER_BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+
+
+def sqlite_path() -> str:
+    return os.environ.get(
+        "ORMER_BENCH_SQLITE_PATH", os.path.join(tempfile.gettempdir(), "ormer-bench.db")
+    )
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work one repetition of each workload does."""
+
+    w1_rows: int = 10_000
+    w2_lookups: int = 1_000
+    w3_queries: int = 10_000
+    w4_rows: int = 100_000
+    w5_tasks: int = 200
+    w5_lookups: int = 20
+    w6_rows: int = 10_000
+    pool_size: int = 10
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            w1_rows=10_000,
+            w2_lookups=300,
+            w3_queries=2_000,
+            w4_rows=10_000,
+            w5_tasks=50,
+            w5_lookups=10,
+            w6_rows=2_000,
+        )
+
+
+Row = tuple[int, str, str, int, float, str | None]
+
+
+def make_row(i: int) -> Row:
+    return (
+        i,
+        f"user{i}",
+        f"user{i}@example.com",
+        i % 100,
+        i * 0.5,
+        None if i % 3 == 0 else f"note {i}",
+    )
+
+
+def make_rows(n: int, start: int = 1) -> list[Row]:
+    return [make_row(i) for i in range(start, start + n)]
+
+
+def write_rows(sizes: Sizes) -> list[Row]:
+    """``bench_write``'s seed: ``2 * w6_rows`` rows, exactly ``w6_rows`` with age < 50."""
+    return make_rows(2 * sizes.w6_rows)
+
+
+# -- the untimed admin connection: truncate / seed / count ------------------------------
+class Admin:
+    """Empties, seeds and counts tables between timed runs, on its own connection."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._conn: Any = None
+
+    async def open(self) -> None:
+        if self.backend == "postgresql":
+            import asyncpg
+
+            self._conn = await asyncpg.connect(postgres_url())
+        elif self.backend == "mysql":
+            import aiomysql
+
+            from .impls.raw import mysql_kwargs
+
+            self._conn = await aiomysql.connect(**mysql_kwargs(), autocommit=True)
+        else:
+            self._conn = sqlite3.connect(sqlite_path(), isolation_level=None)
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+
+    async def close(self) -> None:
+        if self._conn is None:
+            return
+        if self.backend == "postgresql":
+            await self._conn.close()
+        elif self.backend == "mysql":
+            self._conn.close()
+        else:
+            self._conn.close()
+        self._conn = None
+
+    async def server_version(self) -> str:
+        if self.backend == "postgresql":
+            return str(await self._conn.fetchval("SHOW server_version"))
+        if self.backend == "mysql":
+            return str(self._conn.get_server_info())
+        return sqlite3.sqlite_version
+
+    async def execute(self, sql: str) -> None:
+        if self.backend == "postgresql":
+            await self._conn.execute(sql)
+        elif self.backend == "mysql":
+            async with self._conn.cursor() as cur:
+                await cur.execute(sql)
+        else:
+            self._conn.execute(sql)
+
+    async def truncate(self, table: str) -> None:
+        if self.backend == "sqlite":
+            self._conn.execute(f'DELETE FROM "{table}"')
+        else:
+            q = "`" if self.backend == "mysql" else '"'
+            await self.execute(f"TRUNCATE TABLE {q}{table}{q}")
+
+    async def seed(self, table: str, rows: list[Row]) -> None:
+        await self.truncate(table)
+        cols = ", ".join(COLUMNS)
+        if self.backend == "postgresql":
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(COLUMNS))
+        elif self.backend == "mysql":
+            marks = ", ".join(["%s"] * len(COLUMNS))
+            async with self._conn.cursor() as cur:
+                await cur.execute("START TRANSACTION")
+                await cur.executemany(f"INSERT INTO `{table}` ({cols}) VALUES ({marks})", rows)
+                await cur.execute("COMMIT")
+        else:
+            marks = ", ".join(["?"] * len(COLUMNS))
+            self._conn.execute("BEGIN")
+            self._conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
+            self._conn.execute("COMMIT")
+        await self.analyze(table)
+
+    async def analyze(self, table: str) -> None:
+        if self.backend == "postgresql":
+            await self.execute(f'ANALYZE "{table}"')
+        elif self.backend == "mysql":
+            await self.execute(f"ANALYZE TABLE `{table}`")
+        else:
+            self._conn.execute(f'ANALYZE "{table}"')
+
+    async def count(self, table: str, where: str = "") -> int:
+        q = "`" if self.backend == "mysql" else '"'
+        sql = f"SELECT COUNT(*) FROM {q}{table}{q} {where}"
+        if self.backend == "postgresql":
+            return int(await self._conn.fetchval(sql))
+        if self.backend == "mysql":
+            async with self._conn.cursor() as cur:
+                await cur.execute(sql)
+                (n,) = await cur.fetchone()
+                return int(n)
+        return int(self._conn.execute(sql).fetchone()[0])
+
+    async def checkpoint(self) -> None:
+        """SQLite: fold the WAL back into the file, so each run starts alike."""
+        if self.backend == "sqlite":
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif self.backend == "postgresql":
+            await self.execute("CHECKPOINT")

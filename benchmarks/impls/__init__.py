@@ -1,0 +1,1 @@
+"""One module per implementation: ormer, the raw drivers, and each peer ORM."""
