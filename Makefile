@@ -47,8 +47,8 @@ fuzz: $(STAMP)
 	ORMER_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/property
 
 lint: $(STAMP)
-	$(BIN)/ruff check packages tests examples
-	$(BIN)/ruff format --check packages tests examples
+	$(BIN)/ruff check packages tests examples benchmarks
+	$(BIN)/ruff format --check packages tests examples benchmarks
 	$(BIN)/mypy $(foreach p,$(PACKAGES),$(p)/src)
 
 build: $(STAMP)
