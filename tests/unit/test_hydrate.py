@@ -10,7 +10,8 @@ import pytest
 
 import ormer.plugins
 from ormer import Model, primary, table_of
-from ormer.hydrate import GC_PAUSE_MIN_ROWS, make_converter, make_named_converter
+from ormer.gcpause import GC_PAUSE_MIN_ITEMS
+from ormer.hydrate import make_converter, make_named_converter
 
 
 class Event(Model, table="hydrate_events"):
@@ -28,7 +29,7 @@ def convert() -> Any:
     return make_converter((table_of(Event),), ormer.plugins.get_dialect("sqlite"))
 
 
-@pytest.mark.parametrize("n", [0, 1, GC_PAUSE_MIN_ROWS - 1, GC_PAUSE_MIN_ROWS, 3000])
+@pytest.mark.parametrize("n", [0, 1, GC_PAUSE_MIN_ITEMS - 1, GC_PAUSE_MIN_ITEMS, 3000])
 def test_converts_every_row_small_or_large(convert: Any, n: int) -> None:
     objects = convert(_rows(n))
     assert objects == [Event(id=i, name=f"e{i}", at=None) for i in range(n)]
@@ -55,8 +56,8 @@ def test_large_result_pauses_gc_and_restores_it() -> None:
         return value
 
     convert = _with_loader(spy)
-    convert(_rows(GC_PAUSE_MIN_ROWS, "2026-11-25"))
-    assert len(seen) == GC_PAUSE_MIN_ROWS and not any(seen)  # paused throughout
+    convert(_rows(GC_PAUSE_MIN_ITEMS, "2026-11-25"))
+    assert len(seen) == GC_PAUSE_MIN_ITEMS and not any(seen)  # paused throughout
     assert gc.isenabled()
     seen.clear()
     convert(_rows(3, "2026-11-25"))
@@ -68,14 +69,14 @@ def test_gc_is_restored_when_a_loader_raises() -> None:
         raise ValueError(f"bad value {value!r}")
 
     with pytest.raises(ValueError, match="bad value"):
-        _with_loader(fail)(_rows(GC_PAUSE_MIN_ROWS, "x"))
+        _with_loader(fail)(_rows(GC_PAUSE_MIN_ITEMS, "x"))
     assert gc.isenabled()
 
 
 def test_gc_left_disabled_when_the_caller_disabled_it(convert: Any) -> None:
     gc.disable()
     try:
-        assert len(convert(_rows(GC_PAUSE_MIN_ROWS))) == GC_PAUSE_MIN_ROWS
+        assert len(convert(_rows(GC_PAUSE_MIN_ITEMS))) == GC_PAUSE_MIN_ITEMS
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -84,8 +85,8 @@ def test_gc_left_disabled_when_the_caller_disabled_it(convert: Any) -> None:
 def test_named_converter_maps_by_column_name_with_defaults() -> None:
     dialect = ormer.plugins.get_dialect("sqlite")
     convert = make_named_converter(table_of(Event), ["name", "id", "extra"], dialect)
-    rows = [(f"e{i}", i, "ignored") for i in range(GC_PAUSE_MIN_ROWS)]
+    rows = [(f"e{i}", i, "ignored") for i in range(GC_PAUSE_MIN_ITEMS)]
     objects = convert(rows)
     assert objects[:2] == [Event(id=0, name="e0"), Event(id=1, name="e1")]
-    assert len(objects) == GC_PAUSE_MIN_ROWS
+    assert len(objects) == GC_PAUSE_MIN_ITEMS
     assert gc.isenabled()

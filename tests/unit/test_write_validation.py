@@ -1,18 +1,20 @@
-"""The generated batch validator of inserts (``ormer.connection._validate``) accepts and
+"""The generated batch validator of inserts (``ormer.validation.validate_batch``) accepts and
 rejects exactly what the fields' own validators do, with the same first error."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import gc
 import math
 from typing import Any
 
 import pytest
 
-from ormer import Model, ValidationError, field, primary
-from ormer.connection import _validate
+from ormer import ConfigurationError, Model, ValidationError, field, primary
+from ormer.gcpause import GC_PAUSE_MIN_ITEMS
 from ormer.model import table_of
+from ormer.validation import validate_batch
 
 
 class VItem(Model, table="v_item"):
@@ -88,19 +90,59 @@ def test_batch_validator_matches_field_validators(changes: dict[str, Any]) -> No
     expected = field_error(obj)
     batch = [good(), obj, good()]
     if expected is None:
-        rows = _validate(batch, table_of(VItem))
+        rows = validate_batch(batch, table_of(VItem))
         attrs = [f.attr for f in table_of(VItem).fields]
         assert rows == [tuple(o.__dict__[a] for a in attrs) for o in batch]
     else:
         with pytest.raises(ValidationError) as info:
-            _validate(batch, table_of(VItem))
+            validate_batch(batch, table_of(VItem))
         assert str(info.value) == expected
 
 
 def test_missing_attribute() -> None:
     obj = good()
     del obj.__dict__["opt"]  # nullable: validated as None, written as NULL
-    assert _validate([obj], table_of(VItem))[0][-1] is None
+    assert validate_batch([obj], table_of(VItem))[0][-1] is None
     del obj.__dict__["n"]
     with pytest.raises(ValidationError, match="not nullable"):
-        _validate([obj], table_of(VItem))
+        validate_batch([obj], table_of(VItem))
+
+
+class Other(Model, table="v_other"):
+    id: int = primary()
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_every_object_must_be_of_the_first_ones_model(position: int) -> None:
+    batch: list[Any] = [good(), good(), good()]
+    batch[position] = Other(id=1)
+    first = type(batch[0]).__name__
+    with pytest.raises(ConfigurationError, match=f"one model: {first} and"):
+        validate_batch(batch, table_of(type(batch[0])))
+    batch[position] = "not a model"
+    if position:
+        with pytest.raises(ConfigurationError, match="takes model objects, not 'not a model'"):
+            validate_batch(batch, table_of(VItem))
+
+
+def test_large_batches_run_with_the_collector_paused_and_restore_it() -> None:
+    info = table_of(VItem)
+    batch = [good(n=i) for i in range(3000)]  # 3000 tuples: several collections if not paused
+    collections: list[str] = []
+
+    def record(phase: str, _info: dict[str, Any]) -> None:
+        collections.append(phase)
+
+    gc.callbacks.append(record)
+    try:
+        rows = validate_batch(batch, info)
+    finally:
+        gc.callbacks.remove(record)
+    assert collections == []
+    assert [r[1] for r in rows] == list(range(3000))
+    assert gc.isenabled()
+    batch[-1].__dict__["n"] = "bad"
+    with pytest.raises(ValidationError):
+        validate_batch(batch, info)
+    assert gc.isenabled()  # restored after a failure too
+    assert len(validate_batch(batch[: GC_PAUSE_MIN_ITEMS - 1], info)) == GC_PAUSE_MIN_ITEMS - 1

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import operator
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,7 +28,7 @@ from .hydrate import RowsConverter, make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .query import QueryAPI
 from .statements import InsertStmt
-from .types import INT64_MAX, INT64_MIN, Kind
+from .validation import validate_batch
 
 if TYPE_CHECKING:
     from .dialect import Dialect, DriverConnection, Dumper, Row
@@ -390,15 +388,8 @@ class Connection(QueryAPI):
     ) -> int:
         if not objects:
             return 0
-        cls = type(objects[0])
-        info = table_of(cls)
-        for other in set(map(type, objects)):
-            if other is not cls:
-                raise ConfigurationError(
-                    f"one insert takes objects of one model: {cls.__name__} and "
-                    f"{other.__name__} mixed"
-                )
-        values = _validate(objects, info)
+        info = table_of(type(objects[0]))
+        values = validate_batch(objects, info)
         took_gate = await self._acquire_gate()
         try:
             return await self._insert_validated(info, objects, upsert, conflict, values)
@@ -643,90 +634,6 @@ class Connection(QueryAPI):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<ormer.Connection {self._dialect.name} {state}>"
-
-
-def _validate(objects: Sequence[Model], info: TableInfo) -> list[tuple[Any, ...]]:
-    """Every object's values against its fields' validators (ValidationError before SQL);
-    returns each object's values in ``info.fields`` order (read once, for the insert)."""
-    check = _ROW_VALIDATORS.get(info)
-    if check is None:
-        check = _ROW_VALIDATORS[info] = _make_row_validator(info)
-    return check(objects)
-
-
-def _validate_one(obj: Model, info: TableInfo) -> None:
-    """The field-by-field validation of one object: raises the first error, in field order."""
-    auto = info.auto
-    d = obj.__dict__
-    for f in info.fields:
-        value = d.get(f.attr)
-        if f is auto and value is None:
-            continue
-        f.validate(value)
-
-
-#: a generated validator per model table (built on its first insert)
-_RowValidator = Callable[[Sequence[Model]], list[tuple[Any, ...]]]
-_ROW_VALIDATORS: weakref.WeakKeyDictionary[TableInfo, _RowValidator] = weakref.WeakKeyDictionary()
-
-
-def _make_row_validator(info: TableInfo) -> _RowValidator:
-    """Generate a function validating a batch of objects of one model (and returning
-    their values, field by field, as tuples).
-
-    Each row is checked in one expression: inline tests that accept only values
-    the field validator accepts too (exact int/str/float/bool types within their
-    limits) and the field validator itself for other types. A row that fails the
-    inline test goes through :func:`_validate_one`, which raises the validator's
-    own error (or accepts a value of a compatible type, such as an int for a float).
-    """
-    ns: dict[str, Any] = {"_one": _validate_one, "_info": info, "_INF": math.inf}
-    loads: list[str] = []
-    tests: list[str] = []
-    for i, f in enumerate(info.fields):
-        v = f"v{i}"
-        loads.append(f"{v} = d[{f.attr!r}]")
-        kind, ct = f.type.kind, f.type
-        if kind is Kind.INT:
-            test = f"({v}.__class__ is int and {INT64_MIN} <= {v} <= {INT64_MAX})"
-        elif kind is Kind.STR:
-            test = f"{v}.__class__ is str and '\\x00' not in {v}"
-            if ct.max_length is not None:
-                test += f" and len({v}) <= {ct.max_length}"
-            test = f"({test})"
-        elif kind is Kind.FLOAT:
-            test = f"({v}.__class__ is float and -_INF < {v} < _INF)"
-        elif kind is Kind.BOOL:
-            test = f"{v}.__class__ is bool"
-        else:
-            ns[f"_V{i}"] = f.validate
-            test = f"_V{i}({v}) is None"
-        if ct.nullable or f is info.auto:
-            test = f"({v} is None or {test})"
-        tests.append(test)
-    body = "; ".join(loads) or "pass"
-    condition = " and ".join(tests) or "True"
-    row = "(" + "".join(f"v{i}, " for i in range(len(info.fields))) + ")"
-    source = (
-        "def validate(objects):\n"
-        "    out = []\n"
-        "    append = out.append\n"
-        "    for obj in objects:\n"
-        "        d = obj.__dict__\n"
-        "        try:\n"
-        f"            {body}\n"
-        "        except KeyError:\n"
-        "            _one(obj, _info)\n"  # raises (a missing non-nullable value), or:
-        "            d = obj.__dict__\n"
-        f"            {'; '.join(f'v{i} = d.get({f.attr!r})' for i, f in enumerate(info.fields))}\n"
-        f"        if not ({condition}):\n"
-        "            _one(obj, _info)\n"
-        f"        append({row})\n"
-        "    return out\n"
-    )
-    exec(source, ns)
-    validate: _RowValidator = ns["validate"]
-    return validate
 
 
 def _rowcount(result: Any) -> int:

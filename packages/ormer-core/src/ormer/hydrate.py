@@ -6,19 +6,17 @@ dialect): the loop unpacks each row into locals and builds each object's
 dialect needs one (and only for non-NULL values). Nothing per row validates,
 calls a hook or builds an intermediate dict.
 
-While a large result is converted the cyclic garbage collector is paused:
-the objects built are acyclic (object → dict → values), yet every 700 of them
-would trigger a collection that scans them all again. The collector runs
-once afterwards, as it would have anyway.
+While a large result is converted the cyclic garbage collector is paused
+(``ormer.gcpause``): the objects built are acyclic.
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .expr import Column, Expr
+from .gcpause import pausing_gc
 from .model import TableInfo
 
 if TYPE_CHECKING:
@@ -27,24 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["RowsConverter", "make_converter", "make_named_converter"]
 
 RowsConverter = Callable[[Sequence[Sequence[Any]]], list[Any]]
-
-#: results at least this long are converted with the garbage collector paused
-GC_PAUSE_MIN_ROWS = 512
-
-
-def _pausing_gc(convert: RowsConverter) -> RowsConverter:
-    """``convert``, with the cyclic garbage collector paused for large results."""
-
-    def converter(rows: Sequence[Sequence[Any]]) -> list[Any]:
-        if len(rows) < GC_PAUSE_MIN_ROWS or not gc.isenabled():
-            return convert(rows)
-        gc.disable()
-        try:
-            return convert(rows)
-        finally:
-            gc.enable()
-
-    return converter
 
 
 class _Builder:
@@ -133,7 +113,7 @@ def make_converter(
     ]
     exec("\n".join(lines) + "\n", b.namespace)
     convert: RowsConverter = b.namespace["convert"]
-    return _pausing_gc(convert) if body else convert
+    return pausing_gc(convert) if body else convert
 
 
 def _make_object(cls: type, values: dict[str, Any]) -> Any:
@@ -170,4 +150,4 @@ def make_named_converter(info: TableInfo, names: Sequence[str], dialect: Dialect
             out.append(_make_object(cls, values))
         return out
 
-    return _pausing_gc(convert)
+    return pausing_gc(convert)

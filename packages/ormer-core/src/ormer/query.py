@@ -480,9 +480,9 @@ class Insert(Generic[M]):
         conflict: Sequence[Any] | None = None,
     ) -> None:
         objs: list[M] = list(objects) if isinstance(objects, (list, tuple)) else [objects]  # type: ignore[list-item]
-        for obj in objs:
-            if not isinstance(obj, Model):
-                raise ConfigurationError(f"insert() takes model objects, not {obj!r}")
+        # The first object names the model; the insert checks every other one's class.
+        if objs and not isinstance(objs[0], Model):
+            raise ConfigurationError(f"insert() takes model objects, not {objs[0]!r}")
         self._ex = executor
         self._objects = objs
         self._upsert = upsert
