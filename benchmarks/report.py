@@ -70,6 +70,16 @@ def _med(result: dict[str, Any] | None, key: str) -> float | None:
     return value
 
 
+def _ormer_rows(workloads: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, raw baseline key) of each ormer row of a backend's results, default first."""
+    rows: dict[str, str] = {}
+    for res in workloads.values():
+        for key, e in res["results"].items():
+            if e.get("kind") == "ormer" and e.get("baseline"):
+                rows.setdefault(key, e["baseline"])
+    return sorted(rows.items(), key=lambda kv: kv[0] != "ormer")
+
+
 def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target of the benchmark issue, with the measured value and met/missed."""
     out: list[dict[str, Any]] = []
@@ -89,64 +99,76 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
 
     for backend, b in data["backends"].items():
         ws = b.get("workloads") or {}
-        w1 = ws.get("W1")
-        o, r = _med(w1, "ormer"), _med(w1, "raw")
-        if o and r and w1:
-            rows = w1["ops"]
-            add(
-                backend,
-                "W1",
-                f"ormer/raw <= {W1_RATIO[backend]}x",
-                o / r,
-                W1_RATIO[backend],
-                f"{o / r:.2f}x",
-            )
-            extra = (o - r) / rows * 1e6
-            add(
-                backend,
-                "W1",
-                f"<= {W1_US_PER_ROW} µs/row over raw",
-                extra,
-                W1_US_PER_ROW,
-                f"{extra:.2f} µs/row",
-            )
-        w2 = ws.get("W2")
-        o, r = _med(w2, "ormer"), _med(w2, "raw")
-        if o and r and w2:
-            add(backend, "W2", f"ormer/raw <= {W2_RATIO}x", o / r, W2_RATIO, f"{o / r:.2f}x")
-            # Python per lookup: the client CPU time ormer adds to the raw driver's
-            oc = w2["results"]["ormer"].get("cpu_median_s")
-            rc = w2["results"]["raw"].get("cpu_median_s")
-            if oc is not None and rc is not None:
-                extra = (oc - rc) / w2["ops"] * 1e6
+        for key, base in _ormer_rows(ws):
+            # ormer on a second driver (asyncmy) is held to the same targets against
+            # that driver; the W1 ratio bounds were stated for the default drivers only.
+            who = "" if key == "ormer" else f"{key}: "
+            w1 = ws.get("W1")
+            o, r = _med(w1, key), _med(w1, base)
+            if o and r and w1:
+                if key == "ormer":
+                    limit = W1_RATIO[backend]
+                    add(backend, "W1", f"ormer/raw <= {limit}x", o / r, limit, f"{o / r:.2f}x")
+                extra = (o - r) / w1["ops"] * 1e6
+                add(
+                    backend,
+                    "W1",
+                    f"{who}<= {W1_US_PER_ROW} µs/row over raw",
+                    extra,
+                    W1_US_PER_ROW,
+                    f"{extra:.2f} µs/row",
+                )
+            w2 = ws.get("W2")
+            o, r = _med(w2, key), _med(w2, base)
+            if o and r and w2:
                 add(
                     backend,
                     "W2",
-                    f"<= {W2_PY_US} µs of Python per lookup (CPU)",
-                    extra,
-                    W2_PY_US,
-                    f"{extra:.1f} µs",
+                    f"{who}ormer/raw <= {W2_RATIO}x",
+                    o / r,
+                    W2_RATIO,
+                    f"{o / r:.2f}x",
                 )
-        w3 = ws.get("W3")
-        o = _med(w3, "ormer")
-        if o and w3:
-            us = o / w3["ops"] * 1e6
-            add(backend, "W3", f"<= {W3_US} µs per query", us, W3_US, f"{us:.1f} µs")
-        w4 = ws.get("W4")
-        o, r = _med(w4, "ormer"), _med(w4, "raw")
-        if o and r and backend == "postgresql":
-            add(
-                backend,
-                "W4",
-                f"ormer/raw COPY <= {W4_PG_RATIO}x",
-                o / r,
-                W4_PG_RATIO,
-                f"{o / r:.2f}x",
-            )
-        w5 = ws.get("W5")
-        o, r = _med(w5, "ormer"), _med(w5, "raw")
-        if o and r:
-            add(backend, "W5", f"ormer/raw pool <= {W5_RATIO}x", o / r, W5_RATIO, f"{o / r:.2f}x")
+                # Python per lookup: the client CPU time ormer adds to the raw driver's
+                oc = w2["results"][key].get("cpu_median_s")
+                rc = w2["results"][base].get("cpu_median_s")
+                if oc is not None and rc is not None:
+                    extra = (oc - rc) / w2["ops"] * 1e6
+                    add(
+                        backend,
+                        "W2",
+                        f"{who}<= {W2_PY_US} µs of Python per lookup (CPU)",
+                        extra,
+                        W2_PY_US,
+                        f"{extra:.1f} µs",
+                    )
+            w3 = ws.get("W3")
+            o = _med(w3, key)
+            if o and w3 and key == "ormer":
+                us = o / w3["ops"] * 1e6
+                add(backend, "W3", f"<= {W3_US} µs per query", us, W3_US, f"{us:.1f} µs")
+            w4 = ws.get("W4")
+            o, r = _med(w4, key), _med(w4, base)
+            if o and r and backend == "postgresql":
+                add(
+                    backend,
+                    "W4",
+                    f"ormer/raw COPY <= {W4_PG_RATIO}x",
+                    o / r,
+                    W4_PG_RATIO,
+                    f"{o / r:.2f}x",
+                )
+            w5 = ws.get("W5")
+            o, r = _med(w5, key), _med(w5, base)
+            if o and r:
+                add(
+                    backend,
+                    "W5",
+                    f"{who}ormer/raw pool <= {W5_RATIO}x",
+                    o / r,
+                    W5_RATIO,
+                    f"{o / r:.2f}x",
+                )
         for w in PEER_WORKLOADS:
             res = ws.get(w)
             if not res:

@@ -305,6 +305,8 @@ class BackendRun:
         results: dict[str, Any] = {}
         for impl in impls:
             entry: dict[str, Any] = {"label": impl.label, "kind": impl.kind}
+            if impl.kind == "ormer":
+                entry["baseline"] = impl.baseline
             if impl.key in errors:
                 entry["error"] = errors[impl.key]
             elif times[impl.key]:
