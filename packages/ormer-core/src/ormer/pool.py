@@ -715,16 +715,6 @@ class Pool(QueryAPI):
         return f"<ormer.Pool {self._dialect.name} {self._describe()}>"
 
 
-_SETTERS = (
-    "max_size",
-    "min_size",
-    "idle_timeout",
-    "acquire_timeout",
-    "max_lifetime",
-    "health_check",
-)
-
-
 class PoolBuilder:
     """Pool options, validated at ``build()``; awaiting the builder builds too."""
 
