@@ -303,7 +303,7 @@ class Pool(QueryAPI):
         grant = await self._wait(deadline)
         if grant is _CAPACITY:
             return await self._connect()
-        return await self._vet(grant)
+        return grant if self._fresh(grant) else await self._vet(grant)
 
     def _fresh(self, holder: _Holder) -> bool:
         """Whether an idle connection can be handed out as is (``_vet`` has nothing to do)."""
