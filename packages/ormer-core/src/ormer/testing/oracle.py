@@ -447,14 +447,23 @@ def aggregate(name: str, values: Sequence[Any], distinct: bool = False) -> Any:
     raise NotImplementedError(name)
 
 
+_EPS = Fraction(2) ** -50  # a few units in the last place of a double (2**-52)
+_SUBNORMAL = Fraction(2) ** -1074  # the smallest positive double
+
+
 def close_to(got: Any, exact: Any, values: Sequence[Any], quantum: Fraction) -> bool:
     """Whether a database's sum/avg ``got`` matches the ``exact`` one: within the
-    rounding error of summing ``values`` in binary floating point plus ``quantum``."""
+    rounding error of summing ``values`` in binary floating point plus ``quantum``.
+
+    Each floating-point operation errs by at most a relative ``eps`` of its
+    result plus, below the normal range, half the smallest subnormal: the
+    average of 0.0 and 5e-324 is 2.5e-324 exactly, and 0.0 as a double.
+    """
     if got is None or exact is None:
         return got is None and exact is None
     scale = sum(abs(Fraction(_plain(v))) for v in values if v is not None)
-    eps = Fraction(2) ** -50
-    allowed = (len(values) + 2) * eps * scale + quantum
+    ops = len(values) + 2
+    allowed = ops * (_EPS * scale + _SUBNORMAL) + quantum
     return abs(Fraction(got) - Fraction(exact)) <= allowed
 
 
