@@ -4,6 +4,7 @@ conftest.py), like the properties."""
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from collections.abc import AsyncIterator
 from fractions import Fraction
@@ -186,3 +187,27 @@ async def test_average_that_underflows_matches_the_oracle(db: Connection) -> Non
     exact = Fraction(5e-324) / 2
     assert close_to(got, exact, [0.0, 5e-324], Fraction(0))
     assert not close_to(1e-300, exact, [0.0, 5e-324], Fraction(0))  # still tight
+
+
+class Dates(Model, table="reg_dates"):
+    id: int = primary()
+    a: int
+    b: datetime.date | None = field(column="select", default=None)
+
+
+async def test_date_expressions_mixing_a_parameter_read_back_as_dates(db: Connection) -> None:
+    # MySQL/MariaDB: COALESCE(date_column, '2000-01-01') is typed as text by the server
+    # (the parameter is bound as text), so it came back as a str. Shrunk example: one
+    # row with b = NULL and `func.coalesce(M.b, date(2000, 1, 1))`.
+    await fresh_tables(db, Dates)
+    await db.insert([Dates(id=1, a=0), Dates(id=2, a=1, b=datetime.date(1999, 5, 6))])
+    fallback = datetime.date(2000, 1, 1)
+    by_id = db.select(func.coalesce(Dates.b, fallback)).select_from(Dates).order_by(Dates.id)
+    assert await by_id.scalars().collect() == [fallback, datetime.date(1999, 5, 6)]
+    picked = func.case((col(Dates.b).is_null(), fallback), else_=Dates.b)
+    q = db.select(picked).select_from(Dates).order_by(Dates.id).scalars()
+    assert await q.collect() == [fallback, datetime.date(1999, 5, 6)]
+    assert await db.select(Dates.b).order_by(Dates.id).scalars().collect() == [
+        None,
+        datetime.date(1999, 5, 6),
+    ]

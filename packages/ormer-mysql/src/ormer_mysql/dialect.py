@@ -351,9 +351,10 @@ class MySQLDialect(Dialect):
         return super().make_dumper(ct)
 
     def column_loader(self, ct: ColumnType) -> Loader | None:
-        """Stored BIGINT and DOUBLE columns arrive as int and float already: no call per
-        value. (Expressions of those types still convert: SUM/AVG come back DECIMAL.)"""
-        if ct.kind is Kind.INT or ct.kind is Kind.FLOAT:
+        """Stored BIGINT, DOUBLE and DATE columns arrive as int, float and date already:
+        no call per value. (Expressions of those types still convert: SUM/AVG come back
+        DECIMAL, and COALESCE(date, '2000-01-01') as text.)"""
+        if ct.kind is Kind.INT or ct.kind is Kind.FLOAT or ct.kind is Kind.DATE:
             return None
         return self.loader(ct)
 
@@ -369,6 +370,8 @@ class MySQLDialect(Dialect):
             return decimal_from_number(ct.decimal_places)
         if kind is Kind.DATETIME:
             return _load_aware if ct.timezone else _load_naive
+        if kind is Kind.DATE:
+            return _load_date
         if kind is Kind.TIME:
             return _load_time
         if kind is Kind.UUID:
@@ -427,6 +430,14 @@ def _load_naive(value: Any) -> datetime.datetime:
     if isinstance(value, datetime.datetime):
         return value
     return datetime.datetime.fromisoformat(str(value))
+
+
+def _load_date(value: Any) -> datetime.date:
+    # A date parameter is bound as text, so an expression mixing it with a DATE
+    # column (COALESCE, CASE) is typed as text by the server.
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    return datetime.date.fromisoformat(str(value))
 
 
 def _load_aware(value: Any) -> datetime.datetime:
