@@ -24,12 +24,13 @@ float underflow, case folding beyond ASCII), the oracle raises
 
 from __future__ import annotations
 
+import collections
 import decimal
 import enum
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = [
     "Semantics",
     "Unpredictable",
     "aggregate",
+    "check_propagated_constants",
     "close_to",
     "compare",
     "describe",
@@ -68,6 +70,7 @@ __all__ = [
     "select_rows",
     "shape",
     "sort_rows",
+    "subexpressions",
 ]
 
 
@@ -83,6 +86,7 @@ class Semantics:
 
 
 Row = Model
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "//", "%"})
 _MAX_FLOAT = 1.7976931348623157e308
 
 
@@ -401,9 +405,77 @@ def select_rows(
     sem: Semantics = Semantics(),
 ) -> list[Row]:
     """``SELECT * FROM rows WHERE where ORDER BY order_by OFFSET start LIMIT end-start``."""
+    if where is not None:
+        check_propagated_constants(where, sem)
     kept = [r for r in rows if where is None or _truth(evaluate(where, r, sem)) is True]
     ordered = sort_rows(kept, order_by, sem) if order_by else kept
     return ordered[start:end]
+
+
+def subexpressions(node: Expr) -> Iterator[Expr]:
+    """``node`` and every expression below it (subqueries excluded)."""
+    yield node
+    children: Sequence[Any]
+    if isinstance(node, BinaryOp):
+        children = (node.left, node.right)
+    elif isinstance(node, BoolOp):
+        children = node.items
+    elif isinstance(node, (Not, IsNull, Like)):
+        children = (node.operand,)
+    elif isinstance(node, InList):
+        children = (node.operand, *node.values)
+    elif isinstance(node, Between):
+        children = (node.operand, node.low, node.high)
+    elif isinstance(node, Case):
+        children = [x for when in node.whens for x in when] + [node.else_]
+    elif isinstance(node, Func):
+        children = node.args
+    elif isinstance(node, Label):
+        children = (node.expr,)
+    else:
+        children = ()
+    for child in children:
+        if isinstance(child, Expr):
+            yield from subexpressions(child)
+
+
+class _Fixed:
+    """A row in which one column holds a value and every other column is NULL."""
+
+    def __init__(self, attr: str, value: Any) -> None:
+        self.__dict__ = collections.defaultdict(lambda: None, {attr: value})
+
+
+def check_propagated_constants(where: Expr, sem: Semantics = Semantics()) -> None:
+    """Raise Unpredictable when a server may fail ``where`` on no row at all.
+
+    MySQL's optimizer substitutes a column that ``col = constant`` fixes into
+    the rest of the WHERE clause and folds the result: ``a = 2 AND a +
+    9223372036854775806 IS NOT NULL`` raises "BIGINT value is out of range"
+    on an empty table. Every arithmetic subexpression is evaluated here with
+    each such constant in its column; one that overflows (or divides by zero)
+    makes the case unpredictable.
+    """
+    nodes = list(subexpressions(where))
+    fixed = [
+        (column.attr, value.value)
+        for n in nodes
+        if isinstance(n, BinaryOp) and n.op == "="
+        for column, value in ((n.left, n.right), (n.right, n.left))
+        if isinstance(column, Column) and isinstance(value, Param) and value.value is not None
+    ]
+    if not fixed:
+        return
+    arithmetic = [n for n in nodes if isinstance(n, BinaryOp) and n.op in _ARITHMETIC]
+    for attr, value in fixed:
+        row: Any = _Fixed(attr, value)
+        for node in arithmetic:
+            try:
+                evaluate(node, row, sem)
+            except Unpredictable as exc:
+                raise Unpredictable(
+                    f"MySQL folds `{attr} = {value!r}` into {describe(node)}: {exc}"
+                ) from None
 
 
 def group_rows(rows: Sequence[Row], key: Expr, sem: Semantics = Semantics()) -> list[list[Row]]:
