@@ -27,6 +27,7 @@ from .errors import (
     DialectNotFoundError,
     ForeignKeyViolationError,
     IntegrityError,
+    NotFoundError,
     NotNullViolationError,
     NotSupportedError,
     OrmerError,
@@ -41,7 +42,7 @@ from .errors import (
 from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
-from .query import Delete, Insert, Select, Update
+from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 
 __version__ = "0.1.0"
 
@@ -75,8 +76,11 @@ __all__ = [
     "Insert",
     "IntegrityError",
     "Model",
+    "NotFoundError",
     "NotNullViolationError",
     "NotSupportedError",
+    "ObjectDelete",
+    "ObjectUpdate",
     "OrmerError",
     "Pool",
     "PoolBuilder",

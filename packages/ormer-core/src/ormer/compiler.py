@@ -139,6 +139,9 @@ class SQLCompiler:
         self._slots: list[tuple[int, Dumper | None]] = []
         self._select_labels: list[set[str]] = []
         self._outer_joined: list[set[str]] = []  # per SELECT: tables that may be all NULL
+        # per statement level: the table references in scope (a subquery sees its own
+        # and every enclosing level's: naming an outer table correlates)
+        self._scopes: list[tuple[set[int], Any]] = []
 
     # -- entry points ------------------------------------------------------------------
     def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
@@ -178,7 +181,26 @@ class SQLCompiler:
 
     # -- expressions ---------------------------------------------------------------------
     def visit_column(self, node: Column[Any]) -> str:
+        scopes = self._scopes
+        if scopes and not any(id(node.table) in refs for refs, _ in scopes):
+            self._not_in_scope(node)
         return f"{self.q(node.table.ref_name)}.{self.q(node.name)}"
+
+    def _not_in_scope(self, node: Column[Any]) -> None:
+        stmt = self._scopes[-1][1]
+        model = node.table.model.__name__
+        name = node.table.alias or model
+        if isinstance(stmt, SelectStmt):
+            raise ConfigurationError(
+                f"{node.describe()} is a column of {name}, which this query neither selects "
+                f"from nor joins: add .join({name}, <condition>) (or .select_from({name}))"
+            )
+        target = stmt.table.model.__name__
+        raise ConfigurationError(
+            f"{node.describe()} is a column of {name}, but this statement writes "
+            f"{target}: refer to other tables through a subquery, e.g. "
+            f"{target}.<column>.in_(select({name}.<column>).filter(...))"
+        )
 
     def visit_derived_column(self, node: DerivedColumn) -> str:
         return f"{self.q(node.alias)}.{self.q(node.name)}"
@@ -324,11 +346,15 @@ class SQLCompiler:
         labels = {i.name for i in stmt.items if isinstance(i, Label)}
         self._select_labels.append(labels)
         self._outer_joined.append({j.table.ref.ref_name for j in stmt.joins if j.kind == "left"})
+        refs = {id(t.ref) for t in stmt.tables_in_from()}
+        refs.update(id(i.ref) for i in stmt.items if isinstance(i, TableInfo))
+        self._scopes.append((refs, stmt))
         try:
             return self._select_sql(stmt)
         finally:
             self._select_labels.pop()
             self._outer_joined.pop()
+            self._scopes.pop()
 
     def _select_sql(self, stmt: SelectStmt) -> str:
         parts = ["SELECT DISTINCT" if stmt.distinct else "SELECT"]
@@ -408,6 +434,7 @@ class SQLCompiler:
 
     # -- UPDATE / DELETE -------------------------------------------------------------------
     def update_sql(self, stmt: UpdateStmt) -> str:
+        self._scopes.append(({id(stmt.table.ref)}, stmt))
         sets = ", ".join(f"{self.q(c.name)} = {self.process(v)}" for c, v in stmt.sets)
         sql = f"UPDATE {self.q(stmt.table.name)} SET {sets}"
         if stmt.where is not None:
@@ -415,6 +442,7 @@ class SQLCompiler:
         return sql
 
     def delete_sql(self, stmt: DeleteStmt) -> str:
+        self._scopes.append(({id(stmt.table.ref)}, stmt))
         sql = f"DELETE FROM {self.q(stmt.table.name)}"
         if stmt.where is not None:
             sql += " WHERE " + self.process(stmt.where)

@@ -16,6 +16,7 @@ __all__ = [
     "DialectNotFoundError",
     "ForeignKeyViolationError",
     "IntegrityError",
+    "NotFoundError",
     "NotNullViolationError",
     "NotSupportedError",
     "OrmerError",
@@ -43,6 +44,10 @@ class DialectNotFoundError(ConfigurationError):
 
 class ValidationError(OrmerError):
     """A value does not fit its field; raised before any SQL is sent."""
+
+
+class NotFoundError(OrmerError):
+    """The row an object stands for no longer exists (``update(obj)``, ``refresh(obj)``)."""
 
 
 class NotSupportedError(OrmerError):

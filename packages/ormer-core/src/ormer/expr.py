@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from .errors import ConfigurationError
 from .identifiers import check_identifier
-from .types import ColumnType, Kind, literal_type
+from .types import ColumnType, Kind, convert_operand, literal_type
 
 if TYPE_CHECKING:
     from .model import FieldInfo
@@ -44,7 +44,9 @@ __all__ = [
     "Param",
     "ScalarSubquery",
     "TableRef",
+    "as_condition",
     "as_expr",
+    "coerce_param",
     "exists",
     "func",
     "not_exists",
@@ -68,8 +70,14 @@ def statement_of(value: Any) -> Any | None:
     return stmt() if callable(stmt) else None
 
 
-def as_expr(value: Any, type_hint: ColumnType | None = None) -> Expr:
-    """Wrap a Python value as a bound :class:`Param` unless it already is an expression."""
+def as_expr(value: Any, type_hint: ColumnType | None = None, owner: Expr | None = None) -> Expr:
+    """Wrap a Python value as a bound :class:`Param` unless it already is an expression.
+
+    A value that meets a typed expression (``User.id == value``) is checked against
+    that type first, the same way on every backend: a value that cannot be compared
+    with it raises :class:`ValidationError` (``owner`` names the expression in the
+    message), one that converts losslessly (a UUID's text) is converted.
+    """
     if isinstance(value, Expr):
         return value
     stmt = statement_of(value)
@@ -77,17 +85,59 @@ def as_expr(value: Any, type_hint: ColumnType | None = None) -> Expr:
         return ScalarSubquery(stmt)
     if type_hint is None or value is None or type(value) is type_hint.py_type:
         return Param(value, type_hint if type_hint is not None else literal_type(value))
-    own = literal_type(value)
-    # A value of another kind than the column it meets (Decimal vs an int column)
-    # travels as its own type, so the dialect converts it correctly.
-    if (
-        own is None
-        or own.kind is type_hint.kind
-        or type_hint.kind is Kind.ENUM
-        or (own.kind is Kind.INT and type_hint.kind in (Kind.FLOAT, Kind.DECIMAL))
-    ):
-        return Param(value, type_hint)
-    return Param(value, own)
+    return coerce_param(value, type_hint, owner)
+
+
+def coerce_param(value: Any, type_hint: ColumnType, owner: Expr | None) -> Param:
+    """A Python value meeting an expression of ``type_hint``, checked and converted."""
+    where = owner.describe() if owner is not None else "expression"
+    converted, type_ = convert_operand(value, type_hint, where)
+    return Param(converted, type_)
+
+
+def as_condition(value: Any, where: str) -> Expr:
+    """A filter/having/join condition: an ormer expression, else TypeError saying why.
+
+    A Python bool, None, number or string there is always a mistake (and one that
+    would turn a DELETE's WHERE into "every row" or "no row"), so it never reaches SQL.
+    """
+    if isinstance(value, Expr):
+        t = value.type
+        if t is not None and t.kind is not Kind.BOOL:
+            raise TypeError(
+                f"{where} needs a condition, got {value.describe()} (a {t.kind.value} "
+                "expression): compare it, e.g. User.age > 0"
+            )
+        return value
+    raise TypeError(f"{where} takes ormer expressions such as User.age >= 18, " + _hint(value))
+
+
+def _hint(value: Any) -> str:
+    if isinstance(value, bool):
+        return (
+            f"not the Python value {value}. Probably one of: a comparison on an instance "
+            "(user.id == 1) where the class was meant (User.id == 1); `is None` / "
+            "`is not None`, which Python evaluates at once (use col(User.x).is_null() or "
+            "User.x == None); `and`/`or`/`not`, which take truth values (use & | ~)"
+        )
+    if value is None:
+        return (
+            "not None. Probably `x is None` evaluated by Python, or a helper that returned "
+            "nothing; use col(User.x).is_null() or User.x == None"
+        )
+    if isinstance(value, str):
+        return (
+            f"not the string {value!r}: raw SQL does not go in filter(); run it with "
+            "exec_rows/exec_table/exec_non_query, values as bound parameters"
+        )
+    if isinstance(value, (int, float)):
+        return (
+            f"not the number {value!r}. Probably a comparison on an instance attribute "
+            "where the class attribute was meant (User.id == 1)"
+        )
+    if statement_of(value) is not None:
+        return "not a query: wrap a subquery in exists(...) or use col.in_(query)"
+    return f"not {type(value).__name__} {value!r}"
 
 
 def _arith_type(left: ColumnType | None, right: ColumnType | None, op: str) -> ColumnType | None:
@@ -122,9 +172,13 @@ class Expr:
     def _walk(self, key: Key, params: Params) -> None:
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """How error messages name this expression."""
+        return "the expression"
+
     # -- comparisons --------------------------------------------------------------
     def _compare(self, op: str, other: Any) -> Expr:
-        return BinaryOp(op, self, as_expr(other, self.type), _BOOL)
+        return BinaryOp(op, self, as_expr(other, self.type, self), _BOOL)
 
     def __eq__(self, other: Any) -> Expr:  # type: ignore[override]
         if other is None:
@@ -158,23 +212,23 @@ class Expr:
 
     # -- boolean logic ------------------------------------------------------------
     def __and__(self, other: Any) -> Expr:
-        return BoolOp.of("AND", self, as_expr(other))
+        return BoolOp.of("AND", self, as_condition(other, "&"))
 
     def __rand__(self, other: Any) -> Expr:
-        return BoolOp.of("AND", as_expr(other), self)
+        return BoolOp.of("AND", as_condition(other, "&"), self)
 
     def __or__(self, other: Any) -> Expr:
-        return BoolOp.of("OR", self, as_expr(other))
+        return BoolOp.of("OR", self, as_condition(other, "|"))
 
     def __ror__(self, other: Any) -> Expr:
-        return BoolOp.of("OR", as_expr(other), self)
+        return BoolOp.of("OR", as_condition(other, "|"), self)
 
     def __invert__(self) -> Expr:
         return Not(self)
 
     # -- arithmetic -----------------------------------------------------------------
     def _arith(self, op: str, other: Any, reverse: bool = False) -> Expr:
-        other_expr = as_expr(other, self.type)
+        other_expr = as_expr(other, self.type, self)
         left, right = (other_expr, self) if reverse else (self, other_expr)
         return BinaryOp(op, left, right, _arith_type(left.type, right.type, op))
 
@@ -220,30 +274,30 @@ class Expr:
         stmt = statement_of(values)
         if stmt is not None:
             return InSubquery(self, stmt, negate=False)
-        return InList(self, tuple(as_expr(v, self.type) for v in values), negate=False)
+        return InList(self, tuple(as_expr(v, self.type, self) for v in values), negate=False)
 
     def not_in(self, values: Iterable[Any] | Any) -> Expr:
         """``NOT IN (values)`` or ``NOT IN (subquery)``; an empty list is TRUE."""
         stmt = statement_of(values)
         if stmt is not None:
             return InSubquery(self, stmt, negate=True)
-        return InList(self, tuple(as_expr(v, self.type) for v in values), negate=True)
+        return InList(self, tuple(as_expr(v, self.type, self) for v in values), negate=True)
 
     def like(self, pattern: Any, escape: str | None = None) -> Expr:
         """``LIKE pattern`` (``%`` any run, ``_`` one character); case rules per dialect."""
-        return Like(self, as_expr(pattern, _STR), False, False, escape)
+        return Like(self, as_expr(pattern, _STR, self), False, False, escape)
 
     def not_like(self, pattern: Any, escape: str | None = None) -> Expr:
         """``NOT LIKE pattern``."""
-        return Like(self, as_expr(pattern, _STR), True, False, escape)
+        return Like(self, as_expr(pattern, _STR, self), True, False, escape)
 
     def ilike(self, pattern: Any, escape: str | None = None) -> Expr:
         """Case-insensitive LIKE, portable across dialects."""
-        return Like(self, as_expr(pattern, _STR), False, True, escape)
+        return Like(self, as_expr(pattern, _STR, self), False, True, escape)
 
     def between(self, low: Any, high: Any) -> Expr:
         """``BETWEEN low AND high`` (inclusive)."""
-        return Between(self, as_expr(low, self.type), as_expr(high, self.type))
+        return Between(self, as_expr(low, self.type, self), as_expr(high, self.type, self))
 
     def is_null(self) -> Expr:
         """``IS NULL``."""
@@ -313,6 +367,10 @@ class Column(Expr, Generic[T]):
         # the field itself, not just its name: two models may share a table name
         # with different columns/types (nullability changes ORDER BY, types the dumpers)
         key.append(self.field)
+
+    def describe(self) -> str:
+        model = getattr(self.table.model, "__name__", self.table.ref_name)
+        return f"{model}.{self.attr}"
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
@@ -749,15 +807,16 @@ class _Functions:
         if not exprs:
             raise ConfigurationError("coalesce() needs at least one argument")
         first = as_expr(exprs[0])
-        args = (first, *tuple(as_expr(e, first.type) for e in exprs[1:]))
+        args = (first, *tuple(as_expr(e, first.type, first) for e in exprs[1:]))
         return Func("coalesce", args, next((a.type for a in args if a.type), None))
 
     def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case:
         """``CASE WHEN cond THEN value ... ELSE else_ END``."""
         if not whens:
             raise ConfigurationError("case() needs at least one (condition, value) pair")
-        pairs = tuple((as_expr(c), as_expr(v)) for c, v in whens)
-        return Case(pairs, None if else_ is None else as_expr(else_, pairs[0][1].type))
+        pairs = tuple((as_condition(c, "case()"), as_expr(v)) for c, v in whens)
+        first = pairs[0][1]
+        return Case(pairs, None if else_ is None else as_expr(else_, first.type, first))
 
 
 func = _Functions()

@@ -241,7 +241,15 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
             f"{cls.__name__}: cannot resolve an annotation ({exc}); define the types "
             "it names at module level"
         ) from exc
-    own = [a for a in inspect.get_annotations(cls) if hints.get(a) is not ClassVar]
+    own_annotations = inspect.get_annotations(cls)
+    for attr, value in cls.__dict__.items():
+        if isinstance(value, _FieldSpec) and attr not in own_annotations:
+            raise ConfigurationError(
+                f"{cls.__name__}.{attr} is declared with a field specifier but has no type "
+                f"annotation, so it would not be a column: write `{attr}: int = ...` "
+                "(the annotation gives the column its type)"
+            )
+    own = [a for a in own_annotations if hints.get(a) is not ClassVar]
     inherited = [
         f.attr
         for base in cls.__mro__[1:]

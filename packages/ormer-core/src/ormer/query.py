@@ -11,23 +11,46 @@ from collections.abc import AsyncIterator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from .compiler import Compiled, compile_statement
-from .errors import ConfigurationError
-from .expr import Column, Expr, Func, Label, Ordering, Param, as_expr, func
+from .errors import ConfigurationError, NotFoundError
+from .expr import (
+    BinaryOp,
+    Column,
+    Expr,
+    Func,
+    Label,
+    Ordering,
+    Param,
+    as_condition,
+    as_expr,
+    func,
+)
 from .hydrate import RowsConverter, make_converter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
 from .types import ColumnType, Kind
+from .unexecuted import Site, creation_site, warn_unexecuted
 
 if TYPE_CHECKING:
     from .dialect import Dialect, Row
 
-__all__ = ["Delete", "Executor", "Insert", "QueryAPI", "Select", "Update", "resolve_item"]
+__all__ = [
+    "Delete",
+    "Executor",
+    "Insert",
+    "ObjectDelete",
+    "ObjectUpdate",
+    "QueryAPI",
+    "Select",
+    "Update",
+    "resolve_item",
+]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 M1 = TypeVar("M1", bound=Model)
 M2 = TypeVar("M2", bound=Model)
 _INT = ColumnType(Kind.INT, int)
+_BOOL = ColumnType(Kind.BOOL, bool)
 
 
 class Executor(Protocol):
@@ -69,8 +92,8 @@ def _table_of_item(item: TableInfo | Expr) -> TableInfo | None:
     return None
 
 
-def _conditions(conditions: Sequence[Any]) -> Expr | None:
-    exprs = [as_expr(c) for c in conditions]
+def _conditions(conditions: Sequence[Any], where: str) -> Expr | None:
+    exprs = [as_condition(c, where) for c in conditions]
     if not exprs:
         return None
     out = exprs[0]
@@ -127,8 +150,8 @@ class Select(Generic[T]):
     # -- building ---------------------------------------------------------------------------
     def filter(self, *conditions: Any) -> Select[T]:
         """Add WHERE conditions (ANDed with each other and with earlier filters)."""
+        cond = _conditions(conditions, "filter()")
         new = self._copy()
-        cond = _conditions(conditions)
         if cond is not None:
             stmt = new._stmt
             stmt.where = cond if stmt.where is None else stmt.where & cond
@@ -178,8 +201,8 @@ class Select(Generic[T]):
 
     def having(self, *conditions: Any) -> Select[T]:
         """HAVING conditions (ANDed)."""
+        cond = _conditions(conditions, "having()")
         new = self._copy()
-        cond = _conditions(conditions)
         if cond is not None:
             stmt = new._stmt
             stmt.having = cond if stmt.having is None else stmt.having & cond
@@ -189,9 +212,10 @@ class Select(Generic[T]):
         info = resolve_item(model)
         if not isinstance(info, TableInfo):
             raise ConfigurationError(f"join() takes a model class, not {model!r}")
+        condition = as_condition(on, "left_join()" if kind == "left" else "join()")
         new = self._copy()
         stmt = new._stmt
-        stmt.joins = (*stmt.joins, Join(kind, info, as_expr(on)))
+        stmt.joins = (*stmt.joins, Join(kind, info, condition))
         if kind == "left":
             positions = {i for i, item in enumerate(stmt.items) if item is info}
             new._nullable = new._nullable | positions
@@ -358,7 +382,31 @@ class _NoFrom(TableInfo):
 _NO_FROM: Any = _NoFrom()
 
 
-class _Write:
+class _Pending:
+    """A write statement that warns when it is garbage-collected without having run.
+
+    ``_site`` is where user code created it; ``_done`` turns true once it was
+    executed, its SQL was asked for, or building it failed (the caller already got
+    an exception, so a second complaint would be noise).
+    """
+
+    __slots__ = ("_done", "_site")
+    _done: bool
+    _site: Site
+
+    def _start_pending(self) -> None:
+        self._site = creation_site()
+        self._done = False
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        if not getattr(self, "_done", True):
+            warn_unexecuted(self._describe(), self._site)
+
+
+class _Write(_Pending):
     """Shared parts of UPDATE and DELETE: filters and the ``.all()`` guard."""
 
     __slots__ = ("_all", "_ex", "_stmt")
@@ -367,8 +415,15 @@ class _Write:
     _all: bool
     _verb = ""
 
+    def _describe(self) -> str:
+        return f"{self._verb}({self._stmt.table.model.__name__})"
+
     def _filter(self, conditions: Sequence[Any]) -> None:
-        cond = _conditions(conditions)
+        try:
+            cond = _conditions(conditions, "filter()")
+        except BaseException:
+            self._done = True
+            raise
         if cond is not None:
             self._stmt.where = cond if self._stmt.where is None else self._stmt.where & cond
 
@@ -382,6 +437,7 @@ class _Write:
 
     def sql(self) -> tuple[str, list[Any]]:
         """The SQL and parameters this statement sends, without running it."""
+        self._done = True
         self._check()
         compiled, nodes = compile_statement(self._ex.dialect, self._stmt)
         return compiled.sql, compiled.bind(nodes)
@@ -405,6 +461,7 @@ class Update(_Write, Generic[M]):
         self._ex = executor
         self._stmt = UpdateStmt(table_of(model))
         self._all = False
+        self._start_pending()
 
     def filter(self, *conditions: Any) -> Update[M]:
         """Restrict the rows updated."""
@@ -420,6 +477,14 @@ class Update(_Write, Generic[M]):
 
     def set(self, column: Any, value: Any) -> Update[M]:
         """``SET column = value``; a Python value is validated against the field first."""
+        try:
+            self._set(column, value)
+        except BaseException:
+            self._done = True
+            raise
+        return self
+
+    def _set(self, column: Any, value: Any) -> None:
         stmt = cast("UpdateStmt", self._stmt)
         if isinstance(column, str):
             column = stmt.table.columns.get(column)
@@ -429,8 +494,7 @@ class Update(_Write, Generic[M]):
             )
         if not isinstance(value, Expr):
             column.field.validate(value)
-        stmt.sets = (*stmt.sets, (column, as_expr(value, column.type)))
-        return self
+        stmt.sets = (*stmt.sets, (column, as_expr(value, column.type, column)))
 
     def _check(self) -> None:
         if not cast("UpdateStmt", self._stmt).sets:
@@ -448,6 +512,7 @@ class Delete(_Write, Generic[M]):
         self._ex = executor
         self._stmt = DeleteStmt(table_of(model))
         self._all = False
+        self._start_pending()
 
     def filter(self, *conditions: Any) -> Delete[M]:
         """Restrict the rows deleted."""
@@ -462,7 +527,134 @@ class Delete(_Write, Generic[M]):
         return self
 
 
-class Insert(Generic[M]):
+def _key_of(obj: Model, action: str) -> tuple[TableInfo, Expr]:
+    """An object's table and the condition selecting its row by primary key."""
+    if not isinstance(obj, Model):
+        raise ConfigurationError(f"{action}() takes a model class or a model object, not {obj!r}")
+    info = table_of(type(obj))
+    if not info.primary_key:
+        raise ConfigurationError(
+            f"{action}({type(obj).__name__} object) needs a primary key to find its row; "
+            f"{type(obj).__name__} declares none (use {action}({type(obj).__name__}).filter(...))"
+        )
+    values = obj.__dict__
+    condition: Expr | None = None
+    for f in info.primary_key:
+        value = values.get(f.attr)
+        if value is None:
+            raise ConfigurationError(
+                f"{action}({type(obj).__name__} object): its primary key {f.attr} is None; "
+                "insert the object first"
+            )
+        f.validate(value)
+        part = BinaryOp("=", info.columns[f.attr], Param(value, f.type), _BOOL)
+        condition = part if condition is None else condition & part
+    assert condition is not None
+    return info, condition
+
+
+def _key_text(obj: Model) -> str:
+    info = table_of(type(obj))
+    values = obj.__dict__
+    return ", ".join(f"{f.attr}={values.get(f.attr)!r}" for f in info.primary_key)
+
+
+class ObjectUpdate(_Pending, Generic[M]):
+    """``await conn.update(obj)``: write an object's non-key columns to its row.
+
+    Every non-key field is written (ormer does not track which ones changed), with
+    the values the object holds when the statement runs, validated first. A row
+    that no longer exists raises :class:`~ormer.errors.NotFoundError`.
+    """
+
+    __slots__ = ("_ex", "_obj")
+
+    def __init__(self, executor: Executor, obj: M) -> None:
+        _key_of(obj, "update")
+        if len(table_of(type(obj)).primary_key) == len(table_of(type(obj)).fields):
+            raise ConfigurationError(
+                f"update({type(obj).__name__} object): every field is part of the primary "
+                "key, so there is nothing to update"
+            )
+        self._ex = executor
+        self._obj = obj
+        self._start_pending()
+
+    def _describe(self) -> str:
+        return f"update({type(self._obj).__name__} object)"
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL and parameters this statement sends, without running it."""
+        self._done = True
+        obj = self._obj
+        info, condition = _key_of(obj, "update")
+        values = obj.__dict__
+        stmt = UpdateStmt(info)
+        sets = []
+        for f in info.fields:
+            if f.primary:
+                continue
+            value = values.get(f.attr)
+            f.validate(value)
+            sets.append((info.columns[f.attr], Param(value, f.type)))
+        stmt.sets = tuple(sets)
+        stmt.where = condition
+        compiled, nodes = compile_statement(self._ex.dialect, stmt)
+        return compiled.sql, compiled.bind(nodes)
+
+    async def execute(self) -> int:
+        """Run it; return 1, or raise NotFoundError when the row is gone."""
+        sql, params = self.sql()
+        n = await self._ex._execute(sql, params)
+        if n == 0:
+            obj = self._obj
+            raise NotFoundError(
+                f"update({type(obj).__name__} object): no row with {_key_text(obj)} "
+                f"in {table_of(type(obj)).name} (deleted, or its key changed)"
+            )
+        return n
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self.execute().__await__()
+
+
+class ObjectDelete(_Pending, Generic[M]):
+    """``await conn.delete(obj)``: delete an object's row by primary key.
+
+    Returns the number of rows deleted: 1, or 0 when the row was already gone
+    (deleting is idempotent, unlike ``update(obj)`` and ``refresh(obj)``).
+    """
+
+    __slots__ = ("_ex", "_obj")
+
+    def __init__(self, executor: Executor, obj: M) -> None:
+        _key_of(obj, "delete")
+        self._ex = executor
+        self._obj = obj
+        self._start_pending()
+
+    def _describe(self) -> str:
+        return f"delete({type(self._obj).__name__} object)"
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The SQL and parameters this statement sends, without running it."""
+        self._done = True
+        info, condition = _key_of(self._obj, "delete")
+        stmt = DeleteStmt(info)
+        stmt.where = condition
+        compiled, nodes = compile_statement(self._ex.dialect, stmt)
+        return compiled.sql, compiled.bind(nodes)
+
+    async def execute(self) -> int:
+        """Run it; return the number of rows deleted (0 or 1)."""
+        sql, params = self.sql()
+        return await self._ex._execute(sql, params)
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self.execute().__await__()
+
+
+class Insert(_Pending, Generic[M]):
     """``INSERT`` of one or many objects; auto primary keys are set on them.
 
     Many objects are split into as few statements as the dialect's bind
@@ -499,9 +691,19 @@ class Insert(Generic[M]):
                         )
                 fields = tuple(c.field for c in conflict)
         self._conflict = fields
+        self._start_pending()
+
+    def _describe(self) -> str:
+        verb = "insert_or_update" if self._upsert else "insert"
+        objs = self._objects
+        what = f"{len(objs)} {type(objs[0]).__name__} objects" if objs else "no objects"
+        if len(objs) == 1:
+            what = f"{type(objs[0]).__name__} object"
+        return f"{verb}({what})"
 
     async def execute(self) -> int:
         """Run the insert; return the number of rows written."""
+        self._done = True
         return await self._ex._insert(self._objects, self._upsert, self._conflict)
 
     def __await__(self) -> Generator[Any, None, int]:
@@ -534,13 +736,44 @@ class QueryAPI:
         """Upsert on the primary key, or on ``conflict=(User.email,)``."""
         return Insert(cast("Executor", self), objects, upsert=True, conflict=conflict)
 
-    def update(self, model: type[M]) -> Update[M]:
-        """Start an UPDATE; needs ``filter(...)`` or ``.all()``."""
-        return Update(cast("Executor", self), model)
+    @overload
+    def update(self, target: type[M], /) -> Update[M]: ...
+    @overload
+    def update(self, target: M, /) -> ObjectUpdate[M]: ...
 
-    def delete(self, model: type[M]) -> Delete[M]:
-        """Start a DELETE; needs ``filter(...)`` or ``.all()``."""
-        return Delete(cast("Executor", self), model)
+    def update(self, target: Any, /) -> Update[Any] | ObjectUpdate[Any]:
+        """``update(User)`` starts an UPDATE (needs ``filter(...)`` or ``.all()``);
+        ``update(obj)`` writes an object's non-key columns to its row, by primary key."""
+        if isinstance(target, Model):
+            return ObjectUpdate(cast("Executor", self), target)
+        return Update(cast("Executor", self), _model_class(target, "update"))
+
+    @overload
+    def delete(self, target: type[M], /) -> Delete[M]: ...
+    @overload
+    def delete(self, target: M, /) -> ObjectDelete[M]: ...
+
+    def delete(self, target: Any, /) -> Delete[Any] | ObjectDelete[Any]:
+        """``delete(User)`` starts a DELETE (needs ``filter(...)`` or ``.all()``);
+        ``delete(obj)`` deletes an object's row, by primary key."""
+        if isinstance(target, Model):
+            return ObjectDelete(cast("Executor", self), target)
+        return Delete(cast("Executor", self), _model_class(target, "delete"))
+
+    async def refresh(self, obj: M) -> M:
+        """Reload every field of ``obj`` from its row (by primary key); returns ``obj``.
+
+        Raises :class:`~ormer.errors.NotFoundError` when the row no longer exists.
+        """
+        info, condition = _key_of(obj, "refresh")
+        model = type(obj)
+        found = await Select[M](cast("Executor", self), (model,)).filter(condition).first()
+        if found is None:
+            raise NotFoundError(
+                f"refresh({model.__name__} object): no row with {_key_text(obj)} in {info.name}"
+            )
+        obj.__dict__.update(found.__dict__)
+        return obj
 
     async def find(self, model: type[M], pk: Any) -> M | None:
         """The object whose primary key is ``pk`` (a tuple for composite keys), or None."""
@@ -574,11 +807,25 @@ class QueryAPI:
         return found[0] if found else None
 
 
+def _model_class(target: Any, action: str) -> Any:
+    if isinstance(target, type) and issubclass(target, Model):
+        return target
+    if isinstance(getattr(target, "__ormer_table__", None), TableInfo):
+        return target  # an aliased model
+    raise ConfigurationError(
+        f"{action}() takes a model class ({action}(User).filter(...)) or a model object "
+        f"({action}(user)), not {target!r}"
+    )
+
+
 def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> Compiled:
     """``find``'s cached plan: its SQL, and per placeholder (key position or -1 for the
     LIMIT, dumper); ``extra`` is the row converter."""
     markers = [object() for _ in info.primary_key]
-    conditions = [info.columns[f.attr] == m for f, m in zip(info.primary_key, markers)]
+    conditions = [
+        BinaryOp("=", info.columns[f.attr], Param(m, f.type), _BOOL)
+        for f, m in zip(info.primary_key, markers)
+    ]
     query = Select[Any](ex, (model,)).filter(*conditions)
     query._stmt.limit = Param(1, _INT)
     compiled, nodes = query._compiled_nodes()

@@ -21,7 +21,14 @@ from typing import Any
 
 from .errors import ConfigurationError, ValidationError
 
-__all__ = ["ColumnType", "Kind", "column_type_for", "literal_type", "make_validator"]
+__all__ = [
+    "ColumnType",
+    "Kind",
+    "column_type_for",
+    "convert_operand",
+    "literal_type",
+    "make_validator",
+]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -187,6 +194,69 @@ def literal_type(value: Any) -> ColumnType | None:
     if kind is Kind.DATETIME:
         return ColumnType(kind, cls, timezone=value.tzinfo is not None)
     return ColumnType(kind, cls)
+
+
+_NUMERIC = (Kind.INT, Kind.FLOAT, Kind.DECIMAL)
+
+
+def convert_operand(value: Any, ct: ColumnType, where: str) -> tuple[Any, ColumnType]:
+    """Check a Python value an expression of type ``ct`` meets (``User.id == value``).
+
+    Returns the value to bind and the type it travels as. Numbers meet numbers (a
+    Decimal compared with an int column travels as a Decimal); a value converts
+    only where nothing is lost (a UUID's text, an enum member's value, a ``date``
+    against a naive datetime column is its midnight, ``bytearray`` is bytes);
+    anything else raises :class:`ValidationError` naming ``where``, so that a
+    mismatch fails before any SQL, the same way on every backend.
+    """
+    own = literal_type(value)
+    kind = ct.kind
+    if own is not None:
+        if own.kind is kind and (kind is not Kind.ENUM or isinstance(value, ct.py_type)):
+            return value, ct
+        if own.kind is Kind.ENUM and kind is not Kind.ENUM:  # a member against a plain column
+            return convert_operand(value.value, ct, where)
+        if own.kind in _NUMERIC and kind in _NUMERIC:
+            # an int meets a float/decimal column as that type; a float or Decimal
+            # keeps its own type so the dialect converts it exactly
+            return value, (ct if own.kind is Kind.INT else own)
+    if kind is Kind.ENUM:
+        members: list[enum.Enum] = list(ct.py_type)  # type: ignore[call-overload]
+        for member in members:
+            if type(value) is type(member.value) and value == member.value:
+                return member, ct
+        expected = f"a member of {ct.py_type.__name__} (or one of its values)"
+    elif kind is Kind.UUID and isinstance(value, str):
+        try:
+            return uuid.UUID(value), ct
+        except ValueError:
+            expected = "a uuid.UUID (or its text)"
+    elif kind is Kind.BYTES and isinstance(value, (bytearray, memoryview)):
+        return bytes(value), ct
+    elif kind is Kind.DATETIME and own is not None and own.kind is Kind.DATE:
+        if ct.timezone:
+            expected = "an aware datetime (a date has no time zone: pass a datetime)"
+        else:
+            return datetime.datetime.combine(value, datetime.time()), ct
+    else:
+        expected = _EXPECTED.get(kind, kind.value)
+    got = f"{type(value).__name__} {_describe(value)}"
+    raise ValidationError(f"{where}: expected {expected}, got {got}")
+
+
+_EXPECTED = {
+    Kind.INT: "an int (or a float/Decimal)",
+    Kind.FLOAT: "a float (or an int/Decimal)",
+    Kind.DECIMAL: "a Decimal (or an int/float)",
+    Kind.BOOL: "a bool",
+    Kind.STR: "a str",
+    Kind.BYTES: "bytes",
+    Kind.DATE: "a date (use .date() of a datetime)",
+    Kind.DATETIME: "a datetime",
+    Kind.TIME: "a time",
+    Kind.UUID: "a uuid.UUID (or its text)",
+    Kind.JSON: "a dict or list",
+}
 
 
 def _describe(value: Any) -> str:

@@ -74,8 +74,9 @@ class TestWrites(SuiteBase):
         assert obj.id is not None
         (row,) = await db.select(WritesItem).collect()
         assert row == obj
-        # a builder that is never awaited runs nothing
-        db.insert(WritesItem(name="never"))
+        # a builder that is never awaited runs nothing, and says so when collected
+        with pytest.warns(RuntimeWarning, match=r"insert\(WritesItem object\) was never executed"):
+            db.insert(WritesItem(name="never"))
         assert await db.select(WritesItem).count() == 1
         assert (
             await db.update(WritesItem).filter(WritesItem.id == obj.id).set(WritesItem.seq, 4) == 1
