@@ -559,3 +559,19 @@ def test_model_fields_carry_validators() -> None:
     with pytest.raises(ValidationError, match=r"User\.name is not nullable"):
         info.field("name").validate(None)
     info.field("email").validate(None)
+
+
+@pytest.mark.parametrize(
+    "spec", [primary(auto=True), field(default=1), unique(), index(), foreign_key("teams.id")]
+)
+def test_a_field_spec_without_annotation_is_refused(spec: Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"Bad\.id .*no type annotation.*`id: int = "):
+        type("Bad", (Model,), {"__annotations__": {"name": str}, "id": spec})
+
+
+def test_an_unannotated_field_spec_next_to_annotated_ones() -> None:
+    with pytest.raises(ConfigurationError, match=r"Bad\.id is declared with a field specifier"):
+
+        class Bad(Model):
+            id = primary(auto=True)
+            name: str

@@ -99,7 +99,7 @@ class Transaction:
         stack = self._conn._tx_stack
         if not stack or stack[-1] is not self:
             raise ConfigurationError("end the inner (nested) transaction first")
-        stack.pop()
+        del stack[-1]
 
     async def commit(self) -> None:
         """Commit (or release the savepoint)."""
@@ -136,7 +136,7 @@ class Transaction:
 
     async def __aenter__(self) -> Transaction:
         if self._state == "new":
-            await self.start()
+            _ = await self.start()
         return self
 
     async def __aexit__(

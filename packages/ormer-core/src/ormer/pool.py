@@ -400,7 +400,7 @@ class Pool(QueryAPI):
         """Whether a live waiter is queued (futures already done are dropped)."""
         waiters = self._waiters
         while waiters and waiters[0].done():
-            waiters.popleft()
+            _ = waiters.popleft()
         return bool(waiters)
 
     def _next_waiter(self) -> asyncio.Future[Any] | None:

@@ -8,6 +8,7 @@ from .test_pool import TestPool, slow_query_sql
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
+from .test_safety import TestSafety
 from .test_transactions import TestTransactions
 from .test_types import TestTypes
 from .test_writes import TestWrites
@@ -19,6 +20,7 @@ __all__ = [
     "TestPoolStateMachine",
     "TestQueries",
     "TestRawSQL",
+    "TestSafety",
     "TestTransactions",
     "TestTypes",
     "TestWrites",
