@@ -395,7 +395,8 @@ class _Pending:
     _site: Site
 
     def _start_pending(self) -> None:
-        self._site = creation_site()
+        # user code -> QueryAPI method -> builder __init__ -> here
+        self._site = creation_site(3)
         self._done = False
 
     def _describe(self) -> str:

@@ -22,9 +22,13 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _TESTING = _PACKAGE + "testing" + os.sep
 
 
-def creation_site() -> Site:
-    """File and line of the nearest caller outside ormer's own modules."""
-    frame: FrameType | None = sys._getframe(1)
+def creation_site(depth: int) -> Site:
+    """File and line of the nearest caller outside ormer's own modules.
+
+    ``depth`` is how many frames above the caller user code usually is: fetching
+    that frame directly materialises one frame object instead of one per level.
+    """
+    frame: FrameType | None = sys._getframe(depth + 1)
     while frame is not None:
         name = frame.f_code.co_filename
         if not name.startswith(_PACKAGE) or name.startswith(_TESTING):
