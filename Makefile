@@ -50,6 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check packages tests examples benchmarks
 	$(BIN)/ruff format --check packages tests examples benchmarks
 	$(BIN)/mypy $(foreach p,$(PACKAGES),$(p)/src)
+	$(BIN)/mypy examples tests/typing/check_query_types.py
 
 build: $(STAMP)
 	rm -rf dist

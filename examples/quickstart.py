@@ -13,7 +13,7 @@ import decimal
 import os
 import tempfile
 
-from ormer import Database, Model, field, foreign_key, func, index, primary, unique
+from ormer import Database, Model, col, field, foreign_key, func, index, primary, unique
 
 
 class Team(Model, table="qs_teams"):
@@ -61,7 +61,7 @@ async def main(url: str) -> None:
         )
         print("first page without Bob:", [u.name for u in page])
 
-        no_email = await db.select(User).filter(User.email.is_null()).count()
+        no_email = await db.select(User).filter(col(User.email).is_null()).count()
         print("users without email:", no_email)
 
         per_team = await (
@@ -83,7 +83,7 @@ async def main(url: str) -> None:
             )
         print("birthdays:", changed)
 
-        removed = await db.delete(User).filter(User.name.like("C%")).execute()
+        removed = await db.delete(User).filter(col(User.name).like("C%")).execute()
         print("removed:", removed)
 
         found = await db.find(User, ann.id)

@@ -13,15 +13,20 @@ parameters), typed by the column they meet so the dialect can convert them.
 
 from __future__ import annotations
 
+import datetime
 import decimal
+import enum
+import uuid
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, overload
 
 from .errors import ConfigurationError
 from .identifiers import check_identifier
 from .types import ColumnType, Kind, convert_operand, literal_type
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
     from .model import FieldInfo
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "Const",
     "Exists",
     "Expr",
+    "ExprOrValue",
     "Func",
     "InList",
     "InSubquery",
@@ -43,6 +49,7 @@ __all__ = [
     "Ordering",
     "Param",
     "ScalarSubquery",
+    "SqlValue",
     "TableRef",
     "as_condition",
     "as_expr",
@@ -53,6 +60,32 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: What an expression yields, for type checkers: ``Expr[int]`` reads as an ``int``.
+if TYPE_CHECKING:  # a PEP 696 default (Python 3.13's TypeVar): a bare ``Expr`` is ``Expr[Any]``
+    T_co = TypeVarWithDefault("T_co", covariant=True, default=Any)
+else:
+    T_co = TypeVar("T_co", covariant=True)
+
+#: The Python types a column or expression reads as (the supported field types and None).
+#: Type checkers read a column on a model class (``User.name``) as its value type; this
+#: bound is what tells such a value from an expression or a model class in ``select(...)``.
+SqlValue: TypeAlias = (
+    int
+    | float
+    | str
+    | bytes
+    | decimal.Decimal
+    | datetime.date
+    | datetime.time
+    | uuid.UUID
+    | enum.Enum
+    | dict[Any, Any]
+    | list[Any]
+    | None
+)
+V = TypeVar("V", bound=SqlValue)
+#: numbers, for the arithmetic aggregates
+N = TypeVar("N", bound=int | float | decimal.Decimal | None)
 Key = list[Any]
 #: what a walk collects: the Param nodes, in walk order (values are read at bind time)
 Params = list["Param"]
@@ -153,12 +186,15 @@ def _arith_type(left: ColumnType | None, right: ColumnType | None, op: str) -> C
     return left if left is not None else right
 
 
-class Expr:
+class Expr(Generic[T_co]):
     """Base of every SQL expression node.
 
     Operators build new nodes: ``== != < <= > >=`` comparisons, ``& | ~`` boolean
     logic, ``+ - * / // %`` arithmetic. ``== None`` compiles to ``IS NULL``.
     Using an expression as a Python bool raises TypeError (use ``&``/``|``).
+
+    For type checkers ``Expr[T]`` yields values of type ``T`` (``func.count()`` is
+    an ``Expr[int]``); conditions are ``Expr[bool]``, arithmetic ``Expr[Any]``.
     """
 
     __slots__ = ()
@@ -177,29 +213,29 @@ class Expr:
         return "the expression"
 
     # -- comparisons --------------------------------------------------------------
-    def _compare(self, op: str, other: Any) -> Expr:
+    def _compare(self, op: str, other: Any) -> Expr[bool]:
         return BinaryOp(op, self, as_expr(other, self.type, self), _BOOL)
 
-    def __eq__(self, other: Any) -> Expr:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Expr[bool]:  # type: ignore[override]
         if other is None:
             return IsNull(self, negate=False)
         return self._compare("=", other)
 
-    def __ne__(self, other: Any) -> Expr:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Expr[bool]:  # type: ignore[override]
         if other is None:
             return IsNull(self, negate=True)
         return self._compare("<>", other)
 
-    def __lt__(self, other: Any) -> Expr:
+    def __lt__(self, other: Any) -> Expr[bool]:
         return self._compare("<", other)
 
-    def __le__(self, other: Any) -> Expr:
+    def __le__(self, other: Any) -> Expr[bool]:
         return self._compare("<=", other)
 
-    def __gt__(self, other: Any) -> Expr:
+    def __gt__(self, other: Any) -> Expr[bool]:
         return self._compare(">", other)
 
-    def __ge__(self, other: Any) -> Expr:
+    def __ge__(self, other: Any) -> Expr[bool]:
         return self._compare(">=", other)
 
     __hash__ = object.__hash__
@@ -211,99 +247,99 @@ class Expr:
         )
 
     # -- boolean logic ------------------------------------------------------------
-    def __and__(self, other: Any) -> Expr:
+    def __and__(self, other: Any) -> Expr[bool]:
         return BoolOp.of("AND", self, as_condition(other, "&"))
 
-    def __rand__(self, other: Any) -> Expr:
+    def __rand__(self, other: Any) -> Expr[bool]:
         return BoolOp.of("AND", as_condition(other, "&"), self)
 
-    def __or__(self, other: Any) -> Expr:
+    def __or__(self, other: Any) -> Expr[bool]:
         return BoolOp.of("OR", self, as_condition(other, "|"))
 
-    def __ror__(self, other: Any) -> Expr:
+    def __ror__(self, other: Any) -> Expr[bool]:
         return BoolOp.of("OR", as_condition(other, "|"), self)
 
-    def __invert__(self) -> Expr:
+    def __invert__(self) -> Expr[bool]:
         return Not(self)
 
     # -- arithmetic -----------------------------------------------------------------
-    def _arith(self, op: str, other: Any, reverse: bool = False) -> Expr:
+    def _arith(self, op: str, other: Any, reverse: bool = False) -> Expr[Any]:
         other_expr = as_expr(other, self.type, self)
         left, right = (other_expr, self) if reverse else (self, other_expr)
         return BinaryOp(op, left, right, _arith_type(left.type, right.type, op))
 
-    def __add__(self, other: Any) -> Expr:
+    def __add__(self, other: Any) -> Expr[Any]:
         return self._arith("+", other)
 
-    def __radd__(self, other: Any) -> Expr:
+    def __radd__(self, other: Any) -> Expr[Any]:
         return self._arith("+", other, True)
 
-    def __sub__(self, other: Any) -> Expr:
+    def __sub__(self, other: Any) -> Expr[Any]:
         return self._arith("-", other)
 
-    def __rsub__(self, other: Any) -> Expr:
+    def __rsub__(self, other: Any) -> Expr[Any]:
         return self._arith("-", other, True)
 
-    def __mul__(self, other: Any) -> Expr:
+    def __mul__(self, other: Any) -> Expr[Any]:
         return self._arith("*", other)
 
-    def __rmul__(self, other: Any) -> Expr:
+    def __rmul__(self, other: Any) -> Expr[Any]:
         return self._arith("*", other, True)
 
-    def __truediv__(self, other: Any) -> Expr:
+    def __truediv__(self, other: Any) -> Expr[Any]:
         return self._arith("/", other)
 
-    def __rtruediv__(self, other: Any) -> Expr:
+    def __rtruediv__(self, other: Any) -> Expr[Any]:
         return self._arith("/", other, True)
 
-    def __floordiv__(self, other: Any) -> Expr:
+    def __floordiv__(self, other: Any) -> Expr[Any]:
         return self._arith("//", other)
 
-    def __rfloordiv__(self, other: Any) -> Expr:
+    def __rfloordiv__(self, other: Any) -> Expr[Any]:
         return self._arith("//", other, True)
 
-    def __mod__(self, other: Any) -> Expr:
+    def __mod__(self, other: Any) -> Expr[Any]:
         return self._arith("%", other)
 
-    def __neg__(self) -> Expr:
+    def __neg__(self) -> Expr[Any]:
         return BinaryOp("-", Param(0, self.type), self, self.type)
 
     # -- predicates -----------------------------------------------------------------
-    def in_(self, values: Iterable[Any] | Any) -> Expr:
+    def in_(self, values: Iterable[Any] | Any) -> Expr[bool]:
         """``IN (values)`` or ``IN (subquery)``; an empty list is FALSE."""
         stmt = statement_of(values)
         if stmt is not None:
             return InSubquery(self, stmt, negate=False)
         return InList(self, tuple(as_expr(v, self.type, self) for v in values), negate=False)
 
-    def not_in(self, values: Iterable[Any] | Any) -> Expr:
+    def not_in(self, values: Iterable[Any] | Any) -> Expr[bool]:
         """``NOT IN (values)`` or ``NOT IN (subquery)``; an empty list is TRUE."""
         stmt = statement_of(values)
         if stmt is not None:
             return InSubquery(self, stmt, negate=True)
         return InList(self, tuple(as_expr(v, self.type, self) for v in values), negate=True)
 
-    def like(self, pattern: Any, escape: str | None = None) -> Expr:
+    def like(self, pattern: Any, escape: str | None = None) -> Expr[bool]:
         """``LIKE pattern`` (``%`` any run, ``_`` one character); case rules per dialect."""
         return Like(self, as_expr(pattern, _STR, self), False, False, escape)
 
-    def not_like(self, pattern: Any, escape: str | None = None) -> Expr:
+    def not_like(self, pattern: Any, escape: str | None = None) -> Expr[bool]:
         """``NOT LIKE pattern``."""
         return Like(self, as_expr(pattern, _STR, self), True, False, escape)
 
-    def ilike(self, pattern: Any, escape: str | None = None) -> Expr:
+    def ilike(self, pattern: Any, escape: str | None = None) -> Expr[bool]:
         """Case-insensitive LIKE, portable across dialects."""
         return Like(self, as_expr(pattern, _STR, self), False, True, escape)
 
-    def between(self, low: Any, high: Any) -> Expr:
+    def between(self, low: Any, high: Any) -> Expr[bool]:
         """``BETWEEN low AND high`` (inclusive)."""
         return Between(self, as_expr(low, self.type, self), as_expr(high, self.type, self))
 
-    def is_null(self) -> Expr:
+    def is_null(self) -> Expr[bool]:
         """``IS NULL``."""
         return IsNull(self, negate=False)
 
-    def is_not_null(self) -> Expr:
+    def is_not_null(self) -> Expr[bool]:
         """``IS NOT NULL``."""
         return IsNull(self, negate=True)
 
@@ -316,9 +352,17 @@ class Expr:
         """Descending order; ``nulls="first" | "last"`` pins NULL placement."""
         return Ordering(self, True, nulls)
 
-    def label(self, name: str) -> Label:
-        """Name this expression (``expr AS name``); usable in order_by and having."""
+    def label(self, name: str) -> Label[T_co]:
+        """Name this expression (``expr AS name``); usable in order_by and having.
+
+        The label yields what the expression yields (``Label[int]`` for a count).
+        """
         return Label(self, name)
+
+
+#: A select item or operand that yields ``V``: an expression, or a column as type checkers
+#: read it (``User.name`` is a ``str`` to them).
+ExprOrValue: TypeAlias = Expr[V] | V
 
 
 class TableRef:
@@ -341,11 +385,13 @@ class TableRef:
         return f"TableRef({self.name!r}, alias={self.alias!r})"
 
 
-class Column(Expr, Generic[T]):
+class Column(Expr[T]):
     """A model field used as an expression (``User.age``).
 
     On the model class it is also the descriptor that yields itself, while
-    instances keep their values in their own ``__dict__``.
+    instances keep their values in their own ``__dict__``. Type checkers read
+    ``User.age`` as the field's value type (``int``); ``col(User.age)`` is the
+    ``Column[int]``.
     """
 
     __slots__ = ("_type", "attr", "field", "name", "table")
@@ -573,7 +619,7 @@ class ScalarSubquery(Expr):
         self.select._walk(key, params)
 
 
-class Exists(Expr):
+class Exists(Expr[bool]):
     """``[NOT] EXISTS (SELECT ...)``."""
 
     __slots__ = ("negate", "select")
@@ -646,7 +692,7 @@ class Between(Expr):
         self.high._walk(key, params)
 
 
-class Func(Expr):
+class Func(Expr[T_co]):
     """A SQL function call; ``name`` is portable and mapped by the dialect.
 
     ``aggregate`` marks aggregates (they make a select an aggregate query);
@@ -681,7 +727,7 @@ class Func(Expr):
             arg._walk(key, params)
 
 
-class Case(Expr):
+class Case(Expr[T_co]):
     """``CASE WHEN c1 THEN v1 ... ELSE e END``."""
 
     __slots__ = ("_type", "else_", "whens")
@@ -706,13 +752,13 @@ class Case(Expr):
             self.else_._walk(key, params)
 
 
-class Label(Expr):
+class Label(Expr[T_co]):
     """``expr AS name`` in a select list; its name elsewhere in ORDER BY."""
 
     __slots__ = ("expr", "name")
     visit_name = "label"
 
-    def __init__(self, expr: Expr, name: str) -> None:
+    def __init__(self, expr: Expr[T_co], name: str) -> None:
         self.expr = expr
         self.name = check_identifier(name, "label")
 
@@ -754,14 +800,19 @@ def _agg_type(name: str, arg: Expr | None) -> ColumnType | None:
 
 
 class _Functions:
-    """The ``ormer.func`` namespace of portable SQL functions and aggregates."""
+    """The ``ormer.func`` namespace of portable SQL functions and aggregates.
 
-    def count(self, expr: Any = None) -> Func:
+    For type checkers each function yields what it returns at run time:
+    ``func.count()`` is a ``Func[int]``, ``func.sum(User.age)`` a ``Func[int | None]``
+    (NULL over no rows). Operands a type checker cannot read fall back to ``Func[Any]``.
+    """
+
+    def count(self, expr: Any = None) -> Func[int]:
         """``COUNT(*)`` with no argument (rows), else ``COUNT(expr)`` (non-NULL values)."""
         args = () if expr is None else (as_expr(expr),)
         return Func("count", args, _INT, aggregate=True)
 
-    def count_distinct(self, expr: Any) -> Func:
+    def count_distinct(self, expr: Any) -> Func[int]:
         """``COUNT(DISTINCT expr)``."""
         return Func("count", (as_expr(expr),), _INT, aggregate=True, distinct=True)
 
@@ -769,49 +820,113 @@ class _Functions:
         arg = as_expr(expr)
         return Func(name, (arg,), _agg_type(name, arg), aggregate=True)
 
-    def sum(self, expr: Any) -> Func:
+    @overload
+    def sum(self, expr: Expr[bool | None] | bool | None) -> Func[int | None]: ...
+    @overload
+    def sum(self, expr: ExprOrValue[N]) -> Func[N | None]: ...
+    @overload
+    def sum(self, expr: Any) -> Func[Any]: ...
+
+    def sum(self, expr: Any) -> Func[Any]:
         """``SUM(expr)``: keeps the operand's type (Decimal stays Decimal)."""
         return self._aggregate("sum", expr)
 
-    def avg(self, expr: Any) -> Func:
+    @overload
+    def avg(
+        self, expr: Expr[decimal.Decimal | None] | decimal.Decimal | None
+    ) -> Func[decimal.Decimal | None]: ...
+    @overload
+    def avg(self, expr: Any) -> Func[float | None]: ...
+
+    def avg(self, expr: Any) -> Func[Any]:
         """``AVG(expr)``: Decimal for Decimal operands, float otherwise."""
         return self._aggregate("avg", expr)
 
-    def min(self, expr: Any) -> Func:
+    @overload
+    def min(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    @overload
+    def min(self, expr: Any) -> Func[Any]: ...
+
+    def min(self, expr: Any) -> Func[Any]:
         """``MIN(expr)``."""
         return self._aggregate("min", expr)
 
-    def max(self, expr: Any) -> Func:
+    @overload
+    def max(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    @overload
+    def max(self, expr: Any) -> Func[Any]: ...
+
+    def max(self, expr: Any) -> Func[Any]:
         """``MAX(expr)``."""
         return self._aggregate("max", expr)
 
-    def lower(self, expr: Any) -> Func:
+    @overload
+    def lower(self, expr: Expr[str] | str) -> Func[str]: ...
+    @overload
+    def lower(self, expr: Any) -> Func[str | None]: ...
+
+    def lower(self, expr: Any) -> Func[Any]:
         """``LOWER(expr)``."""
         return Func("lower", (as_expr(expr),), _STR)
 
-    def upper(self, expr: Any) -> Func:
+    @overload
+    def upper(self, expr: Expr[str] | str) -> Func[str]: ...
+    @overload
+    def upper(self, expr: Any) -> Func[str | None]: ...
+
+    def upper(self, expr: Any) -> Func[Any]:
         """``UPPER(expr)``."""
         return Func("upper", (as_expr(expr),), _STR)
 
-    def length(self, expr: Any) -> Func:
+    @overload
+    def length(self, expr: Expr[str] | str) -> Func[int]: ...
+    @overload
+    def length(self, expr: Any) -> Func[int | None]: ...
+
+    def length(self, expr: Any) -> Func[Any]:
         """Length in characters."""
         return Func("length", (as_expr(expr),), _INT)
 
-    def abs(self, expr: Any) -> Func:
+    @overload
+    def abs(self, expr: ExprOrValue[N]) -> Func[N]: ...
+    @overload
+    def abs(self, expr: Any) -> Func[Any]: ...
+
+    def abs(self, expr: Any) -> Func[Any]:
         """``ABS(expr)``."""
         arg = as_expr(expr)
         return Func("abs", (arg,), arg.type)
 
-    def coalesce(self, *exprs: Any) -> Func:
-        """``COALESCE(a, b, ...)``: the first non-NULL argument."""
+    @overload
+    def coalesce(
+        self, a: Expr[V | None] | V | None, b: ExprOrValue[V], /, *rest: Any
+    ) -> Func[V]: ...
+    @overload
+    def coalesce(self, a: ExprOrValue[V], /) -> Func[V]: ...
+    @overload
+    def coalesce(self, *exprs: Any) -> Func[Any]: ...
+
+    def coalesce(self, *exprs: Any) -> Func[Any]:
+        """``COALESCE(a, b, ...)``: the first non-NULL argument.
+
+        Type checkers read it as ``a``'s type, without None when ``b`` is not nullable.
+        """
         if not exprs:
             raise ConfigurationError("coalesce() needs at least one argument")
         first = as_expr(exprs[0])
         args = (first, *tuple(as_expr(e, first.type, first) for e in exprs[1:]))
         return Func("coalesce", args, next((a.type for a in args if a.type), None))
 
-    def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case:
-        """``CASE WHEN cond THEN value ... ELSE else_ END``."""
+    @overload
+    def case(self, *whens: tuple[Any, ExprOrValue[V]], else_: ExprOrValue[V]) -> Case[V]: ...
+    @overload
+    def case(self, *whens: tuple[Any, ExprOrValue[V]], else_: None = None) -> Case[V | None]: ...
+    @overload
+    def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case[Any]: ...
+
+    def case(self, *whens: tuple[Any, Any], else_: Any = None) -> Case[Any]:
+        """``CASE WHEN cond THEN value ... ELSE else_ END`` (NULL where none holds, without
+        ``else_``)."""
         if not whens:
             raise ConfigurationError("case() needs at least one (condition, value) pair")
         pairs = tuple((as_condition(c, "case()"), as_expr(v)) for c, v in whens)

@@ -7,6 +7,7 @@ a pool that borrows one per statement.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import AsyncIterator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
@@ -16,10 +17,14 @@ from .expr import (
     BinaryOp,
     Column,
     Expr,
+    ExprOrValue,
     Func,
     Label,
+    N,
     Ordering,
     Param,
+    SqlValue,
+    V,
     as_condition,
     as_expr,
     func,
@@ -46,9 +51,19 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 M = TypeVar("M", bound=Model)
 M1 = TypeVar("M1", bound=Model)
 M2 = TypeVar("M2", bound=Model)
+M3 = TypeVar("M3", bound=Model)
+# one per select position: the value type a column or expression item yields
+V1 = TypeVar("V1", bound=SqlValue)
+V2 = TypeVar("V2", bound=SqlValue)
+V3 = TypeVar("V3", bound=SqlValue)
+V4 = TypeVar("V4", bound=SqlValue)
+V5 = TypeVar("V5", bound=SqlValue)
+V6 = TypeVar("V6", bound=SqlValue)
 _INT = ColumnType(Kind.INT, int)
 _BOOL = ColumnType(Kind.BOOL, bool)
 
@@ -225,8 +240,27 @@ class Select(Generic[T]):
         """INNER JOIN ``model`` ON ``on`` (joins chain)."""
         return self._join("inner", model, on)
 
+    @overload
+    def left_join(
+        self: Select[tuple[A, M2]], model: type[M2], on: Any
+    ) -> Select[tuple[A, M2 | None]]: ...
+    @overload
+    def left_join(
+        self: Select[tuple[A, M2, B]], model: type[M2], on: Any
+    ) -> Select[tuple[A, M2 | None, B]]: ...
+    @overload
+    def left_join(
+        self: Select[tuple[A, B, M3]], model: type[M3], on: Any
+    ) -> Select[tuple[A, B, M3 | None]]: ...
+    @overload
+    def left_join(self, model: Any, on: Any) -> Select[T]: ...
+
     def left_join(self, model: Any, on: Any) -> Select[Any]:
-        """LEFT JOIN: the joined model comes back as None where nothing matched."""
+        """LEFT JOIN: the joined model comes back as None where nothing matched.
+
+        Type checkers see it: ``select(User, Team).left_join(Team, on)`` is a
+        ``Select[tuple[User, Team | None]]`` (the model selected 2nd or 3rd).
+        """
         return self._join("left", model, on)
 
     def select_from(self, model: Any) -> Select[T]:
@@ -238,13 +272,17 @@ class Select(Generic[T]):
         new._stmt.from_ = info
         return new
 
-    def scalars(self) -> Select[Any]:
-        """For a one-column select: bare values instead of 1-tuples."""
+    def scalars(self: Select[tuple[A]]) -> Select[A]:
+        """For a one-column select: bare values instead of 1-tuples.
+
+        Type checkers accept it on one-item value selects only (``Select[tuple[str]]``
+        becomes ``Select[str]``).
+        """
         if len(self._stmt.items) != 1 or isinstance(self._stmt.items[0], TableInfo):
             raise ConfigurationError("scalars() applies to a select of exactly one column")
         new = self._copy()
         new._scalars = True
-        return new
+        return cast("Select[A]", new)
 
     # -- compiling --------------------------------------------------------------------------
     def _check_from(self) -> None:
@@ -339,17 +377,41 @@ class Select(Generic[T]):
         n = await self._scalar(func.count())
         return int(n or 0)
 
+    @overload
+    async def sum(self, expr: Expr[bool | None] | bool | None) -> int | None: ...
+    @overload
+    async def sum(self, expr: ExprOrValue[N]) -> N | None: ...
+    @overload
+    async def sum(self, expr: Any) -> Any: ...
+
     async def sum(self, expr: Any) -> Any:
         """SUM of an expression over the query's rows (operand type kept; None if no rows)."""
         return await self._scalar(func.sum(expr))
+
+    @overload
+    async def avg(
+        self, expr: Expr[decimal.Decimal | None] | decimal.Decimal | None
+    ) -> decimal.Decimal | None: ...
+    @overload
+    async def avg(self, expr: Any) -> float | None: ...
 
     async def avg(self, expr: Any) -> Any:
         """AVG (Decimal for Decimal operands, float otherwise; None if no rows)."""
         return await self._scalar(func.avg(expr))
 
+    @overload
+    async def min(self, expr: ExprOrValue[V]) -> V | None: ...
+    @overload
+    async def min(self, expr: Any) -> Any: ...
+
     async def min(self, expr: Any) -> Any:
         """MIN of an expression (None if no rows)."""
         return await self._scalar(func.min(expr))
+
+    @overload
+    async def max(self, expr: ExprOrValue[V]) -> V | None: ...
+    @overload
+    async def max(self, expr: Any) -> Any: ...
 
     async def max(self, expr: Any) -> Any:
         """MAX of an expression (None if no rows)."""
@@ -717,14 +779,101 @@ class QueryAPI:
     __slots__ = ()
 
     @overload
-    def select(self, item: type[M], /) -> Select[M]: ...
+    def select(self, a: type[M1], /) -> Select[M1]: ...
+    @overload
+    def select(self, a: ExprOrValue[V1], /) -> Select[tuple[V1]]: ...
     @overload
     def select(self, a: type[M1], b: type[M2], /) -> Select[tuple[M1, M2]]: ...
+    @overload
+    def select(self, a: type[M1], b: ExprOrValue[V2], /) -> Select[tuple[M1, V2]]: ...
+    @overload
+    def select(self, a: ExprOrValue[V1], b: type[M2], /) -> Select[tuple[V1, M2]]: ...
+    @overload
+    def select(self, a: ExprOrValue[V1], b: ExprOrValue[V2], /) -> Select[tuple[V1, V2]]: ...
+    @overload
+    def select(self, a: type[M1], b: type[M2], c: type[M3], /) -> Select[tuple[M1, M2, M3]]: ...
+    @overload
+    def select(
+        self, a: type[M1], b: type[M2], c: ExprOrValue[V3], /
+    ) -> Select[tuple[M1, M2, V3]]: ...
+    @overload
+    def select(
+        self, a: type[M1], b: ExprOrValue[V2], c: type[M3], /
+    ) -> Select[tuple[M1, V2, M3]]: ...
+    @overload
+    def select(
+        self, a: type[M1], b: ExprOrValue[V2], c: ExprOrValue[V3], /
+    ) -> Select[tuple[M1, V2, V3]]: ...
+    @overload
+    def select(
+        self, a: ExprOrValue[V1], b: type[M2], c: type[M3], /
+    ) -> Select[tuple[V1, M2, M3]]: ...
+    @overload
+    def select(
+        self, a: ExprOrValue[V1], b: type[M2], c: ExprOrValue[V3], /
+    ) -> Select[tuple[V1, M2, V3]]: ...
+    @overload
+    def select(
+        self, a: ExprOrValue[V1], b: ExprOrValue[V2], c: type[M3], /
+    ) -> Select[tuple[V1, V2, M3]]: ...
+    @overload
+    def select(
+        self, a: ExprOrValue[V1], b: ExprOrValue[V2], c: ExprOrValue[V3], /
+    ) -> Select[tuple[V1, V2, V3]]: ...
+    @overload
+    def select(
+        self, a: ExprOrValue[V1], b: ExprOrValue[V2], c: ExprOrValue[V3], d: ExprOrValue[V4], /
+    ) -> Select[tuple[V1, V2, V3, V4]]: ...
+    @overload
+    def select(
+        self,
+        a: ExprOrValue[V1],
+        b: ExprOrValue[V2],
+        c: ExprOrValue[V3],
+        d: ExprOrValue[V4],
+        e: ExprOrValue[V5],
+        /,
+    ) -> Select[tuple[V1, V2, V3, V4, V5]]: ...
+    @overload
+    def select(
+        self,
+        a: ExprOrValue[V1],
+        b: ExprOrValue[V2],
+        c: ExprOrValue[V3],
+        d: ExprOrValue[V4],
+        e: ExprOrValue[V5],
+        f: ExprOrValue[V6],
+        /,
+    ) -> Select[tuple[V1, V2, V3, V4, V5, V6]]: ...
+    # items a type checker cannot read (a type that a plugin maps, say): untyped values
+    @overload
+    def select(self, a: Any, /) -> Select[tuple[Any]]: ...
+    @overload
+    def select(self, a: Any, b: Any, /) -> Select[tuple[Any, Any]]: ...
+    @overload
+    def select(self, a: Any, b: Any, c: Any, /) -> Select[tuple[Any, Any, Any]]: ...
+    @overload
+    def select(self, a: Any, b: Any, c: Any, d: Any, /) -> Select[tuple[Any, Any, Any, Any]]: ...
+    @overload
+    def select(
+        self, a: Any, b: Any, c: Any, d: Any, e: Any, /
+    ) -> Select[tuple[Any, Any, Any, Any, Any]]: ...
+    @overload
+    def select(
+        self, a: Any, b: Any, c: Any, d: Any, e: Any, f: Any, /
+    ) -> Select[tuple[Any, Any, Any, Any, Any, Any]]: ...
     @overload
     def select(self, *items: Any) -> Select[tuple[Any, ...]]: ...
 
     def select(self, *items: Any) -> Select[Any]:
-        """Start a SELECT of models, columns or expressions."""
+        """Start a SELECT of models, columns or expressions.
+
+        Type checkers see the result type: ``select(User)`` is a ``Select[User]``,
+        ``select(User, Team)`` a ``Select[tuple[User, Team]]`` and
+        ``select(User.name, func.count())`` a ``Select[tuple[str, int]]`` (up to three
+        items that mix models and values, up to six values); other selects are
+        ``Select[tuple[Any, ...]]``.
+        """
         return Select(cast("Executor", self), items)
 
     def insert(self, objects: M | Sequence[M]) -> Insert[M]:
