@@ -270,9 +270,9 @@ async def writes(db: DB) -> None:
     assert_type(await db.delete(User).filter(User.id == 1), int)
     # instance writes by primary key
     ann = User(name="Ann")
-    assert_type(db.update(ann), ObjectUpdate[User])
+    assert_type(db.update(ann), ObjectUpdate[User])  # type: ignore[unused-awaitable]
     assert_type(await db.update(ann), int)
     assert_type(await db.update(ann).execute(), int)
-    assert_type(db.delete(ann), ObjectDelete[User])
+    assert_type(db.delete(ann), ObjectDelete[User])  # type: ignore[unused-awaitable]
     assert_type(await db.delete(ann), int)
     assert_type(await db.refresh(ann), User)
