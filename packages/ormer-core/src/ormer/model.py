@@ -385,6 +385,16 @@ class Model:
     def __init__(self, **values: Any) -> None:  # replaced per subclass
         raise TypeError("instantiate a Model subclass, not Model itself")
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """The model's pydantic schema (``TypeAdapter(User)``, FastAPI; docs/fastapi.md).
+
+        Called by pydantic only: ormer imports pydantic_core here, never at import time.
+        """
+        from .pydantic_schema import model_core_schema
+
+        return model_core_schema(cls, handler)
+
     def __repr__(self) -> str:
         info = self.__ormer_table__
         d = self.__dict__
