@@ -7,6 +7,8 @@ tested"):
   shared by the file's blocks (a model defined early is usable later). Each
   file gets a fresh namespace, a fresh temporary working directory, and its
   own databases.
+* Blocks run as a script does (``__name__ == "__main__"``), so a complete
+  program's ``if __name__ == "__main__":`` part runs too.
 * A block containing a top-level ``await`` runs in the file's event loop. Any
   other block runs as plain code with no loop running, so a complete program
   (``asyncio.run(main())``) runs as written.
@@ -317,6 +319,12 @@ def run_doc(doc: Doc, tmp: Path) -> DocResult:
     module.__file__ = str(doc.path)
     ns = module.__dict__
     sys.modules[module_name] = module  # typing.get_type_hints looks models' module up here
+    # The blocks run as a script does: ``__name__ == "__main__"`` (a complete program's
+    # ``if __name__ == "__main__":`` part runs), with the module standing in for
+    # ``__main__`` while they run so that models defined there resolve their hints.
+    ns["__name__"] = "__main__"
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
     tracker = _ConnectionTracker()
     tracker_name = ormer.plugins.register(tracker, name=f"docs-tracker-{module_name}")
     loop = asyncio.new_event_loop()
@@ -351,6 +359,8 @@ def run_doc(doc: Doc, tmp: Path) -> DocResult:
             loop.close()
             ormer.plugins.unregister(tracker_name)
             del sys.modules[module_name]
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
             ns.clear()
             gc.collect()  # a leak warning surfaces in this file's test
     if leftovers:
