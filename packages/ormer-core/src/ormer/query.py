@@ -470,7 +470,12 @@ class _Pending:
 
 
 class _Write(_Pending):
-    """Shared parts of UPDATE and DELETE: filters and the ``.all()`` guard."""
+    """Shared parts of UPDATE and DELETE: filters and the ``.all()`` guard.
+
+    Generative like ``Select``: each method returns a new builder and leaves this
+    one as it was, so a base statement can be reused. Deriving a builder counts as
+    using this one (only the statement that is finally built must run).
+    """
 
     __slots__ = ("_all", "_ex", "_stmt")
     _stmt: UpdateStmt | DeleteStmt
@@ -481,14 +486,32 @@ class _Write(_Pending):
     def _describe(self) -> str:
         return f"{self._verb}({self._stmt.table.model.__name__})"
 
-    def _filter(self, conditions: Sequence[Any]) -> None:
+    def _derive(self: W) -> W:
+        new = object.__new__(type(self))
+        new._ex = self._ex
+        new._stmt = self._stmt.copy()
+        new._all = self._all
+        new._site = self._site
+        new._done = False
+        self._done = True
+        return new
+
+    def _filtered(self: W, conditions: Sequence[Any]) -> W:
         try:
             cond = _conditions(conditions, "filter()")
         except BaseException:
             self._done = True
             raise
+        new = self._derive()
         if cond is not None:
-            self._stmt.where = cond if self._stmt.where is None else self._stmt.where & cond
+            stmt = new._stmt
+            stmt.where = cond if stmt.where is None else stmt.where & cond
+        return new
+
+    def _everything(self: W) -> W:
+        new = self._derive()
+        new._all = True
+        return new
 
     def _check(self) -> None:
         if self._stmt.where is None and not self._all:
@@ -514,6 +537,9 @@ class _Write(_Pending):
         return self.execute().__await__()
 
 
+W = TypeVar("W", bound=_Write)
+
+
 class Update(_Write, Generic[M]):
     """``UPDATE``: ``conn.update(User).filter(...).set(User.age, User.age + 1).execute()``."""
 
@@ -527,27 +553,28 @@ class Update(_Write, Generic[M]):
         self._start_pending()
 
     def filter(self, *conditions: Any) -> Update[M]:
-        """Restrict the rows updated."""
-        self._filter(conditions)
-        return self
+        """A new builder restricted to the rows matching ``conditions`` (ANDed)."""
+        return self._filtered(conditions)
 
     where = filter
 
     def all(self) -> Update[M]:
-        """Update every row (required when there is no filter)."""
-        self._all = True
-        return self
+        """A new builder that updates every row (required when there is no filter)."""
+        return self._everything()
 
     def set(self, column: Any, value: Any) -> Update[M]:
-        """``SET column = value``; a Python value is validated against the field first."""
+        """A new builder with ``SET column = value``; a Python value is validated first."""
         try:
-            self._set(column, value)
+            item = self._set_item(column, value)
         except BaseException:
             self._done = True
             raise
-        return self
+        new = self._derive()
+        stmt = cast("UpdateStmt", new._stmt)
+        stmt.sets = (*stmt.sets, item)
+        return new
 
-    def _set(self, column: Any, value: Any) -> None:
+    def _set_item(self, column: Any, value: Any) -> tuple[Column[Any], Expr]:
         stmt = cast("UpdateStmt", self._stmt)
         if isinstance(column, str):
             column = stmt.table.columns.get(column)
@@ -557,7 +584,7 @@ class Update(_Write, Generic[M]):
             )
         if not isinstance(value, Expr):
             column.field.validate(value)
-        stmt.sets = (*stmt.sets, (column, as_expr(value, column.type, column)))
+        return column, as_expr(value, column.type, column)
 
     def _check(self) -> None:
         if not cast("UpdateStmt", self._stmt).sets:
@@ -578,16 +605,14 @@ class Delete(_Write, Generic[M]):
         self._start_pending()
 
     def filter(self, *conditions: Any) -> Delete[M]:
-        """Restrict the rows deleted."""
-        self._filter(conditions)
-        return self
+        """A new builder restricted to the rows matching ``conditions`` (ANDed)."""
+        return self._filtered(conditions)
 
     where = filter
 
     def all(self) -> Delete[M]:
-        """Delete every row (required when there is no filter)."""
-        self._all = True
-        return self
+        """A new builder that deletes every row (required when there is no filter)."""
+        return self._everything()
 
 
 def _key_of(obj: Model, action: str) -> tuple[TableInfo, Expr]:

@@ -188,6 +188,12 @@ class UpdateStmt:
         self.sets: tuple[tuple[Column[Any], Expr], ...] = ()
         self.where: Expr | None = None
 
+    def copy(self) -> UpdateStmt:
+        new = UpdateStmt(self.table)
+        new.sets = self.sets
+        new.where = self.where
+        return new
+
     def _walk(self, key: Key, params: Params) -> None:
         key.append(("UPDATE", self.table.name, len(self.sets)))
         for column, value in self.sets:
@@ -206,6 +212,11 @@ class DeleteStmt:
     def __init__(self, table: TableInfo) -> None:
         self.table = table
         self.where: Expr | None = None
+
+    def copy(self) -> DeleteStmt:
+        new = DeleteStmt(self.table)
+        new.where = self.where
+        return new
 
     def _walk(self, key: Key, params: Params) -> None:
         key.append(("DELETE", self.table.name))

@@ -84,6 +84,42 @@ class TestWrites(SuiteBase):
         assert await db.delete(WritesItem).filter(WritesItem.seq == 4) == 1
         assert await db.select(WritesItem).count() == 0
 
+    async def test_builders_are_generative(self, db: Connection) -> None:
+        """Reusing a base builder: each method returns a new one, the base is unchanged."""
+        await fresh_tables(db, WritesItem)
+        await db.insert([WritesItem(name=n, seq=i) for i, n in enumerate("abcdef")])
+        select_base = db.select(WritesItem.name).filter(WritesItem.seq >= 2)
+        low = select_base.filter(WritesItem.seq < 4)
+        high = select_base.filter(WritesItem.seq >= 4)
+        assert sorted(await low.scalars().collect()) == ["c", "d"]
+        assert sorted(await high.scalars().collect()) == ["e", "f"]
+        assert sorted(await select_base.scalars().collect()) == ["c", "d", "e", "f"]
+
+        update_base = db.update(WritesItem).filter(WritesItem.seq >= 2)
+        first = update_base.filter(WritesItem.seq < 4).set(WritesItem.score, 1)
+        second = update_base.filter(WritesItem.seq >= 4).set(WritesItem.score, 2)
+        assert await first == 2
+        assert await second == 2
+        assert await update_base.set(WritesItem.note, "x") == 4  # still only seq >= 2
+        rows = {r.name: (r.score, r.note) for r in await db.select(WritesItem).collect()}
+        assert rows == {
+            "a": (0, None),
+            "b": (0, None),
+            "c": (1, "x"),
+            "d": (1, "x"),
+            "e": (2, "x"),
+            "f": (2, "x"),
+        }
+
+        delete_base = db.delete(WritesItem).filter(WritesItem.seq >= 2)
+        assert await delete_base.filter(WritesItem.seq == 5) == 1
+        assert await delete_base.filter(WritesItem.seq == 2) == 1
+        remaining = await db.select(WritesItem.name).order_by(WritesItem.name).scalars().collect()
+        assert remaining == ["a", "b", "d", "e"]
+        assert await delete_base == 2  # seq >= 2 again, not seq == 5 AND seq == 2
+        remaining = await db.select(WritesItem.name).order_by(WritesItem.name).scalars().collect()
+        assert remaining == ["a", "b"]
+
     async def test_batch_insert_sets_every_id(self, db: Connection) -> None:
         await fresh_tables(db, WritesItem)
         objects = [
