@@ -43,6 +43,7 @@ from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, Select, Update
+from .sqllog import LogSettings, configure_logging
 
 __version__ = "0.1.0"
 
@@ -75,6 +76,7 @@ __all__ = [
     "ForeignKeyViolationError",
     "Insert",
     "IntegrityError",
+    "LogSettings",
     "Model",
     "NotNullViolationError",
     "NotSupportedError",
@@ -98,6 +100,7 @@ __all__ = [
     "aliased",
     "asdict",
     "col",
+    "configure_logging",
     "exists",
     "field",
     "foreign_key",

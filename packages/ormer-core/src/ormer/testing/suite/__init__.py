@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .test_errors import TestErrors
+from .test_logging import TestSqlLogging
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
 from .test_pool_safety import TestPoolSafety
@@ -21,6 +22,7 @@ __all__ = [
     "TestPoolStateMachine",
     "TestQueries",
     "TestRawSQL",
+    "TestSqlLogging",
     "TestTransactions",
     "TestTypes",
     "TestWrites",
