@@ -33,6 +33,7 @@ from .errors import (
     OrmerError,
     PoolClosedError,
     PoolError,
+    PoolExhaustedByTaskError,
     PoolTimeoutError,
     QueryError,
     TransientError,
@@ -43,6 +44,7 @@ from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
+from .sqllog import LogSettings, configure_logging
 
 __version__ = "0.1.0"
 
@@ -75,6 +77,7 @@ __all__ = [
     "ForeignKeyViolationError",
     "Insert",
     "IntegrityError",
+    "LogSettings",
     "Model",
     "NotFoundError",
     "NotNullViolationError",
@@ -86,6 +89,7 @@ __all__ = [
     "PoolBuilder",
     "PoolClosedError",
     "PoolError",
+    "PoolExhaustedByTaskError",
     "PoolStats",
     "PoolTimeoutError",
     "PooledConnection",
@@ -100,6 +104,7 @@ __all__ = [
     "aliased",
     "asdict",
     "col",
+    "configure_logging",
     "exists",
     "field",
     "foreign_key",

@@ -27,6 +27,7 @@ from .errors import (
 from .hydrate import RowsConverter, make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .query import QueryAPI
+from .sqllog import LoggedParams
 from .statements import InsertStmt
 from .validation import validate_batch
 
@@ -299,7 +300,7 @@ class Connection(QueryAPI):
         finally:
             elapsed = time.perf_counter() - start
             if logging_on:
-                log.debug("%s %r (%.3f ms)", sql, params, elapsed * 1000)
+                log.debug("%s %s (%.3f ms)", sql, LoggedParams(params), elapsed * 1000)
             if after is not None:
                 rowcount = _rowcount(result)
                 after(
@@ -343,7 +344,7 @@ class Connection(QueryAPI):
         if hooks.before_execute is not None:
             hooks.before_execute(sql=sql, params=params, dialect=self._dialect)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %r (stream, batch=%d)", sql, params, batch)
+            log.debug("%s %s (stream, batch=%d)", sql, LoggedParams(params), batch)
         start = time.perf_counter()
         count = 0
         error: BaseException | None = None

@@ -22,6 +22,7 @@ __all__ = [
     "OrmerError",
     "PoolClosedError",
     "PoolError",
+    "PoolExhaustedByTaskError",
     "PoolTimeoutError",
     "QueryError",
     "TransientError",
@@ -68,6 +69,15 @@ class PoolError(OrmerError):
 
 class PoolTimeoutError(PoolError):
     """No connection became free within ``acquire_timeout``."""
+
+
+class PoolExhaustedByTaskError(PoolTimeoutError):
+    """The task asking for a connection already holds all of the pool's connections.
+
+    It could only wait for itself until ``acquire_timeout``, so it fails at
+    once: use the connection it holds (``conn.select(...)``) rather than the
+    pool, or raise ``max_size``.
+    """
 
 
 class PoolClosedError(PoolError):

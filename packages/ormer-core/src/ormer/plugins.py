@@ -12,6 +12,7 @@ This module sits on the lowest floor (it imports only ``hookspecs`` and
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import threading
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DialectEntry",
+    "KNOWN_BACKENDS",
     "DialectRegistry",
+    "KnownBackend",
     "QueryHooks",
     "get_dialect",
     "model_defined",
@@ -42,14 +45,40 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "ormer.plugins"
 
-# First-party dialect names and the distribution that provides each, for the
-# "pip install ..." hint when a dialect is missing.
-KNOWN_PACKAGES = {
-    "sqlite": "ormer-sqlite",
-    "postgresql": "ormer-postgres",
-    "mysql": "ormer-mysql",
-    "turso": "ormer-turso",
+
+@dataclass(frozen=True)
+class KnownBackend:
+    """A first-party backend: its dialect name, URL schemes and distribution.
+
+    ``package`` is None for a backend that is planned but not published yet.
+    """
+
+    name: str
+    title: str
+    schemes: tuple[str, ...]
+    package: str | None
+
+
+# The one table of first-party backends: the "pip install ..." hints, the scheme
+# aliases (postgres:// -> postgresql) and the "did you mean ...?" suggestions.
+KNOWN_BACKENDS: dict[str, KnownBackend] = {
+    b.name: b
+    for b in (
+        KnownBackend("sqlite", "SQLite", ("sqlite", "sqlite3"), "ormer-sqlite"),
+        KnownBackend("postgresql", "PostgreSQL", ("postgresql", "postgres"), "ormer-postgres"),
+        KnownBackend("mysql", "MySQL/MariaDB", ("mysql", "mariadb"), "ormer-mysql"),
+        KnownBackend("turso", "Turso", ("turso", "libsql"), None),
+    )
 }
+
+# Dialect name -> distribution, for the first-party backends that are published.
+KNOWN_PACKAGES = {b.name: b.package for b in KNOWN_BACKENDS.values() if b.package is not None}
+
+# URL scheme -> first-party dialect name.
+_KNOWN_SCHEMES = {scheme: b.name for b in KNOWN_BACKENDS.values() for scheme in b.schemes}
+
+# how close a misspelt name must be to a known one to be suggested (difflib ratio)
+_SUGGEST_CUTOFF = 0.75
 
 
 @dataclass(frozen=True)
@@ -127,7 +156,7 @@ class DialectRegistry:
         """The entry of a dialect name, or DialectNotFoundError."""
         entry = self._by_name.get(name.lower())
         if entry is None:
-            raise self._not_found(f"no dialect named {name!r}", name.lower())
+            raise self._not_found(f"no dialect named {name!r}", name.lower(), url=False)
         return entry
 
     def entry_for_scheme(self, scheme: str) -> DialectEntry:
@@ -135,9 +164,10 @@ class DialectRegistry:
         scheme = scheme.lower()
         entry = self._by_scheme.get(scheme) or self._by_scheme.get(scheme.split("+", 1)[0])
         if entry is None:
-            base = scheme.split("+", 1)[0]
-            name = {"postgres": "postgresql", "mariadb": "mysql"}.get(base, base)
-            raise self._not_found(f"no dialect handles URL scheme {scheme!r}", name)
+            base, plus, driver = scheme.partition("+")
+            raise self._not_found(
+                f"no dialect handles URL scheme {scheme!r}", base, url=True, suffix=plus + driver
+            )
         return entry
 
     def instance(self, entry: DialectEntry) -> Dialect:
@@ -148,7 +178,17 @@ class DialectRegistry:
             self._instances[entry.name] = dialect
         return dialect
 
-    def _not_found(self, what: str, wanted: str) -> DialectNotFoundError:
+    def _not_found(
+        self, what: str, wanted: str, *, url: bool, suffix: str = ""
+    ) -> DialectNotFoundError:
+        """The error for a missing dialect: what is installed, and the way to get it.
+
+        ``wanted`` is a dialect name or (``url=True``) a URL scheme without its
+        ``+driver`` ``suffix``. A known first-party backend gets its package name
+        (or "not available yet" when it is planned); a misspelling of a known or
+        installed name gets "did you mean ...?" instead of a package that does
+        not exist.
+        """
         installed = (
             ", ".join(
                 f"{e.name} ({'/'.join(e.schemes)})"
@@ -156,10 +196,36 @@ class DialectRegistry:
             )
             or "none"
         )
-        package = KNOWN_PACKAGES.get(wanted, f"ormer-{wanted}")
+        message = f"{what}. Installed dialects: {installed}."
+        known = KNOWN_BACKENDS.get(_KNOWN_SCHEMES.get(wanted, wanted))
+        if known is not None:
+            return DialectNotFoundError(f"{message} {_install_hint(known)}")
+        spellings = set(self._by_scheme) | set(_KNOWN_SCHEMES) if url else set(self._by_name)
+        if not url:
+            spellings |= set(KNOWN_BACKENDS)
+        close = difflib.get_close_matches(wanted, sorted(spellings), n=1, cutoff=_SUGGEST_CUTOFF)
+        if close:
+            guess = close[0]
+            shown = f"{guess}{suffix}://" if url else repr(guess)
+            hint = f"Did you mean {shown}?"
+            target = self._by_scheme.get(guess) if url else self._by_name.get(guess)
+            if target is None:  # a first-party backend that is not installed
+                suggested = KNOWN_BACKENDS[_KNOWN_SCHEMES.get(guess, guess)]
+                hint = f"{hint} {_install_hint(suggested)}"
+            return DialectNotFoundError(f"{what}. {hint} Installed dialects: {installed}.")
         return DialectNotFoundError(
-            f"{what}. Installed dialects: {installed}. To add it: pip install {package}"
+            f"{message} If a plugin provides it, install it: pip install ormer-{wanted}"
         )
+
+
+def _install_hint(known: KnownBackend) -> str:
+    """How to get a first-party backend (or that it is not available yet)."""
+    if known.package is None:
+        return (
+            f"The {known.title} backend is not available yet (it is planned); "
+            "no package provides it today."
+        )
+    return f"To add it: pip install {known.package}"
 
 
 @dataclass(frozen=True)

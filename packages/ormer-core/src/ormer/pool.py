@@ -38,6 +38,7 @@ from .errors import (
     ConnectionReleasedError,
     OrmerError,
     PoolClosedError,
+    PoolExhaustedByTaskError,
     PoolTimeoutError,
 )
 from .model import FieldInfo, Model
@@ -51,6 +52,25 @@ __all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
 log = logging.getLogger("ormer.pool")
 M = TypeVar("M", bound=Model)
 _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
+
+# Frames left out of the ORMER_DEBUG "Acquired at" stack: the event loop's, and
+# ormer's own below the borrower (get, __aenter__, the one-statement query methods).
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+_ORMER_DIR = os.path.dirname(__file__) + os.sep
+_ORMER_TESTING_DIR = os.path.join(_ORMER_DIR, "testing") + os.sep
+
+
+def _borrower_stack() -> list[str]:
+    """Where a connection is being acquired: the borrower's frames, innermost last."""
+    frames = traceback.extract_stack()
+    while frames and frames[-1].filename.startswith(_ORMER_DIR):
+        if frames[-1].filename.startswith(_ORMER_TESTING_DIR):
+            break
+        frames.pop()
+    kept = [f for f in frames if not f.filename.startswith(_ASYNCIO_DIR)] or frames
+    task = asyncio.current_task()
+    header = [f"  (in task {task.get_name()!r})\n"] if task is not None else []
+    return header + traceback.format_list(kept)
 
 
 @dataclass(frozen=True)
@@ -72,12 +92,15 @@ class PoolStats:
 class _Holder:
     """One open driver connection owned by the pool."""
 
-    __slots__ = ("created", "driver", "last_used", "write_gate")
+    __slots__ = ("created", "driver", "last_used", "task", "write_gate")
 
     def __init__(self, driver: DriverConnection, write_gate: asyncio.Lock | None) -> None:
         self.driver = driver
         self.created = self.last_used = time.monotonic()
         self.write_gate = write_gate
+        # the task that borrowed it (None while idle): a task holding every
+        # connection that asks for one more fails fast instead of waiting on itself
+        self.task: asyncio.Task[Any] | None = None
 
 
 class PooledConnection(Connection):
@@ -283,8 +306,9 @@ class Pool(QueryAPI):
             if holder is None:
                 continue  # a stale idle connection was discarded: look again
             self._holders.add(holder)
+            holder.task = asyncio.current_task(self._loop)
             self._acquired += 1
-            stack = traceback.format_stack()[:-2] if self._debug else None
+            stack = _borrower_stack() if self._debug else None
             conn = PooledConnection(self, holder, stack)
             checkout = plugins.query_hooks().connection_checkout
             if checkout is not None:
@@ -300,10 +324,31 @@ class Pool(QueryAPI):
         if self._size < self.max_size and not queued:
             self._size += 1
             return await self._connect()
+        if len(self._holders) >= self.max_size:
+            self._check_not_held_by_current_task()
         grant = await self._wait(deadline)
         if grant is _CAPACITY:
             return await self._connect()
         return grant if self._fresh(grant) else await self._vet(grant)
+
+    def _check_not_held_by_current_task(self) -> None:
+        """Fail fast when the current task holds every connection: it would wait on itself.
+
+        Only then: a connection held by another task, or a connect in flight,
+        may still come back, so waiting makes sense.
+        """
+        task = asyncio.current_task()
+        if task is None or any(h.task is not task for h in self._holders):
+            return
+        n = len(self._holders)
+        log.warning("pool exhausted by one task (%r): %s", task.get_name(), self._describe())
+        raise PoolExhaustedByTaskError(
+            f"this task already holds all {n} of the pool's connections (max_size="
+            f"{self.max_size}) and asks for another: it would wait for itself until "
+            f"acquire_timeout. Use the connection you hold (conn.select(...) inside "
+            f"'async with pool.get() as conn', not pool.select(...)), or raise max_size "
+            f"({self._describe()})"
+        )
 
     def _fresh(self, holder: _Holder) -> bool:
         """Whether an idle connection can be handed out as is (``_vet`` has nothing to do)."""
@@ -445,6 +490,7 @@ class Pool(QueryAPI):
             conn._release_gate()
             return
         self._holders.discard(holder)
+        holder.task = None
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
             checkin(conn=conn)

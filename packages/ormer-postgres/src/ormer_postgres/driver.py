@@ -409,15 +409,28 @@ _QUERY_CLASSES = frozenset({"22", "42", "0A", "21", "25", "26", "2B", "34", "3D"
 _LOST = frozenset({"57P01", "57P02", "57P03"})
 
 
+def _server_message(exc: asyncpg.PostgresError) -> str:
+    """The server's message, then its DETAIL and HINT lines, each once.
+
+    (``str()`` of an asyncpg error already appends DETAIL and HINT; the primary
+    message alone is ``args[0]``.)
+    """
+    primary = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    lines = [primary or getattr(exc, "message", None) or ""]
+    for label in ("detail", "hint"):
+        text = getattr(exc, label, None)
+        if text:
+            lines.append(f"{label.upper()}: {text}")
+    return "\n".join(lines) if lines[0] else ""
+
+
 def translate_error(exc: BaseException) -> OrmerError:
     """Map an asyncpg exception to ormer's tree by its SQLSTATE."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, asyncpg.PostgresError):
         state: str | None = getattr(exc, "sqlstate", None)
         code = state or ""
-        detail = getattr(exc, "detail", None)
-        if detail:
-            message = f"{message}\nDETAIL: {detail}"
+        message = _server_message(exc) or message
         if code in _INTEGRITY:
             return _INTEGRITY[code](message, sqlstate=code)
         if code.startswith("23"):

@@ -5,13 +5,22 @@ costs tens of microseconds, so every ormer statement is exactly one hand-off:
 the execute, the fetch and the cursor close run together on that thread
 (``aiosqlite.Connection._execute`` runs a function there; it has been part of
 aiosqlite since its first releases).
+
+A connection the user forgot to close must not keep the interpreter alive:
+aiosqlite's worker thread is made a daemon before it starts, and a driver that
+is garbage-collected (or still open at exit) unclosed emits a ResourceWarning,
+then closes its SQLite connection and ends the thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
+import threading
 import time
+import warnings
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -37,6 +46,63 @@ __all__ = ["SQLiteDriver"]
 R = TypeVar("R")
 
 DEFAULT_BUSY_TIMEOUT = 5.0
+
+#: seconds an unclosed connection's worker thread gets to close it at exit
+EXIT_CLOSE_TIMEOUT = 2.0
+
+
+def _worker_thread(aconn: aiosqlite.Connection) -> threading.Thread | None:
+    """aiosqlite's worker thread: the connection itself before 0.21, ``_thread`` after."""
+    if isinstance(aconn, threading.Thread):
+        return aconn
+    thread = getattr(aconn, "_thread", None)
+    return thread if isinstance(thread, threading.Thread) else None
+
+
+def _daemonize(aconn: aiosqlite.Connection) -> None:
+    """Make the (not yet started) worker thread a daemon: it cannot block interpreter exit."""
+    thread = _worker_thread(aconn)
+    if thread is not None and thread.ident is None:
+        thread.daemon = True
+
+
+def _abandon(aconn: aiosqlite.Connection, raw: sqlite3.Connection, path: str) -> None:
+    """A driver was garbage-collected (or is open at exit) without ``close()``.
+
+    Warns, then closes the SQLite connection on its own thread and ends that
+    thread, without touching an event loop (which may be closed by now).
+    """
+    try:
+        warnings.warn(
+            f"SQLite connection to {path!r} was never closed; close it with "
+            "'await conn.close()' or open it with 'async with'",
+            ResourceWarning,
+            stacklevel=1,
+        )
+    finally:  # also when warnings are errors (-W error): the connection is closed
+        _close_abandoned(aconn, raw)
+
+
+def _close_abandoned(aconn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        raw.interrupt()  # a statement still running stops now
+    stop = getattr(aiosqlite.core, "_STOP_RUNNING_SENTINEL", None)
+
+    def close_and_stop() -> object:
+        raw.close()
+        return stop
+
+    aconn._running = False  # aiosqlite < 0.21 ends its thread on this once its queue is empty
+    aconn._connection = None  # closed as far as aiosqlite is concerned: no second warning
+    tx = getattr(aconn, "_tx", None)
+    if tx is not None:
+        tx.put_nowait((None, close_and_stop))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # at exit, or in synchronous code: let the close finish
+        thread = _worker_thread(aconn)
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(EXIT_CLOSE_TIMEOUT)
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
@@ -117,13 +183,15 @@ def _enable_wal(conn: sqlite3.Connection, busy_ms: int) -> None:
 class SQLiteDriver:
     """One SQLite connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
 
-    __slots__ = ("_aconn", "_closed", "_raw", "path")
+    __slots__ = ("__weakref__", "_aconn", "_closed", "_finalizer", "_raw", "path")
 
     def __init__(self, aconn: aiosqlite.Connection, path: str) -> None:
         self._aconn = aconn
         self._raw: sqlite3.Connection = aconn._conn
         self._closed = False
         self.path = path
+        # runs when the driver is garbage-collected unclosed, or at interpreter exit
+        self._finalizer = weakref.finalize(self, _abandon, aconn, self._raw, path)
 
     @classmethod
     async def open(cls, path: str, options: dict[str, Any]) -> SQLiteDriver:
@@ -133,9 +201,11 @@ class SQLiteDriver:
         wal = str(options.pop("wal", "true")).lower() not in ("0", "false", "no")
         uri = path.startswith("file:")
         try:
-            aconn = await aiosqlite.connect(
+            pending = aiosqlite.connect(
                 path, isolation_level=None, timeout=timeout, uri=uri, **options
             )
+            _daemonize(pending)  # before the await starts the thread
+            aconn = await pending
         except sqlite3.Error as exc:
             raise ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
         except TypeError as exc:
@@ -204,6 +274,7 @@ class SQLiteDriver:
         if self._closed:
             return
         self._closed = True
+        self._finalizer.detach()
         # A statement still running (its caller was cancelled) is stopped rather
         # than awaited; interrupt() is safe from any thread and a no-op when idle.
         with contextlib.suppress(sqlite3.Error):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .test_errors import TestErrors
+from .test_logging import TestSqlLogging
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
+from .test_pool_safety import TestPoolSafety
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
@@ -17,10 +19,12 @@ __all__ = [
     "TestErrors",
     "TestModels",
     "TestPool",
+    "TestPoolSafety",
     "TestPoolStateMachine",
     "TestQueries",
     "TestRawSQL",
     "TestSafety",
+    "TestSqlLogging",
     "TestTransactions",
     "TestTypes",
     "TestWrites",

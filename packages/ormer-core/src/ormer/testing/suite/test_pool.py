@@ -481,7 +481,9 @@ class TestPool(SuiteBase):
 
     async def test_acquire_timeout(self, ormer_url: str) -> None:
         async with opened(ormer_url, max_size=1, acquire_timeout=0.05) as pool:
-            held = await pool.get()
+            # borrowed by another task: this one waits (holding it itself fails fast,
+            # see test_pool_safety)
+            held = await asyncio.create_task(borrow(pool))
             with pytest.raises(PoolTimeoutError) as info:
                 await pool.get()
             message = str(info.value)
