@@ -42,6 +42,7 @@ import asyncio
 import contextlib
 import gc
 import inspect
+import logging
 import os
 import re
 import secrets
@@ -55,6 +56,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import ormer.plugins
+import ormer.sqllog
 from ormer import Connection, Database, DatabaseError
 from ormer.hookspecs import hookimpl
 from ormer.pool import Pool
@@ -308,11 +310,45 @@ def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
+@contextlib.contextmanager
+def _process_state_restored() -> Any:
+    """Put back what a page may change for the whole process: the ``ormer`` loggers'
+    handlers, levels and propagation, and ``ormer.configure_logging``'s settings
+    (docs/logging.md turns SQL logging on; later pages and tests must not log)."""
+    names = ["ormer", *(n for n in logging.root.manager.loggerDict if n.startswith("ormer."))]
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.level, logger.propagate, logger.disabled)
+    settings = ormer.sqllog.log_settings()
+    try:
+        yield
+    finally:
+        ormer.sqllog._State.settings = settings
+        for name in [
+            "ormer",
+            *(n for n in logging.root.manager.loggerDict if n.startswith("ormer.")),
+        ]:
+            logger = logging.getLogger(name)
+            handlers, level, propagate, disabled = saved.get(
+                name, ([], logging.NOTSET, True, False)
+            )
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+            logger.disabled = disabled
+
+
 def run_doc(doc: Doc, tmp: Path) -> DocResult:
     """Run ``doc``'s blocks in order (the working directory must already be ``tmp``).
 
     A failing block's exception propagates with a note naming ``file:line``.
     """
+    with _process_state_restored():
+        return _run_doc(doc, tmp)
+
+
+def _run_doc(doc: Doc, tmp: Path) -> DocResult:
     result = DocResult()
     module_name = "ormer_docs_" + re.sub(r"\W", "_", doc.name)
     module = types.ModuleType(module_name)

@@ -3,12 +3,14 @@ docs/testing.md, "The docs are tested"); and the harness itself fails when it sh
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import ormer.plugins
+import ormer.sqllog
 from ormer.hookspecs import hookimpl
 
 from .harness import Doc, DocMarkerError, parse_doc
@@ -47,6 +49,22 @@ def test_blocks_share_one_namespace_and_the_fixtures(run_markdown: Any) -> None:
     )
     result = run_markdown(text)
     assert (result.ran, result.hidden, result.not_run) == (3, 0, [])
+
+
+def test_a_page_changing_sql_logging_does_not_leak_it(run_markdown: Any) -> None:
+    sql_log = logging.getLogger("ormer.sql")
+    before = (list(sql_log.handlers), sql_log.level, ormer.sqllog.log_settings())
+    text = md(
+        "import logging\nimport ormer\n\nseen = []\n\n\n"
+        "class Keep(logging.Handler):\n"
+        "    def emit(self, record):\n        seen.append(record)\n\n\n"
+        "logging.getLogger('ormer.sql').addHandler(Keep())\n"
+        "logging.getLogger('ormer.sql').setLevel(logging.DEBUG)\n"
+        "ormer.configure_logging(params=False)\n",
+        "await db.exec_rows('SELECT 1')\nassert seen\n",
+    )
+    assert run_markdown(text).ran == 2
+    assert (list(sql_log.handlers), sql_log.level, ormer.sqllog.log_settings()) == before
 
 
 def test_a_complete_program_runs_with_asyncio_run(run_markdown: Any, tmp_path: Any) -> None:
