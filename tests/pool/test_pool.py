@@ -1,4 +1,4 @@
-"""The connection pool (DESIGN §3) on real SQLite files: what only SQLite has.
+"""The connection pool (docs/pool.md) on real SQLite files: what only SQLite has.
 
 The pool's backend-independent behaviour is tested by the compliance suite
 (``ormer.testing.suite.test_pool`` / ``test_pool_stateful``), which every backend

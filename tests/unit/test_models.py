@@ -1,4 +1,4 @@
-"""Model declarations, instances and value validation (DESIGN §4), without a database.
+"""Model declarations, instances and value validation (docs/models.md), without a database.
 
 No ``from __future__ import annotations`` here: several models are declared
 inside test functions with locally defined types.

@@ -1,4 +1,4 @@
-"""The plugin seam (DESIGN §1, §2, §9): entry points, hand-registered plugins, hooks.
+"""The plugin seam (docs/plugins.md, docs/errors.md): entry points, hand-registered plugins, hooks.
 
 The dialect plugin defined here (``DummyDialect`` and its recording driver) is
 not a mock of a real driver: it is a third-party dialect written against the

@@ -607,3 +607,16 @@ async def test_values_cannot_escape_their_literal(db: Connection, sql_mode: str)
         f"SELECT COUNT(*) FROM {q} WHERE text = {db.dialect.placeholder(1)}", [HOSTILE[1]]
     )
     assert raw == [(1,)]
+
+
+@pytest.mark.parametrize("min_size", [0, 1])
+async def test_a_pool_compiles_for_the_server_from_the_start(url: str, min_size: int) -> None:
+    """The pool learns MariaDB-or-MySQL when built: ``pool.dialect`` and a connection's
+    agree before anything compiles (RETURNING support, for one)."""
+    async with await Database.create_pool(url).min_size(min_size).max_size(2).build() as pool:
+        compiled_first = pool.select(MyTyped).filter(MyTyped.id == 1).sql()
+        assert pool.stats().size == min_size  # a probe is not a pool member
+        async with pool.get() as conn:
+            assert type(pool.dialect) is type(conn.dialect)
+            assert pool.dialect.supports_returning is conn.dialect.supports_returning
+            assert conn.select(MyTyped).filter(MyTyped.id == 1).sql() == compiled_first

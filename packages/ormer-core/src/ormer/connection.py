@@ -1,4 +1,6 @@
-"""A connection: runs compiled statements on one driver connection (DESIGN §5 to §8).
+"""A connection: runs compiled statements on one driver connection.
+
+What it offers is described in docs/queries.md, writes.md, transactions.md and raw-sql.md.
 
 Every statement goes through :meth:`Connection._run`, the one place that
 logs to ``ormer.sql``, calls the per-statement hooks (only when a plugin

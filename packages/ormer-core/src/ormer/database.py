@@ -1,4 +1,4 @@
-"""``Database.connect`` / ``Database.create_pool`` and ``DbType`` (DESIGN §2)."""
+"""``Database.connect`` / ``Database.create_pool`` and ``DbType`` (docs/index.md)."""
 
 from __future__ import annotations
 

@@ -213,6 +213,10 @@ class Dialect:
     serialize_writes: ClassVar[bool] = False
     #: the largest decimal precision stored exactly
     max_decimal_digits: ClassVar[int] = 38
+    #: what SQL a connection may send depends on the server it reaches (MariaDB or MySQL
+    #: behind one URL scheme): its driver reports the variant (``server_dialect``), and a
+    #: pool learns it when built, before compiling anything
+    has_server_variants: ClassVar[bool] = False
 
     def __init__(self) -> None:
         from .compiler import SQLCompiler, StatementCache

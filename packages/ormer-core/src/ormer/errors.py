@@ -1,4 +1,4 @@
-"""The ormer error tree (DESIGN §9).
+"""The ormer error tree (docs/errors.md).
 
 Every error ormer raises subclasses :class:`OrmerError`. Driver exceptions are
 translated by the dialect's driver adapter and chained (``raise ... from exc``),

@@ -1,4 +1,4 @@
-"""Every pluggy hook specification of ormer (DESIGN §1), and nothing else.
+"""Every pluggy hook specification of ormer (docs/plugins.md), and nothing else.
 
 Hooks are synchronous. Three groups:
 

@@ -1,4 +1,4 @@
-"""Models: ``Model``, the field specifiers and table metadata (DESIGN §4).
+"""Models: ``Model``, the field specifiers and table metadata (docs/models.md).
 
 A model class is dataclass-like (PEP 681): a keyword-only constructor,
 ``repr`` and ``==`` by field values. On the class, each field is a

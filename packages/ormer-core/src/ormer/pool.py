@@ -1,4 +1,4 @@
-"""The connection pool (DESIGN §3), backend-agnostic over ``DriverConnection``.
+"""The connection pool (docs/pool.md), backend-agnostic over ``DriverConnection``.
 
 Bookkeeping invariants, true between any two awaits:
 
@@ -52,6 +52,11 @@ __all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
 log = logging.getLogger("ormer.pool")
 M = TypeVar("M", bound=Model)
 _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
+
+
+class _WaitExpired(Exception):
+    """Set on a waiter whose deadline passed (the borrower turns it into PoolTimeoutError)."""
+
 
 # Frames left out of the ORMER_DEBUG "Acquired at" stack: the event loop's, and
 # ormer's own below the borrower (get, __aenter__, the one-statement query methods).
@@ -259,6 +264,8 @@ class Pool(QueryAPI):
             for _ in range(self.min_size):
                 self._size += 1
                 self._idle.append(await self._connect())
+            if self._dialect.has_server_variants:
+                await self._learn_server_variant()
         except BaseException:
             await self.terminate()
             raise
@@ -266,6 +273,19 @@ class Pool(QueryAPI):
             self._reaper = asyncio.create_task(self._reap(), name="ormer-pool-reaper")
         log.info("pool open: %s, %d..%d connections", self._url, self.min_size, self.max_size)
         return self
+
+    async def _learn_server_variant(self) -> None:
+        """Compile for the server the pool reaches from the start (MariaDB or MySQL, say):
+        ask an opened connection, or open one to ask and close it (not a pool member)."""
+        if self._idle:
+            driver = self._idle[0].driver
+            self._dialect = getattr(driver, "server_dialect", None) or self._dialect
+            return
+        driver = await self._dialect.connect(self._url, dict(self._options))
+        try:
+            self._dialect = getattr(driver, "server_dialect", None) or self._dialect
+        finally:
+            await driver.close()
 
     async def _connect(self) -> _Holder:
         """Open one connection; the caller has already counted it in ``_size``."""
@@ -299,10 +319,17 @@ class Pool(QueryAPI):
     async def _acquire(self, timeout: float | None) -> PooledConnection:
         if self._closing:
             raise PoolClosedError("the pool is closed")
+        explicit = timeout is not None
         timeout = self.acquire_timeout if timeout is None else timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            holder = await self._take(deadline)
+            try:
+                holder = await self._take(deadline)
+            except _WaitExpired:
+                source = f"get(timeout={timeout})" if explicit else "acquire_timeout"
+                raise PoolTimeoutError(
+                    f"no connection within {timeout}s ({source}): {self._describe()}"
+                ) from None
             if holder is None:
                 continue  # a stale idle connection was discarded: look again
             self._holders.add(holder)
@@ -396,12 +423,9 @@ class Pool(QueryAPI):
                 fut.cancel()
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(fut)
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, _WaitExpired):
                 self._timeouts += 1
                 log.warning("pool timeout: %s", self._describe())
-                raise PoolTimeoutError(
-                    f"no connection within {self._timeout_text()}: {self._describe()}"
-                ) from None
             raise
         finally:
             if deadline is not None:
@@ -423,14 +447,11 @@ class Pool(QueryAPI):
                 del self._deadlines[fut]
             elif deadline <= now:
                 del self._deadlines[fut]
-                fut.set_exception(TimeoutError())
+                fut.set_exception(_WaitExpired())
             elif earliest is None or deadline < earliest:
                 earliest = deadline
         if earliest is not None and not self._closed:
             self._schedule_sweep(asyncio.get_running_loop(), earliest)
-
-    def _timeout_text(self) -> str:
-        return f"{self.acquire_timeout}s (acquire_timeout)"
 
     def _describe(self) -> str:
         return (
@@ -786,7 +807,7 @@ class PoolBuilder:
         return self
 
     def range(self, lo: int, hi: int) -> PoolBuilder:
-        """``min_size(lo).max_size(hi)`` (the seed's ``.range(0..1)``)."""
+        """``min_size(lo).max_size(hi)``: ``range(0, 1)`` is a pool of at most one connection."""
         self._min_size, self._max_size = lo, hi
         return self
 
@@ -839,7 +860,12 @@ class PoolBuilder:
                 raise ConfigurationError(f"{name} must be a non-negative number of seconds or None")
 
     async def build(self) -> Pool:
-        """Validate the options and open ``min_size`` connections."""
+        """Validate the options and open ``min_size`` connections.
+
+        A dialect whose SQL depends on the server it reaches (``has_server_variants``)
+        learns that server here, from the first connection or a probe, so that the
+        pool compiles for it from the start.
+        """
         self._validate()
         pool = Pool(
             self._dialect,

@@ -1,4 +1,4 @@
-"""Query builders: ``Select``, ``Insert``, ``Update``, ``Delete`` (DESIGN §5, §6).
+"""Query builders: ``Select``, ``Insert``, ``Update``, ``Delete`` (docs/queries.md, docs/writes.md).
 
 Builders are generative (each method returns a new builder, so a base query
 can be reused) and run through an :class:`Executor`: a single connection, or

@@ -1,4 +1,4 @@
-"""Validating a batch of objects before they are inserted (DESIGN §4: ValidationError
+"""Validating a batch of objects before they are inserted (docs/models.md: ValidationError
 before any SQL), with a function generated once per model.
 
 The generated function checks each object's class, reads its values in one

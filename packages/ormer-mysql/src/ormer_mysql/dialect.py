@@ -214,6 +214,7 @@ class MySQLDialect(Dialect):
     supports_server_side_cursor = True
     paramstyle = "format"
     max_decimal_digits = 65
+    has_server_variants = True  # MySQL or MariaDB behind mysql://: see server_dialect
 
     #: the collation of every table ormer creates (binary, no pad: exact comparisons)
     table_collation: ClassVar[str] = "utf8mb4_0900_bin"

@@ -1,4 +1,4 @@
-"""A pure-Python oracle for ormer queries (DESIGN §11).
+"""A pure-Python oracle for ormer queries (docs/testing.md).
 
 It evaluates ormer's own expression trees (``BinaryOp``, ``BoolOp``, ``Not``,
 ``IsNull``, ``InList``, ``Like``, ``Between``, ``Func``, ``Case``, ``Column``,

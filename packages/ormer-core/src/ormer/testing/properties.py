@@ -1,5 +1,5 @@
 """Property tests a dialect runs on itself: differential (against the oracle),
-metamorphic (TLP, NoREC, count) and round-trip properties (DESIGN §11).
+metamorphic (TLP, NoREC, count) and round-trip properties (docs/testing.md).
 
 A test module subclasses the classes here (their names do not start with
 ``Test``, so importing them collects nothing by itself) and supplies one

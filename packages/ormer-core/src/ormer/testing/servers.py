@@ -1,4 +1,4 @@
-"""Where server-backed tests find their database (DESIGN §11).
+"""Where server-backed tests find their database (docs/testing.md).
 
 For a backend (``"postgres"``, ``"mysql"``), in order:
 

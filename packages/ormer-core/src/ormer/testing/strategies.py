@@ -1,4 +1,4 @@
-"""Hypothesis strategies for ormer: models, rows, filter trees and queries (DESIGN §11).
+"""Hypothesis strategies for ormer: models, rows, filter trees and queries (docs/testing.md).
 
 Everything is built through ormer's public API (``Model`` subclasses made at
 run time, column operators, ``func``), so a generated case tests what users

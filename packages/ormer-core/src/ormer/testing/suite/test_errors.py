@@ -1,4 +1,4 @@
-"""Compliance suite: the error tree of DESIGN §9 on a real database.
+"""Compliance suite: the error tree of docs/errors.md on a real database.
 
 Bad values fail with ValidationError before any SQL is sent (checked through
 the ``ormer.sql`` log, which records every statement, and through the table

@@ -1,4 +1,4 @@
-"""Compliance suite: model declarations (DESIGN §4) as a database sees them.
+"""Compliance suite: model declarations (docs/models.md) as a database sees them.
 
 Table names, column renames, defaults, nullability, unique constraints,
 indexes, foreign keys and primary keys are each checked through real rows:

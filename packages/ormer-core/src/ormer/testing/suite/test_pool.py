@@ -1,6 +1,6 @@
 # Model attributes are typed as their values for type checkers (PEP 681), so column
 # methods (User.age.in_(...)) and operators on them are unknown to mypy here; see ormer.col().
-"""Compliance suite: the connection pool (DESIGN §3), on the backend's own database.
+"""Compliance suite: the connection pool (docs/pool.md), on the backend's own database.
 
 Every test builds its pools from ``ormer_url`` and closes them (``async with``), so
 no connection outlives its test. Time-dependent behaviour (the reaper, lifetimes,
@@ -145,7 +145,7 @@ def slow_query_sql() -> str:
 
 
 class TestPool(SuiteBase):
-    """DESIGN §3: the pool's behaviour, the same on every backend."""
+    """docs/pool.md: the pool's behaviour, the same on every backend."""
 
     @pytest.fixture
     def recorder(self) -> Any:
@@ -489,9 +489,11 @@ class TestPool(SuiteBase):
             message = str(info.value)
             assert "size" in message and "in use" in message and "waiting" in message
             assert "1/1" in message  # size/max_size
+            assert "within 0.05s (acquire_timeout)" in message
             s = pool.stats()
             assert (s.timeouts, s.waiting, s.size, s.in_use) == (1, 0, 1, 1)
-            with pytest.raises(PoolTimeoutError):
+            # the message names the timeout that expired: get()'s own, not the pool's
+            with pytest.raises(PoolTimeoutError, match=r"within 0\.01s \(get\(timeout=0\.01\)\)"):
                 async with pool.get(timeout=0.01):
                     pass
             assert pool.stats().timeouts == 2

@@ -1,4 +1,4 @@
-"""Compliance suite: a stateful model of the pool (DESIGN §3).
+"""Compliance suite: a stateful model of the pool (docs/pool.md).
 
 Random acquire / release / close / cancel / timeout / query / commit / abandon
 steps against a real pool on the backend's database, with the pool's invariants

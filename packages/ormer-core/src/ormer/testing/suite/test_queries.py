@@ -1,6 +1,6 @@
 # Model attributes are typed as their values for type checkers (PEP 681), so column
 # methods (User.age.in_(...)) and operators on them are unknown to mypy here; see ormer.col().
-"""Compliance suite: queries (DESIGN §5), every result read back from the database."""
+"""Compliance suite: queries (docs/queries.md), every result read back from the database."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ async def names(db: Connection, *conditions: Any) -> list[str]:
 
 
 class TestQueries(SuiteBase):
-    """DESIGN §5: expressions, aggregates, grouping, ordering, paging, joins, subqueries."""
+    """docs/queries.md: expressions, aggregates, grouping, ordering, paging, joins, subqueries."""
 
     # -- comparisons and boolean logic -------------------------------------------------------------
     async def test_comparison_operators(self, db: Connection) -> None:

@@ -1,6 +1,6 @@
 # Model attributes are typed as their values for type checkers (PEP 681), so column
 # methods (User.age.in_(...)) and operators on them are unknown to mypy here; see ormer.col().
-"""Compliance suite: raw SQL, schema helpers, closing, logging and hooks (DESIGN §8, §10)."""
+"""Compliance suite: raw SQL, schema helpers, closing, logging and hooks (docs/raw-sql.md)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class Tracer:
 
 
 class TestRawSQL(SuiteBase):
-    """DESIGN §8 and §10: exec_table/exec_non_query/exec_rows, DDL helpers, close, logging."""
+    """docs/raw-sql.md, docs/logging.md: exec_* calls, DDL helpers, close, logging."""
 
     async def test_exec_table_maps_columns_by_name(self, db: Connection) -> None:
         items = await seed(db)

@@ -1,6 +1,6 @@
 # Model attributes are typed as their values for type checkers (PEP 681), so column
 # methods (User.age.in_(...)) and operators on them are unknown to mypy here; see ormer.col().
-"""Compliance suite: transactions (DESIGN §7), every outcome read back from the database."""
+"""Compliance suite: transactions (docs/transactions.md), every outcome read back."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ async def account_names(db: Connection) -> list[str]:
 
 
 class TestTransactions(SuiteBase):
-    """DESIGN §7: commit, rollback, savepoints, begin(), isolation, modes, atomic batches."""
+    """docs/transactions.md: commit, rollback, savepoints, begin(), isolation, modes, batches."""
 
     async def test_commit_on_success(self, db: Connection, ormer_url: str) -> None:
         await fresh_tables(db, TAccount)

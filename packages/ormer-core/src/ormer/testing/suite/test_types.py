@@ -1,9 +1,9 @@
-"""Compliance suite: every portable type of DESIGN §4 round-trips exactly.
+"""Compliance suite: every portable type of docs/models.md round-trips exactly.
 
 Each type has its own two-column model (``v`` non-null, ``n`` nullable). A
 value is written through ``insert``, read back through ``select`` and used as
 a bound parameter in filters; NULL is written and read for the nullable
-column. Aggregates keep the result types of DESIGN §5 ("Result types").
+column. Aggregates keep the result types of docs/queries.md.
 """
 
 from __future__ import annotations
@@ -486,7 +486,7 @@ class TestTypes(SuiteBase):
             (value,) = await db.select(model.n).filter(model.id == 1).scalars().collect()
             assert value is None
 
-    # -- aggregate result types (DESIGN §5) -----------------------------------------------
+    # -- aggregate result types (docs/queries.md) -----------------------------------------------
 
     async def _agg_rows(self, db: Connection) -> list[TypesAgg]:
         await fresh_tables(db, TypesAgg)

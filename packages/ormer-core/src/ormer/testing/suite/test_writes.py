@@ -1,4 +1,4 @@
-"""Compliance suite: inserts, upserts, updates and deletes (DESIGN §6).
+"""Compliance suite: inserts, upserts, updates and deletes (docs/writes.md).
 
 Every write is checked by reading the rows back: ids set on the objects fetch
 exactly those rows, counts match the rows changed, and guarded statements
