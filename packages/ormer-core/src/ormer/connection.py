@@ -10,6 +10,7 @@ implements them) and translates driver errors into ormer's tree.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import operator
 import time
@@ -36,12 +37,27 @@ from .validation import validate_batch
 if TYPE_CHECKING:
     from .dialect import Dialect, DriverConnection, Dumper, Row
 
-__all__ = ["Connection", "Transaction"]
+__all__ = ["Connection", "SessionState", "Transaction"]
 
 log = logging.getLogger("ormer.sql")
 M = TypeVar("M", bound=Model)
 R = TypeVar("R")
 _MAX_ROWS_PER_INSERT = 1000
+
+
+class SessionState(enum.Flag):
+    """What a connection needs before someone else may use it (``session_state()``).
+
+    ``CLEAN``: nothing. ``NEEDS_ROLLBACK``: a transaction is open (through ormer or
+    raw SQL). ``NEEDS_RESET``: raw SQL may have changed session settings.
+    ``BROKEN``: closed, lost, or a statement was interrupted mid-flight (the protocol
+    state is unknown): it must be discarded.
+    """
+
+    CLEAN = 0
+    NEEDS_ROLLBACK = enum.auto()
+    NEEDS_RESET = enum.auto()
+    BROKEN = enum.auto()
 
 
 class Transaction:
@@ -163,7 +179,7 @@ class Transaction:
                 await self.rollback()
             except Exception as error:
                 log.debug("rollback after %s failed: %s", exc_type.__name__, error)
-                self._conn._interrupted = True
+                self._conn.mark_interrupted()
 
     def __await__(self) -> Generator[Any, None, Transaction]:
         return self.start().__await__()
@@ -213,6 +229,49 @@ class Connection(QueryAPI):
     def driver_in_transaction(self) -> bool:
         """Whether the driver reports an open transaction (raw BEGIN included)."""
         return bool(getattr(self._driver, "in_transaction", False))
+
+    # -- session state (what a pool reads before handing the connection on) -----------------
+    def session_state(self) -> SessionState:
+        """What this connection needs before another user may have it."""
+        if self._interrupted or self._closed or self._driver.is_closed:
+            return SessionState.BROKEN
+        state = SessionState.CLEAN
+        if self._tx_stack or self.driver_in_transaction():
+            state |= SessionState.NEEDS_ROLLBACK
+        if self._session_dirty:
+            state |= SessionState.NEEDS_RESET
+        return state
+
+    def broken_reason(self) -> str:
+        """Why :meth:`session_state` says BROKEN (for logs)."""
+        if self._interrupted:
+            return "a statement was interrupted (cancelled mid-query)"
+        return "broken"
+
+    async def restore_session(self) -> None:
+        """Roll back an open transaction and reset session settings, as needed.
+
+        Raises what the driver raises; the connection is then to be discarded.
+        """
+        state = self.session_state()
+        if SessionState.NEEDS_ROLLBACK in state:
+            self._tx_stack.clear()
+            await self._driver.execute(self._dialect.rollback_sql, ())
+        if SessionState.NEEDS_RESET in state:
+            await self._driver.reset()
+            self._session_dirty = False
+
+    def mark_interrupted(self) -> None:
+        """Record that a statement may have been cut off mid-flight (state unknown)."""
+        self._interrupted = True
+
+    def release_write_gate(self) -> None:
+        """Give back the write gate if this connection holds it (a pool's SQLite writers)."""
+        self._release_gate()
+
+    def held_write_gate(self) -> asyncio.Lock | None:
+        """The write gate this connection holds, if any."""
+        return self._gate if self._gate_held else None
 
     async def _acquire_gate(self) -> bool:
         """Take the write gate if this connection has one and does not hold it yet."""

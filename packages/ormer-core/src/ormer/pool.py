@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import plugins
-from .connection import Connection
+from .connection import Connection, SessionState
 from .errors import (
     ConfigurationError,
     ConnectionReleasedError,
@@ -169,7 +169,7 @@ class PooledConnection(Connection):
                 stacklevel=1,
             )
         finally:  # also when warnings are errors (-W error): the slot is recovered
-            pool._recover(self._holder, self._gate if self._gate_held else None)
+            pool._recover(self._holder, self.held_write_gate())
 
     def __repr__(self) -> str:
         state = "released" if self._released else "borrowed"
@@ -508,63 +508,46 @@ class Pool(QueryAPI):
     async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
         holder = conn._holder
         if holder not in self._holders:  # the pool was terminated under the borrower
-            conn._release_gate()
+            conn.release_write_gate()
             return
         self._holders.discard(holder)
         holder.task = None
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
             checkin(conn=conn)
+        state = conn.session_state()
         if discard:
             reason: str | None = "retired by close()"
-        elif self._is_clean(conn):
+        elif state is SessionState.CLEAN:
             reason = None  # nothing to roll back or reset: no await
         else:
-            reason = await self._clean(conn)
+            reason = await self._clean(conn, state)
         if (
             reason is None
             and self.max_lifetime is not None
             and (time.monotonic() - holder.created > self.max_lifetime)
         ):
             reason = "reached max_lifetime"
-        conn._release_gate()  # a discarded connection may still hold the write gate
+        conn.release_write_gate()  # a discarded connection may still hold the write gate
         if reason is not None:
             self._discard(holder, reason)
         else:
             self._put_idle(holder)
         self._released_event.set()
 
-    @staticmethod
-    def _is_clean(conn: PooledConnection) -> bool:
-        """Whether a returned connection needs nothing from ``_clean``."""
-        return not (
-            conn._interrupted
-            or conn._closed
-            or conn._tx_stack
-            or conn._session_dirty
-            or conn.driver.is_closed
-            or conn.driver_in_transaction()
-        )
-
-    async def _clean(self, conn: PooledConnection) -> str | None:
+    async def _clean(self, conn: PooledConnection, state: SessionState) -> str | None:
         """Make a returned connection fit for the next borrower; a reason to discard it if not."""
-        if conn._interrupted:
-            return "a statement was interrupted (cancelled mid-query)"
-        if conn.driver.is_closed or conn._closed:
-            return "broken"
+        if SessionState.BROKEN in state:
+            return conn.broken_reason()
         try:
-            if conn._tx_stack or conn.driver_in_transaction():
-                conn._tx_stack.clear()
-                await conn.driver.execute(self._dialect.rollback_sql, ())
-            if conn._session_dirty:
-                await conn.driver.reset()
+            await conn.restore_session()
         except BaseException as exc:
-            conn._release_gate()
+            conn.release_write_gate()
             if not isinstance(exc, Exception):
                 self._discard(conn._holder, "cancelled while being reset")
                 raise
             return f"reset failed ({exc!r})"
-        conn._release_gate()
+        conn.release_write_gate()
         return None
 
     def _discard(self, holder: _Holder, reason: str) -> None:
