@@ -38,6 +38,7 @@ from .expr import (
     ScalarSubquery,
 )
 from .model import FieldInfo, TableInfo
+from .plans import PlanCache
 from .statements import (
     DeleteStmt,
     DerivedColumn,
@@ -50,6 +51,7 @@ from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
     from .dialect import Dialect, Dumper
+    from .hydrate import RowsConverter
 
 __all__ = ["Compiled", "SQLCompiler", "StatementCache", "compile_statement"]
 
@@ -62,16 +64,17 @@ class Compiled:
 
     ``slots[i] = (walk_index, dumper)``: placeholder ``i`` takes the value of the
     ``walk_index``-th Param of the statement's walk, converted by ``dumper``.
-    ``extra`` holds what the query layer attaches once per shape (the row
-    converter).
+    ``converters`` holds a select's row converters, made once per shape by the
+    query layer: one per result form (``True`` for bare scalars, ``False`` for
+    rows), since a select with and without ``.scalars()`` shares its SQL.
     """
 
-    __slots__ = ("extra", "slots", "sql")
+    __slots__ = ("converters", "slots", "sql")
 
     def __init__(self, sql: str, slots: tuple[tuple[int, Dumper | None], ...]) -> None:
         self.sql = sql
         self.slots = slots
-        self.extra: Any = None
+        self.converters: dict[bool, RowsConverter] = {}
 
     def bind(self, nodes: Sequence[Param]) -> list[Any]:
         """The parameter list for this statement's walked Param nodes."""
@@ -82,32 +85,10 @@ class Compiled:
         return out
 
 
-class StatementCache:
-    """Compiled statements by shape key, bounded; the oldest entries go first."""
+class StatementCache(PlanCache[tuple[Any, ...], Compiled]):
+    """Compiled SELECT/UPDATE/DELETE statements by shape key, bounded."""
 
-    __slots__ = ("_data", "hits", "maxsize", "misses")
-
-    def __init__(self, maxsize: int = 2048) -> None:
-        self._data: dict[Any, Compiled] = {}
-        self.maxsize = maxsize
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Any) -> Compiled | None:
-        return self._data.get(key)
-
-    def put(self, key: Any, compiled: Compiled) -> None:
-        data = self._data
-        if len(data) >= self.maxsize:
-            for old in list(data)[: self.maxsize // 8 or 1]:
-                del data[old]
-        data[key] = compiled
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def clear(self) -> None:
-        self._data.clear()
+    __slots__ = ()
 
 
 def compile_statement(

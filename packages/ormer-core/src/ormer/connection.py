@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import plugins
-from .compiler import Compiled
 from .errors import (
     ConfigurationError,
     ConnectionError,
@@ -27,8 +26,9 @@ from .errors import (
     NotSupportedError,
     OrmerError,
 )
-from .hydrate import RowsConverter, make_named_converter
+from .hydrate import make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
+from .plans import InsertPlan, RawKey
 from .query import QueryAPI
 from .sqllog import LoggedParams
 from .statements import InsertStmt
@@ -589,14 +589,11 @@ class Connection(QueryAPI):
         returning = (auto,) if wants_key and auto is not None and dialect.supports_returning else ()
         stmt = InsertStmt(info, columns, len(objects), returning, upsert, conflict)
         key = stmt.key()
-        cached = dialect.cache.get(key)
-        if cached is None:
-            sql, dumpers = dialect.compiler(dialect).compile_insert(stmt)
-            plan = Compiled(sql, ())
-            plan.extra = dumpers
-            dialect.cache.put(key, plan)
-        else:
-            sql, dumpers = cached.sql, cached.extra
+        plan = dialect.insert_plans.get(key)
+        if plan is None:
+            plan = InsertPlan(*dialect.compiler(dialect).compile_insert(stmt))
+            dialect.insert_plans.put(key, plan)
+        sql, dumpers = plan.sql, plan.dumpers
         params: list[Any] = []
         extend = params.extend
         for cells in self._row_values(columns, objects, dumpers, values):
@@ -651,15 +648,13 @@ class Connection(QueryAPI):
         self._session_dirty = True
         info = table_of(model)
         names, rows = await self._write(self._driver.fetch_described, sql, _params(params))
-        cache = self._dialect.cache
-        key = ("RAW", info.name, id(info), tuple(names))
-        entry = cache.get(key)
-        if entry is None:
-            converter: RowsConverter = make_named_converter(info, names, self._dialect)
-            entry = Compiled("", ())
-            entry.extra = converter
-            cache.put(key, entry)
-        result: list[M] = entry.extra(rows)
+        plans = self._dialect.raw_plans
+        key = RawKey(model, tuple(names))
+        converter = plans.get(key)
+        if converter is None:
+            converter = make_named_converter(info, names, self._dialect)
+            plans.put(key, converter)
+        result: list[M] = converter(rows)
         return result
 
     # -- schema ---------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
     from .compiler import SQLCompiler
+    from .hydrate import RowsConverter
+    from .plans import FindPlan, InsertKey, InsertPlan, RawKey
 
 __all__ = ["URL", "Dialect", "DriverConnection", "Dumper", "Loader", "Row", "parse_url"]
 
@@ -220,9 +222,17 @@ class Dialect:
 
     def __init__(self) -> None:
         from .compiler import SQLCompiler, StatementCache
+        from .plans import PlanCache
 
         self.compiler: type[SQLCompiler] = self.compiler_class or SQLCompiler
+        #: compiled SELECT/UPDATE/DELETE statements by shape
         self.cache = StatementCache()
+        #: ``find(Model, pk)`` plans, one per model class
+        self.find_plans: dict[Any, FindPlan] = {}
+        #: INSERT plans by table, columns, row count, RETURNING and upsert
+        self.insert_plans: PlanCache[InsertKey, InsertPlan] = PlanCache()
+        #: ``exec_table`` row converters by model and result column names
+        self.raw_plans: PlanCache[RawKey, RowsConverter] = PlanCache()
         self._dumpers: dict[ColumnType, Dumper | None] = {}
         self._loaders: dict[ColumnType, Loader | None] = {}
 

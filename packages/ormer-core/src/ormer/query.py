@@ -31,6 +31,7 @@ from .expr import (
 )
 from .hydrate import RowsConverter, make_converter
 from .model import FieldInfo, Model, TableInfo, table_of
+from .plans import FindPlan
 from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
 from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
@@ -309,9 +310,7 @@ class Select(Generic[T]):
     def _converter(self, compiled: Compiled) -> RowsConverter:
         # Selects with and without .scalars() (and the aggregate shortcuts) share one
         # compiled statement: keep one converter per result shape.
-        convs: dict[bool, RowsConverter] | None = compiled.extra
-        if convs is None:
-            convs = compiled.extra = {}
+        convs = compiled.converters
         conv = convs.get(self._scalars)
         if conv is None:
             conv = convs[self._scalars] = make_converter(
@@ -363,9 +362,7 @@ class Select(Generic[T]):
             outer.order_by = ()
         compiled, nodes = compile_statement(self._ex.dialect, outer)
         rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
-        convs: dict[bool, RowsConverter] | None = compiled.extra
-        if convs is None:
-            convs = compiled.extra = {}
+        convs = compiled.converters
         conv = convs.get(True)
         if conv is None:
             conv = convs[True] = make_converter((expr,), self._ex.dialect, scalars=True)
@@ -969,16 +966,11 @@ class QueryAPI:
                 return await Select[M](ex, (model,)).filter(*conditions).first()
         # The common case: one cached plan per model (SQL, dumpers, row converter), so a
         # lookup builds no query tree; same SQL as select(model).filter(pk == k).first().
-        cache = ex.dialect.cache
-        plan = cache.get(("FIND", model))
+        plans = ex.dialect.find_plans
+        plan = plans.get(model)
         if plan is None:
-            plan = _find_plan(ex, model, info)
-            cache.put(("FIND", model), plan)
-        params = []
-        for source, dump in plan.slots:
-            value = keys[source] if source >= 0 else 1
-            params.append(value if dump is None else dump(value))
-        found = plan.extra(await ex._fetch(plan.sql, params))
+            plan = plans[model] = _find_plan(ex, model, info)
+        found = plan.convert(await ex._fetch(plan.sql, plan.params(keys)))
         return found[0] if found else None
 
 
@@ -993,9 +985,9 @@ def _model_class(target: Any, action: str) -> Any:
     )
 
 
-def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> Compiled:
-    """``find``'s cached plan: its SQL, and per placeholder (key position or -1 for the
-    LIMIT, dumper); ``extra`` is the row converter."""
+def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> FindPlan:
+    """``find``'s plan: the SQL of ``select(model).filter(pk == k).first()``, where each
+    placeholder's value comes from (a key position, or -1 for the LIMIT), the converter."""
     markers = [object() for _ in info.primary_key]
     conditions = [
         BinaryOp("=", info.columns[f.attr], Param(m, f.type), _BOOL)
@@ -1009,6 +1001,4 @@ def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> Compiled:
         for index, dump in compiled.slots
         for v in [nodes[index].value]
     )
-    plan = Compiled(compiled.sql, slots)
-    plan.extra = query._converter(compiled)
-    return plan
+    return FindPlan(compiled.sql, slots, query._converter(compiled))

@@ -12,6 +12,7 @@ from typing import Any
 from .errors import ConfigurationError
 from .expr import Column, Expr, Func, Key, Label, Ordering, Param, Params, TableRef
 from .model import FieldInfo, TableInfo
+from .plans import InsertKey
 from .types import ColumnType
 
 __all__ = [
@@ -254,10 +255,9 @@ class InsertStmt:
         self.upsert = upsert
         self.conflict = conflict
 
-    def key(self) -> tuple[Any, ...]:
-        return (
-            "INSERT",
-            self.table.model,  # the dumpers come from its field types
+    def key(self) -> InsertKey:
+        return InsertKey(
+            self.table.model,
             self.table.name,
             tuple(f.column for f in self.columns),
             self.rows,
