@@ -26,7 +26,16 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ormer.dialect import Row
+from ormer.driver import Row
+from ormer.driverkit import (
+    ErrorRule,
+    ErrorRules,
+    Option,
+    OptionSet,
+    as_bool,
+    as_seconds,
+    codes,
+)
 from ormer.errors import (
     ConfigurationError,
     ConnectionError,
@@ -46,6 +55,54 @@ __all__ = ["SQLiteDriver"]
 R = TypeVar("R")
 
 DEFAULT_BUSY_TIMEOUT = 5.0
+
+#: the connect options ormer reads (URL query or keywords); the others go to sqlite3.connect
+OPTIONS = OptionSet(
+    "SQLite",
+    [
+        Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
+        Option("wal", as_bool, True),
+    ],
+    passthrough=("detect_types", "cached_statements", "check_same_thread", "factory"),
+)
+
+#: sqlite3 errors by extended result code (``sqlite_errorname``), falling back on the message
+ERRORS = ErrorRules(
+    [
+        ErrorRule(
+            UniqueViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"),
+            pattern="UNIQUE constraint",
+        ),
+        ErrorRule(
+            ForeignKeyViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_FOREIGNKEY"),
+            pattern="FOREIGN KEY",
+        ),
+        ErrorRule(
+            NotNullViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_NOTNULL"),
+            pattern="NOT NULL",
+        ),
+        ErrorRule(IntegrityError, types=(sqlite3.IntegrityError,)),
+        ErrorRule(
+            TransientError,
+            types=(sqlite3.OperationalError,),
+            prefixes=("SQLITE_BUSY", "SQLITE_LOCKED"),
+            pattern="locked",
+        ),
+        ErrorRule(QueryError, types=(sqlite3.OperationalError,)),
+        # a closed connection (aiosqlite: "no active connection"): the connection is dead
+        ErrorRule(ConnectionLostError, types=(sqlite3.ProgrammingError,), pattern="closed"),
+        ErrorRule(ConnectionLostError, types=(ValueError,), pattern="no active connection"),
+        ErrorRule(QueryError, types=(sqlite3.ProgrammingError, sqlite3.InterfaceError)),
+        ErrorRule(DatabaseError, types=(sqlite3.DatabaseError,)),
+    ],
+    code=lambda exc: getattr(exc, "sqlite_errorname", None),
+)
 
 #: seconds an unclosed connection's worker thread gets to close it at exit
 EXIT_CLOSE_TIMEOUT = 2.0
@@ -134,14 +191,6 @@ def _execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
         cursor.close()
 
 
-def _execute_many(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-    cursor = conn.executemany(sql, rows)
-    try:
-        return cursor.rowcount
-    finally:
-        cursor.close()
-
-
 def _insert_lastrowid(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
     cursor = conn.execute(sql, params)
     try:
@@ -196,13 +245,13 @@ class SQLiteDriver:
     @classmethod
     async def open(cls, path: str, options: dict[str, Any]) -> SQLiteDriver:
         """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE."""
-        options = dict(options)
-        timeout = float(options.pop("timeout", options.pop("busy_timeout", DEFAULT_BUSY_TIMEOUT)))
-        wal = str(options.pop("wal", "true")).lower() not in ("0", "false", "no")
+        parsed = OPTIONS.parse(keywords=options)
+        timeout: float = parsed.values["timeout"]
+        wal: bool = parsed.values["wal"]
         uri = path.startswith("file:")
         try:
             pending = aiosqlite.connect(
-                path, isolation_level=None, timeout=timeout, uri=uri, **options
+                path, isolation_level=None, timeout=timeout, uri=uri, **parsed.library
             )
             _daemonize(pending)  # before the await starts the thread
             aconn = await pending
@@ -238,9 +287,6 @@ class SQLiteDriver:
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         return await self._call(_execute, self._raw, sql, params)
-
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        return await self._call(_execute_many, self._raw, sql, rows)
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
         return await self._call(_insert_lastrowid, self._raw, sql, params)
@@ -286,31 +332,5 @@ class SQLiteDriver:
         return self._closed
 
     def translate_error(self, exc: BaseException) -> OrmerError:
-        """Map sqlite3 errors by their extended result code, falling back on the message."""
-        message = str(exc)
-        code = getattr(exc, "sqlite_errorname", None)
-        if isinstance(exc, sqlite3.IntegrityError):
-            if code in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY") or (
-                "UNIQUE constraint" in message
-            ):
-                return UniqueViolationError(message, sqlstate=code)
-            if code == "SQLITE_CONSTRAINT_FOREIGNKEY" or "FOREIGN KEY" in message:
-                return ForeignKeyViolationError(message, sqlstate=code)
-            if code == "SQLITE_CONSTRAINT_NOTNULL" or "NOT NULL" in message:
-                return NotNullViolationError(message, sqlstate=code)
-            return IntegrityError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.OperationalError):
-            if (code or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in message:
-                return TransientError(message, sqlstate=code)
-            return QueryError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in message:
-            self._closed = True
-            return ConnectionLostError(message)
-        if isinstance(exc, ValueError) and "no active connection" in message.lower():
-            self._closed = True
-            return ConnectionLostError(message)
-        if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
-            return QueryError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.DatabaseError):
-            return DatabaseError(message, sqlstate=code)
-        return DatabaseError(f"{type(exc).__name__}: {message}")
+        """Map sqlite3 errors through :data:`ERRORS` (no side effects)."""
+        return ERRORS.translate(exc)
