@@ -16,12 +16,13 @@ import decimal
 import enum
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .driver import DriverConnection, Row
+from .driverkit import json_text, typed
 from .errors import ConfigurationError, NotSupportedError
 from .types import ColumnType, Kind
 
@@ -85,21 +86,8 @@ def parse_url(text: str) -> URL:
     )
 
 
-def _null_safe(fn: Callable[[Any], Any], expected: type | tuple[type, ...]) -> Dumper:
-    def dump(value: Any) -> Any:
-        if isinstance(value, expected):
-            return fn(value)
-        return value
-
-    return dump
-
-
 def _enum_value(value: enum.Enum) -> Any:
     return value.value
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Dialect:
@@ -282,16 +270,28 @@ class Dialect:
         """
         return self.loader(ct)
 
+    #: dumpers by column kind, used before the portable ones (a None value: sent as is);
+    #: :meth:`make_dumper` covers what depends on more than the kind
+    kind_dumpers: ClassVar[Mapping[Kind, Dumper | None]] = {}
+    #: loaders by column kind, used before the portable ones (a None value: as read)
+    kind_loaders: ClassVar[Mapping[Kind, Loader | None]] = {}
+
     def make_dumper(self, ct: ColumnType) -> Dumper | None:
-        """Build the dumper of a type; override per dialect."""
+        """Build the dumper of a type: :attr:`kind_dumpers`, then the portable ones
+        (enums by value, dict/list as JSON text); override per dialect."""
+        if ct.kind in self.kind_dumpers:
+            return self.kind_dumpers[ct.kind]
         if ct.kind is Kind.ENUM:
-            return _null_safe(_enum_value, enum.Enum)
+            return typed(_enum_value, enum.Enum)
         if ct.kind is Kind.JSON:
-            return _null_safe(_json_dumps, (dict, list))
+            return typed(json_text, (dict, list))
         return None
 
     def make_loader(self, ct: ColumnType) -> Loader | None:
-        """Build the loader of a type; override per dialect."""
+        """Build the loader of a type: :attr:`kind_loaders`, then the portable ones;
+        override per dialect."""
+        if ct.kind in self.kind_loaders:
+            return self.kind_loaders[ct.kind]
         if ct.kind is Kind.ENUM:
             return ct.py_type
         if ct.kind is Kind.JSON:

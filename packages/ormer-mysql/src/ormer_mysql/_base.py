@@ -24,11 +24,13 @@ import asyncio
 import datetime
 import decimal
 import enum
+import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from ormer import errors
 from ormer.driver import Row
 from ormer.driverkit import (
     ErrorRule,
@@ -40,19 +42,6 @@ from ormer.driverkit import (
     as_seconds,
     codes,
     connect_within,
-)
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
 )
 
 if TYPE_CHECKING:
@@ -119,31 +108,31 @@ _LOST = "the MySQL connection was lost: {message}"
 #: MySQL errors by error number (``sqlstate`` holds it), then by the library's class
 ERRORS = ErrorRules(
     [
-        ErrorRule(QueryError, types=(ParameterError,)),
-        ErrorRule(ConnectionLostError, codes=LOST_ERRORS, template=_LOST),
+        ErrorRule(errors.QueryError, types=(ParameterError,)),
+        ErrorRule(errors.ConnectionLostError, codes=LOST_ERRORS, template=_LOST),
         # a closed or broken connection reported without an error number
         ErrorRule(
-            ConnectionLostError,
+            errors.ConnectionLostError,
             types=(OSError, EOFError, asyncio.IncompleteReadError, "InterfaceError"),
             when=_no_number,
             template=_LOST,
         ),
         ErrorRule(
-            ConnectionLostError,
+            errors.ConnectionLostError,
             pattern="not connected|already closed|connection closed",
             when=_no_number,
             template=_LOST,
         ),
-        ErrorRule(UniqueViolationError, codes=codes(1022, 1062, 1169, 1586)),
-        ErrorRule(ForeignKeyViolationError, codes=codes(1216, 1217, 1451, 1452)),
-        ErrorRule(NotNullViolationError, codes=codes(1048, 1364)),
+        ErrorRule(errors.UniqueViolationError, codes=codes(1022, 1062, 1169, 1586)),
+        ErrorRule(errors.ForeignKeyViolationError, codes=codes(1216, 1217, 1451, 1452)),
+        ErrorRule(errors.NotNullViolationError, codes=codes(1048, 1364)),
         # lock wait, deadlock, record changed, NOWAIT
-        ErrorRule(TransientError, codes=codes(1205, 1213, 1020, 3572)),
-        ErrorRule(IntegrityError, codes=codes(3819, 4025)),  # CHECK constraint failed
-        ErrorRule(IntegrityError, types=("IntegrityError",)),
-        ErrorRule(DatabaseError, when=_client_error),  # client-side errors
-        ErrorRule(QueryError, when=lambda exc: not _no_number(exc)),
-        ErrorRule(QueryError, types=("ProgrammingError", "DataError", "NotSupportedError")),
+        ErrorRule(errors.TransientError, codes=codes(1205, 1213, 1020, 3572)),
+        ErrorRule(errors.IntegrityError, codes=codes(3819, 4025)),  # CHECK constraint failed
+        ErrorRule(errors.IntegrityError, types=("IntegrityError",)),
+        ErrorRule(errors.DatabaseError, when=_client_error),  # client-side errors
+        ErrorRule(errors.QueryError, when=lambda exc: not _no_number(exc)),
+        ErrorRule(errors.QueryError, types=("ProgrammingError", "DataError", "NotSupportedError")),
     ],
     code=_error_code,
     message=error_message,
@@ -258,8 +247,9 @@ def mysql_options(library_keywords: Collection[str]) -> OptionSet:
 class MySQLDriverBase:
     """One MySQL/MariaDB connection (autocommit on: ormer issues START TRANSACTION itself).
 
-    Subclasses provide the library: ``options``, ``database_keyword``,
-    ``_connect``, ``_stream_cursor`` and ``_is_driver_closed``.
+    Subclasses provide the library: ``_connect`` (its connect function: the connect
+    options are that function's keywords plus ormer's), ``database_keyword``,
+    ``_stream_cursor`` and ``_is_driver_closed``.
     """
 
     __slots__ = (
@@ -271,12 +261,16 @@ class MySQLDriverBase:
         "server_version",
     )
 
-    #: the library's name, for messages
-    library: ClassVar[str] = ""
-    #: the connect options (:func:`mysql_options` over the library's keywords)
+    #: the library's ``connect`` function
+    _connect: ClassVar[Callable[..., Awaitable[Any]]]
+    #: the connect options (:func:`mysql_options` over ``_connect``'s keywords)
     options: ClassVar[OptionSet]
     #: the library's ``connect`` keyword naming the database
     database_keyword: ClassVar[str] = "database"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.options = mysql_options(inspect.signature(cls._connect).parameters)
 
     def __init__(
         self, conn: Any, server_dialect: MySQLDialect, init_command: str | None = None
@@ -316,7 +310,7 @@ class MySQLDriverBase:
         async def connect() -> Self:
             conn: Any = None
             try:
-                conn = await cls._connect(kwargs)
+                conn = await cls._connect(**kwargs)
                 variant = dialect.for_server(conn.get_server_info(), returning)
                 driver = cls(conn, variant, kwargs.get("init_command"))
                 await driver._setup()
@@ -329,19 +323,18 @@ class MySQLDriverBase:
         where = f"MySQL at {url.host or 'localhost'}:{url.port or 3306}"
         try:
             return await connect_within(timeout, connect, where=where)
-        except OrmerError:
+        except errors.OrmerError:
             raise
         except TypeError as exc:
             if "argument" in str(exc):
-                raise ConfigurationError(f"bad MySQL connect option: {exc}") from exc
-            raise ConnectionError(f"cannot connect to {where}: {error_message(exc)}") from exc
+                raise errors.ConfigurationError(f"bad MySQL connect option: {exc}") from exc
+            raise errors.ConnectionError(
+                f"cannot connect to {where}: {error_message(exc)}"
+            ) from exc
         except Exception as exc:
-            raise ConnectionError(f"cannot connect to {where}: {error_message(exc)}") from exc
-
-    @staticmethod
-    async def _connect(kwargs: dict[str, Any]) -> Any:
-        """The library's connect call."""
-        raise NotImplementedError
+            raise errors.ConnectionError(
+                f"cannot connect to {where}: {error_message(exc)}"
+            ) from exc
 
     async def _setup(self) -> None:
         """The session settings every connection starts with (again after a reset)."""
@@ -467,9 +460,9 @@ class MySQLDriverBase:
         raise NotImplementedError
 
     # -- errors ----------------------------------------------------------------------
-    def translate_error(self, exc: BaseException) -> OrmerError:
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
         """Map a driver exception through :data:`ERRORS` (no side effects); a
         client-side error on a connection the library has closed means it is lost."""
         if _client_error(exc) and self._is_driver_closed():
-            return ConnectionLostError(_LOST.format(message=error_message(exc)))
+            return errors.ConnectionLostError(_LOST.format(message=error_message(exc)))
         return ERRORS.translate(exc)

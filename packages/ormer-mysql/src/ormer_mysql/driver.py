@@ -6,12 +6,11 @@ Statements run through aiomysql's connection-level ``query`` (see
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import aiomysql
 
-from ._base import MySQLDriverBase, mysql_options
+from ._base import MySQLDriverBase
 
 __all__ = ["AiomysqlDriver"]
 
@@ -27,13 +26,8 @@ class AiomysqlDriver(MySQLDriverBase):
     """One aiomysql connection."""
 
     __slots__ = ()
-    library = "aiomysql"
-    options = mysql_options(inspect.signature(aiomysql.connect).parameters)
     database_keyword = "db"
-
-    @staticmethod
-    async def _connect(kwargs: dict[str, Any]) -> Any:
-        return await aiomysql.connect(**kwargs)
+    _connect = staticmethod(aiomysql.connect)
 
     async def _stream_cursor(self) -> Any:
         return await self._conn.cursor(_StreamCursor)

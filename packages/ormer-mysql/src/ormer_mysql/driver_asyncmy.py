@@ -8,12 +8,11 @@ same SQL, same conversions).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from ormer.errors import ConfigurationError
 
-from ._base import MySQLDriverBase, mysql_options
+from ._base import MySQLDriverBase
 
 try:
     import asyncmy
@@ -30,13 +29,7 @@ class AsyncmyDriver(MySQLDriverBase):
     """One asyncmy connection."""
 
     __slots__ = ()
-    library = "asyncmy"
-    options = mysql_options(inspect.signature(asyncmy.connect).parameters)
-    database_keyword = "database"
-
-    @staticmethod
-    async def _connect(kwargs: dict[str, Any]) -> Any:
-        return await asyncmy.connect(**kwargs)
+    _connect = staticmethod(asyncmy.connect)
 
     async def _stream_cursor(self) -> Any:
         return self._conn.cursor(SSCursor)

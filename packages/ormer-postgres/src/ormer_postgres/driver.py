@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from ormer import errors
 from ormer.dialect import URL
 from ormer.driver import Row
 from ormer.driverkit import (
@@ -34,19 +35,6 @@ from ormer.driverkit import (
     codes,
     connect_within,
     json_text,
-)
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
 )
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "ERRORS", "OPTIONS", "PostgresDriver", "translate_error"]
@@ -180,9 +168,9 @@ class PostgresDriver:
                 timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
             )
         except TypeError as exc:
-            raise ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
+            raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConnectionError(f"cannot connect to {where}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
         try:
             await _set_up(conn)
         except BaseException:
@@ -375,7 +363,7 @@ class PostgresDriver:
     def is_closed(self) -> bool:
         return bool(self._conn.is_closed())
 
-    def translate_error(self, exc: BaseException) -> OrmerError:
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
         return translate_error(exc)
 
 
@@ -403,17 +391,26 @@ def _server_message(exc: BaseException) -> str:
 #: asyncpg errors: the server's by SQLSTATE, the client's by type
 ERRORS = ErrorRules(
     [
-        ErrorRule(UniqueViolationError, types=(asyncpg.PostgresError,), codes=codes("23505")),
-        ErrorRule(ForeignKeyViolationError, types=(asyncpg.PostgresError,), codes=codes("23503")),
-        ErrorRule(NotNullViolationError, types=(asyncpg.PostgresError,), codes=codes("23502")),
-        ErrorRule(IntegrityError, types=(asyncpg.PostgresError,), prefixes=("23",)),
+        ErrorRule(
+            errors.UniqueViolationError, types=(asyncpg.PostgresError,), codes=codes("23505")
+        ),
+        ErrorRule(
+            errors.ForeignKeyViolationError, types=(asyncpg.PostgresError,), codes=codes("23503")
+        ),
+        ErrorRule(
+            errors.NotNullViolationError, types=(asyncpg.PostgresError,), codes=codes("23502")
+        ),
+        ErrorRule(errors.IntegrityError, types=(asyncpg.PostgresError,), prefixes=("23",)),
         # serialization failure, deadlock (class 40), lock not available (NOWAIT, lock_timeout)
         ErrorRule(
-            TransientError, types=(asyncpg.PostgresError,), codes=codes("55P03"), prefixes=("40",)
+            errors.TransientError,
+            types=(asyncpg.PostgresError,),
+            codes=codes("55P03"),
+            prefixes=("40",),
         ),
         # connection exceptions; the server ends the session (admin shutdown, crash, ...)
         ErrorRule(
-            ConnectionLostError,
+            errors.ConnectionLostError,
             types=(asyncpg.PostgresError,),
             codes=codes("57P01", "57P02", "57P03"),
             prefixes=("08",),
@@ -422,22 +419,26 @@ ERRORS = ErrorRules(
         # feature not supported, cardinality, transaction state, dependent objects,
         # invalid statement/cursor/catalog/schema name, check option
         ErrorRule(
-            QueryError,
+            errors.QueryError,
             types=(asyncpg.PostgresError,),
             prefixes=("22", "42", "0A", "21", "25", "26", "2B", "34", "3D", "3F", "44"),
         ),
-        ErrorRule(DatabaseError, types=(asyncpg.PostgresError,)),
+        ErrorRule(errors.DatabaseError, types=(asyncpg.PostgresError,)),
         # bad query input found on the client side
-        ErrorRule(QueryError, types=(ValueError,), when=_is_interface_error, sqlstate="22000"),
+        ErrorRule(
+            errors.QueryError, types=(ValueError,), when=_is_interface_error, sqlstate="22000"
+        ),
         # "connection is closed", "... was closed in the middle of operation"
-        ErrorRule(ConnectionLostError, types=(asyncpg.InterfaceError,), pattern="closed"),
-        ErrorRule(DatabaseError, types=(asyncpg.InterfaceError,)),
-        ErrorRule(ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"),
+        ErrorRule(errors.ConnectionLostError, types=(asyncpg.InterfaceError,), pattern="closed"),
+        ErrorRule(errors.DatabaseError, types=(asyncpg.InterfaceError,)),
+        ErrorRule(
+            errors.ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"
+        ),
     ],
     message=lambda exc: _server_message(exc) or str(exc) or type(exc).__name__,
 )
 
 
-def translate_error(exc: BaseException) -> OrmerError:
+def translate_error(exc: BaseException) -> errors.OrmerError:
     """Map an asyncpg exception to ormer's tree through :data:`ERRORS` (no side effects)."""
     return ERRORS.translate(exc)

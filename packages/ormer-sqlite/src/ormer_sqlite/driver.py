@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ormer import errors
 from ormer.driver import Row
 from ormer.driverkit import (
     ErrorRule,
@@ -35,19 +36,6 @@ from ormer.driverkit import (
     as_bool,
     as_seconds,
     codes,
-)
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
 )
 
 __all__ = ["SQLiteDriver"]
@@ -70,36 +58,36 @@ OPTIONS = OptionSet(
 ERRORS = ErrorRules(
     [
         ErrorRule(
-            UniqueViolationError,
+            errors.UniqueViolationError,
             types=(sqlite3.IntegrityError,),
             codes=codes("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"),
             pattern="UNIQUE constraint",
         ),
         ErrorRule(
-            ForeignKeyViolationError,
+            errors.ForeignKeyViolationError,
             types=(sqlite3.IntegrityError,),
             codes=codes("SQLITE_CONSTRAINT_FOREIGNKEY"),
             pattern="FOREIGN KEY",
         ),
         ErrorRule(
-            NotNullViolationError,
+            errors.NotNullViolationError,
             types=(sqlite3.IntegrityError,),
             codes=codes("SQLITE_CONSTRAINT_NOTNULL"),
             pattern="NOT NULL",
         ),
-        ErrorRule(IntegrityError, types=(sqlite3.IntegrityError,)),
+        ErrorRule(errors.IntegrityError, types=(sqlite3.IntegrityError,)),
         ErrorRule(
-            TransientError,
+            errors.TransientError,
             types=(sqlite3.OperationalError,),
             prefixes=("SQLITE_BUSY", "SQLITE_LOCKED"),
             pattern="locked",
         ),
-        ErrorRule(QueryError, types=(sqlite3.OperationalError,)),
+        ErrorRule(errors.QueryError, types=(sqlite3.OperationalError,)),
         # a closed connection (aiosqlite: "no active connection"): the connection is dead
-        ErrorRule(ConnectionLostError, types=(sqlite3.ProgrammingError,), pattern="closed"),
-        ErrorRule(ConnectionLostError, types=(ValueError,), pattern="no active connection"),
-        ErrorRule(QueryError, types=(sqlite3.ProgrammingError, sqlite3.InterfaceError)),
-        ErrorRule(DatabaseError, types=(sqlite3.DatabaseError,)),
+        ErrorRule(errors.ConnectionLostError, types=(sqlite3.ProgrammingError,), pattern="closed"),
+        ErrorRule(errors.ConnectionLostError, types=(ValueError,), pattern="no active connection"),
+        ErrorRule(errors.QueryError, types=(sqlite3.ProgrammingError, sqlite3.InterfaceError)),
+        ErrorRule(errors.DatabaseError, types=(sqlite3.DatabaseError,)),
     ],
     code=lambda exc: getattr(exc, "sqlite_errorname", None),
 )
@@ -256,17 +244,19 @@ class SQLiteDriver:
             _daemonize(pending)  # before the await starts the thread
             aconn = await pending
         except sqlite3.Error as exc:
-            raise ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
         except TypeError as exc:
-            raise ConfigurationError(f"bad SQLite connect option: {exc}") from exc
+            raise errors.ConfigurationError(f"bad SQLite connect option: {exc}") from exc
         if not hasattr(aconn, "_execute") or not hasattr(aconn, "_conn"):
             await aconn.close()
-            raise ConfigurationError("this aiosqlite version is not supported; use 0.20 or newer")
+            raise errors.ConfigurationError(
+                "this aiosqlite version is not supported; use 0.20 or newer"
+            )
         try:
             await aconn._execute(_setup, aconn._conn, path, int(timeout * 1000), wal)  # type: ignore[no-untyped-call]
         except sqlite3.Error as exc:
             await aconn.close()
-            raise ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
         except BaseException:
             # cancelled during the set-up: close the connection (and its worker
             # thread, which would otherwise keep the interpreter from exiting)
@@ -331,6 +321,6 @@ class SQLiteDriver:
     def is_closed(self) -> bool:
         return self._closed
 
-    def translate_error(self, exc: BaseException) -> OrmerError:
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
         """Map sqlite3 errors through :data:`ERRORS` (no side effects)."""
         return ERRORS.translate(exc)
