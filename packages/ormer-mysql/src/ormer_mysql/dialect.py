@@ -38,7 +38,6 @@ from ormer.compiler import Compiled, SQLCompiler
 from ormer.dialect import (
     URL,
     Dialect,
-    DriverConnection,
     Dumper,
     Loader,
     decimal_from_number,
@@ -46,12 +45,13 @@ from ormer.dialect import (
     utc_naive,
     uuid_from_text,
 )
+from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:
-    from ormer.expr import BinaryOp, Expr, Func
+    from ormer.expr import BinaryOp, Func
     from ormer.model import TableInfo
     from ormer.statements import DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
 
@@ -82,6 +82,8 @@ class MySQLCompiler(SQLCompiler):
     interpolation, which runs whenever a statement has parameters.
     """
 
+    no_limit = NO_LIMIT
+
     function_names: ClassVar[dict[str, str]] = {"length": "char_length"}  # type: ignore[misc]
 
     def visit_binary(self, node: BinaryOp) -> str:
@@ -97,23 +99,12 @@ class MySQLCompiler(SQLCompiler):
             return f"AVG({'DISTINCT ' if node.distinct else ''}CAST({arg} AS DOUBLE))"
         return super().visit_func(node)
 
-    def floor_divide(self, left: Expr, right: Expr) -> str:
-        """Python's ``//``: exact integers through ``DIV`` (MySQL's ``/`` yields DECIMAL)."""
+    def integer_divide(self, a: str, b: str) -> str:
+        """``DIV`` (MySQL's ``/`` yields DECIMAL); Python's ``//`` is built on it."""
+        return f"{a} DIV {b}"
 
-        def a() -> str:
-            return self.operand(left)
-
-        def b() -> str:
-            return self.operand(right)
-
-        if self._is_exact_integer(left) and self._is_exact_integer(right):
-            # DIV truncates: minus 1 where the remainder's sign differs from b's (no
-            # intermediate value leaves the operands' range: 2**63-1 // -2 fits)
-            return (
-                f"({a()} DIV {b()} - CASE WHEN (MOD({a()}, {b()}) < 0 AND {b()} > 0) "
-                f"OR (MOD({a()}, {b()}) > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
-            )
-        return f"FLOOR({a()} / {b()})"
+    def remainder(self, a: str, b: str) -> str:
+        return f"MOD({a}, {b})"
 
     def string_literal(self, text: str) -> str:
         # Backslash is an escape character in MySQL string literals (unless
@@ -127,13 +118,6 @@ class MySQLCompiler(SQLCompiler):
             # No parameters: the driver sends the text as is, without interpolation.
             compiled.sql = compiled.sql.replace("%%", "%")
         return compiled
-
-    def limit_clause(self, limit: str | None, offset: str | None) -> str:
-        if limit is None:
-            return f"LIMIT {NO_LIMIT} OFFSET {offset}"
-        if offset is None:
-            return f"LIMIT {limit}"
-        return f"LIMIT {limit} OFFSET {offset}"
 
     def upsert_clause(self, stmt: InsertStmt) -> str:
         """``ON DUPLICATE KEY UPDATE col = VALUES(col)``.

@@ -26,12 +26,12 @@ from ormer.compiler import SQLCompiler
 from ormer.dialect import (
     URL,
     Dialect,
-    DriverConnection,
     Dumper,
     Loader,
     decimal_from_number,
     uuid_from_text,
 )
+from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError, ValidationError
 from ormer.expr import Expr
