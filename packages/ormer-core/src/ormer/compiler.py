@@ -13,7 +13,7 @@ bound values are read from the walked ``Param`` nodes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import plugins
 from .errors import ConfigurationError, NotSupportedError
@@ -112,6 +112,9 @@ def compile_statement(
 
 class SQLCompiler:
     """Renders statements for one dialect. One instance per compilation (cache miss)."""
+
+    #: the LIMIT that means "no limit" (an OFFSET without a LIMIT needs one)
+    no_limit: ClassVar[str] = "-1"
 
     def __init__(self, dialect: Dialect, nodes: Sequence[Param] = ()) -> None:
         self.dialect = dialect
@@ -220,11 +223,20 @@ class SQLCompiler:
         if self._is_exact_integer(left) and self._is_exact_integer(right):
             # the truncated quotient, minus 1 where the remainder's sign differs from
             # b's: no intermediate value leaves the operands' range (2**63-1 // -2 fits)
+            div, mod = self.integer_divide, self.remainder
             return (
-                f"({a()} / {b()} - CASE WHEN ({a()} % {b()} < 0 AND {b()} > 0) "
-                f"OR ({a()} % {b()} > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
+                f"({div(a(), b())} - CASE WHEN ({mod(a(), b())} < 0 AND {b()} > 0) "
+                f"OR ({mod(a(), b())} > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
             )
         return f"FLOOR({a()} / {b()})"
+
+    def integer_divide(self, a: str, b: str) -> str:
+        """Integer division truncating toward zero, of two rendered integer operands."""
+        return f"{a} / {b}"
+
+    def remainder(self, a: str, b: str) -> str:
+        """The remainder of two rendered integer operands (sign of the dividend)."""
+        return f"{a} % {b}"
 
     @staticmethod
     def _is_exact_integer(node: Expr) -> bool:
@@ -408,7 +420,7 @@ class SQLCompiler:
     def limit_clause(self, limit: str | None, offset: str | None) -> str:
         """``LIMIT n OFFSET m``; a dialect overrides when OFFSET needs a LIMIT."""
         if limit is None:
-            return f"LIMIT -1 OFFSET {offset}"
+            return f"LIMIT {self.no_limit} OFFSET {offset}"
         if offset is None:
             return f"LIMIT {limit}"
         return f"LIMIT {limit} OFFSET {offset}"

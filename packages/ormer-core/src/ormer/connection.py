@@ -19,10 +19,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import plugins
+from .driver import DriverCapabilities, capabilities, connection_lost
 from .errors import (
     ConfigurationError,
     ConnectionError,
-    ConnectionLostError,
     NotSupportedError,
     OrmerError,
 )
@@ -193,6 +193,7 @@ class Connection(QueryAPI):
 
     __slots__ = (
         "__weakref__",
+        "_caps",
         "_closed",
         "_dialect",
         "_driver",
@@ -209,10 +210,13 @@ class Connection(QueryAPI):
         dialect: Dialect,
         driver: DriverConnection,
         write_gate: asyncio.Lock | None = None,
+        caps: DriverCapabilities | None = None,
     ) -> None:
-        # A driver may carry the dialect variant for the server it reached (e.g. MariaDB
-        # vs MySQL: RETURNING or not); statements on this connection use that variant.
-        self._dialect: Dialect = getattr(driver, "server_dialect", None) or dialect
+        # The driver's optional capabilities, read once per driver connection (a pool
+        # passes the ones it read when the connection opened). The driver may carry the
+        # dialect variant for the server it reached (MariaDB vs MySQL: RETURNING or not).
+        self._caps = caps = caps if caps is not None else capabilities(driver, dialect)
+        self._dialect: Dialect = caps.server_dialect or dialect
         self._driver = driver
         self._closed = False
         self._tx_stack: list[Transaction] = []
@@ -228,7 +232,8 @@ class Connection(QueryAPI):
 
     def driver_in_transaction(self) -> bool:
         """Whether the driver reports an open transaction (raw BEGIN included)."""
-        return bool(getattr(self._driver, "in_transaction", False))
+        status = self._caps.transaction_status
+        return status is not None and status.in_transaction
 
     # -- session state (what a pool reads before handing the connection on) -----------------
     def session_state(self) -> SessionState:
@@ -377,7 +382,7 @@ class Connection(QueryAPI):
         if isinstance(exc, OrmerError):
             return exc
         err = self._driver.translate_error(exc)
-        if isinstance(err, ConnectionLostError):
+        if connection_lost(err):
             self._closed = True
         return err
 
@@ -486,7 +491,7 @@ class Connection(QueryAPI):
             dialect.supports_bulk_copy
             and not upsert
             and len(with_key) >= dialect.bulk_copy_min_rows
-            and getattr(self._driver, "copy_rows", None) is not None
+            and self._caps.copy is not None
         ):
             copy_rows, with_key = with_key, []  # nothing to read back: one bulk copy
         plan: list[tuple[tuple[FieldInfo, ...], list[Model], bool]] = []
@@ -561,7 +566,9 @@ class Connection(QueryAPI):
         dumpers = [dialect.dumper(f.type) for f in columns]
         rows = self._row_values(columns, objects, dumpers, values)
         names = [f.column for f in columns]
-        copy_rows = self._driver.copy_rows  # type: ignore[attr-defined]
+        copier = self._caps.copy
+        assert copier is not None  # checked by the caller
+        copy_rows = copier.copy_rows
         quote = dialect.quote
         sql = f"COPY {quote(info.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
 
@@ -606,7 +613,9 @@ class Connection(QueryAPI):
                     obj.__dict__[auto.attr] = row[0] if load is None else load(row[0])
             return len(rows)
         if wants_key and auto is not None:
-            first_or_last = await self._write(self._driver.insert_lastrowid, sql, params)
+            last_row_id = self._caps.last_row_id
+            assert last_row_id is not None  # checked when the connection opened
+            first_or_last = await self._write(last_row_id.insert_lastrowid, sql, params)
             n = len(objects)
             start = first_or_last if dialect.lastrowid_is_first else first_or_last - n + 1
             for i, obj in enumerate(objects):

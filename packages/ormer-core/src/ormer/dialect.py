@@ -1,5 +1,6 @@
-"""The plugin seam: :class:`Dialect` (SQL rules, type map, capability flags) and
-the :class:`DriverConnection` protocol a backend's driver adapter implements.
+"""The plugin seam: :class:`Dialect` (SQL rules, type map, capability flags).
+The driver contract, :class:`DriverConnection` and its optional capabilities,
+lives in :mod:`ormer.driver` (``DriverConnection`` and ``Row`` are re-exported here).
 
 A backend subclasses :class:`Dialect` and overrides only what differs from the
 portable defaults here; SQL generation itself lives in
@@ -15,12 +16,14 @@ import decimal
 import enum
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .errors import ConfigurationError, NotSupportedError, OrmerError
+from .driver import DriverConnection, Row
+from .driverkit import json_text, typed
+from .errors import ConfigurationError, NotSupportedError
 from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
@@ -30,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["URL", "Dialect", "DriverConnection", "Dumper", "Loader", "Row", "parse_url"]
 
-Row = Sequence[Any]
 Dumper = Callable[[Any], Any]
 Loader = Callable[[Any], Any]
 
@@ -86,87 +88,8 @@ def parse_url(text: str) -> URL:
     )
 
 
-class DriverConnection(Protocol):
-    """One open connection of a database driver, adapted to ormer.
-
-    Each method is one statement and, where the driver allows, one round trip
-    (or one thread hand-off): ``fetch`` executes and fetches in the same call.
-    Errors are raised as the driver's own exceptions; :meth:`translate_error`
-    maps them to ormer's tree.
-
-    Optional: a ``server_dialect`` attribute holding a (shared) variant of the
-    dialect for the server this connection reached, when what a dialect may do
-    depends on the server version (MariaDB has RETURNING, MySQL has not); the
-    ``Connection`` over this driver then compiles with that variant.
-
-    Optional: ``async copy_rows(table, columns, rows) -> int``, a bulk load of
-    rows (sequences of values already dumped, in ``columns`` order) into a
-    table, such as PostgreSQL's ``COPY ... FROM STDIN``. A batch insert uses it
-    when the dialect sets ``supports_bulk_copy``, the batch has at least
-    ``bulk_copy_min_rows`` rows and needs nothing back (no generated ids, no upsert).
-    """
-
-    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        """Run a statement and return all its rows."""
-        ...
-
-    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
-        """Run a statement and return its column names and rows (raw SQL paths)."""
-        ...
-
-    async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        """Run a statement; return the affected row count."""
-        ...
-
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run one statement for many parameter rows; return the affected row count."""
-        ...
-
-    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
-        """Run an INSERT and return the generated id the driver reports."""
-        ...
-
-    def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
-        """Yield the rows of a statement in batches (a server-side cursor where there is one)."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise if the connection is unusable."""
-        ...
-
-    async def reset(self) -> None:
-        """Return the session to its initial state (for the pool)."""
-        ...
-
-    async def close(self) -> None:
-        """Close the connection; safe to call twice."""
-        ...
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the connection is known to be closed or broken."""
-        ...
-
-    def translate_error(self, exc: BaseException) -> OrmerError:
-        """Map a driver exception to ormer's error tree (the caller chains it)."""
-        ...
-
-
-def _null_safe(fn: Callable[[Any], Any], expected: type | tuple[type, ...]) -> Dumper:
-    def dump(value: Any) -> Any:
-        if isinstance(value, expected):
-            return fn(value)
-        return value
-
-    return dump
-
-
 def _enum_value(value: enum.Enum) -> Any:
     return value.value
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Dialect:
@@ -361,16 +284,28 @@ class Dialect:
         """
         return self.loader(ct)
 
+    #: dumpers by column kind, used before the portable ones (a None value: sent as is);
+    #: :meth:`make_dumper` covers what depends on more than the kind
+    kind_dumpers: ClassVar[Mapping[Kind, Dumper | None]] = {}
+    #: loaders by column kind, used before the portable ones (a None value: as read)
+    kind_loaders: ClassVar[Mapping[Kind, Loader | None]] = {}
+
     def make_dumper(self, ct: ColumnType) -> Dumper | None:
-        """Build the dumper of a type; override per dialect."""
+        """Build the dumper of a type: :attr:`kind_dumpers`, then the portable ones
+        (enums by value, dict/list as JSON text); override per dialect."""
+        if ct.kind in self.kind_dumpers:
+            return self.kind_dumpers[ct.kind]
         if ct.kind is Kind.ENUM:
-            return _null_safe(_enum_value, enum.Enum)
+            return typed(_enum_value, enum.Enum)
         if ct.kind is Kind.JSON:
-            return _null_safe(_json_dumps, (dict, list))
+            return typed(json_text, (dict, list))
         return None
 
     def make_loader(self, ct: ColumnType) -> Loader | None:
-        """Build the loader of a type; override per dialect."""
+        """Build the loader of a type: :attr:`kind_loaders`, then the portable ones;
+        override per dialect."""
+        if ct.kind in self.kind_loaders:
+            return self.kind_loaders[ct.kind]
         if ct.kind is Kind.ENUM:
             return ct.py_type
         if ct.kind is Kind.JSON:

@@ -34,6 +34,7 @@ __all__ = [
     "DialectRegistry",
     "KnownBackend",
     "QueryHooks",
+    "dialect_plugin",
     "get_dialect",
     "model_defined",
     "manager",
@@ -268,6 +269,27 @@ def _refresh() -> None:
     registry = DialectRegistry()
     pm.hook.ormer_register_dialects(registry=registry)
     _State.registry = registry
+
+
+def dialect_plugin(
+    name: str,
+    *,
+    schemes: Iterable[str] = (),
+    target: str | type[Dialect],
+    package: str | None = None,
+) -> Callable[[DialectRegistry], None]:
+    """A ready ``ormer_register_dialects`` hook registering one dialect (lazily when
+    ``target`` is ``"module:Class"``). A backend's entry-point module needs one line::
+
+        ormer_register_dialects = dialect_plugin("mydb", schemes=("mydb",), target="pkg:D")
+    """
+    schemes = tuple(schemes)
+
+    @hookspecs.hookimpl
+    def ormer_register_dialects(registry: DialectRegistry) -> None:
+        registry.add(name, schemes=schemes, target=target, package=package)
+
+    return ormer_register_dialects
 
 
 def manager() -> pluggy.PluginManager:

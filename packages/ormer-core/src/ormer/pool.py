@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import plugins
 from .connection import Connection, SessionState
+from .driver import DriverCapabilities, capabilities
 from .errors import (
     ConfigurationError,
     ConnectionReleasedError,
@@ -97,10 +98,13 @@ class PoolStats:
 class _Holder:
     """One open driver connection owned by the pool."""
 
-    __slots__ = ("created", "driver", "last_used", "task", "write_gate")
+    __slots__ = ("caps", "created", "driver", "last_used", "task", "write_gate")
 
-    def __init__(self, driver: DriverConnection, write_gate: asyncio.Lock | None) -> None:
+    def __init__(
+        self, driver: DriverConnection, caps: DriverCapabilities, write_gate: asyncio.Lock | None
+    ) -> None:
         self.driver = driver
+        self.caps = caps  # read once, when the connection opened
         self.created = self.last_used = time.monotonic()
         self.write_gate = write_gate
         # the task that borrowed it (None while idle): a task holding every
@@ -119,7 +123,7 @@ class PooledConnection(Connection):
     __slots__ = ("_holder", "_pool", "_released", "_stack")
 
     def __init__(self, pool: Pool, holder: _Holder, stack: list[str] | None) -> None:
-        super().__init__(pool.dialect, holder.driver, holder.write_gate)
+        super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
         self._pool = pool
         self._holder = holder
         self._released = False
@@ -278,12 +282,11 @@ class Pool(QueryAPI):
         """Compile for the server the pool reaches from the start (MariaDB or MySQL, say):
         ask an opened connection, or open one to ask and close it (not a pool member)."""
         if self._idle:
-            driver = self._idle[0].driver
-            self._dialect = getattr(driver, "server_dialect", None) or self._dialect
+            self._dialect = self._idle[0].caps.server_dialect or self._dialect
             return
         driver = await self._dialect.connect(self._url, dict(self._options))
         try:
-            self._dialect = getattr(driver, "server_dialect", None) or self._dialect
+            self._dialect = capabilities(driver, self._dialect).server_dialect or self._dialect
         finally:
             await driver.close()
 
@@ -301,7 +304,14 @@ class Pool(QueryAPI):
         finally:
             self._opening -= 1
         self._created += 1
-        holder = _Holder(driver, self._write_gate)
+        try:
+            caps = capabilities(driver, self._dialect)
+        except BaseException:
+            self._size -= 1
+            self._grant_capacity()
+            await driver.close()
+            raise
+        holder = _Holder(driver, caps, self._write_gate)
         created = plugins.query_hooks().connection_created
         if created is not None:
             created(conn=driver)

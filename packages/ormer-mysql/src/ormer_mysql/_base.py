@@ -24,30 +24,39 @@ import asyncio
 import datetime
 import decimal
 import enum
+import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from ormer.dialect import URL, Row
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
+from ormer import errors
+from ormer.driver import Row
+from ormer.driverkit import (
+    ErrorRule,
+    ErrorRules,
+    Option,
+    OptionSet,
+    as_bool,
+    as_int,
+    as_seconds,
+    codes,
+    connect_within,
 )
 
 if TYPE_CHECKING:
+    from ormer.dialect import URL
+
     from .dialect import MySQLDialect
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "MySQLDriverBase", "ParameterError", "interpolate"]
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "ERRORS",
+    "MySQLDriverBase",
+    "ParameterError",
+    "interpolate",
+    "mysql_options",
+]
 
 log = logging.getLogger("ormer.pool")
 
@@ -57,25 +66,77 @@ SERVER_STATUS_NO_BACKSLASH_ESCAPES = 512
 CLIENT_FOUND_ROWS = 2
 COM_RESET_CONNECTION = 0x1F
 
-# -- error numbers -----------------------------------------------------------------------
-UNIQUE_ERRORS = frozenset({1022, 1062, 1169, 1586})
-FOREIGN_KEY_ERRORS = frozenset({1216, 1217, 1451, 1452})
-NOT_NULL_ERRORS = frozenset({1048, 1364})
-CHECK_ERRORS = frozenset({3819, 4025})  # CHECK constraint failed (MySQL, MariaDB)
-TRANSIENT_ERRORS = frozenset({1205, 1213, 1020, 3572})  # lock wait, deadlock, changed, NOWAIT
-#: the connection is gone: server gone away, lost during query, lost (2055),
-#: killed (MariaDB 1927), shutdown, idle disconnect (MySQL 8.0.24+)
-LOST_ERRORS = frozenset({2006, 2013, 2055, 1927, 1053, 4031})
-#: client errors while connecting (cannot connect, unknown host)
-CONNECT_ERRORS = frozenset({2002, 2003, 2005})
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
 
 class ParameterError(Exception):
     """Parameters do not fit the statement's ``%s`` placeholders."""
 
+
+def error_number(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver exception (``exc.args[0]``), if any."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool):
+        return args[0]
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) >= 2 and isinstance(args[0], int):
+        return f"({args[0]}) {args[1]}"
+    return str(exc) or type(exc).__name__
+
+
+def _error_code(exc: BaseException) -> str | None:
+    number = error_number(exc)
+    return None if number is None else str(number)
+
+
+def _no_number(exc: BaseException) -> bool:
+    return error_number(exc) is None
+
+
+def _client_error(exc: BaseException) -> bool:
+    number = error_number(exc)
+    return number is not None and 2000 <= number < 3000
+
+
+#: the connection is gone: server gone away, lost during query, lost (2055),
+#: killed (MariaDB 1927), shutdown, idle disconnect (MySQL 8.0.24+)
+LOST_ERRORS = codes(2006, 2013, 2055, 1927, 1053, 4031)
+_LOST = "the MySQL connection was lost: {message}"
+
+#: MySQL errors by error number (``sqlstate`` holds it), then by the library's class
+ERRORS = ErrorRules(
+    [
+        ErrorRule(errors.QueryError, types=(ParameterError,)),
+        ErrorRule(errors.ConnectionLostError, codes=LOST_ERRORS, template=_LOST),
+        # a closed or broken connection reported without an error number
+        ErrorRule(
+            errors.ConnectionLostError,
+            types=(OSError, EOFError, asyncio.IncompleteReadError, "InterfaceError"),
+            when=_no_number,
+            template=_LOST,
+        ),
+        ErrorRule(
+            errors.ConnectionLostError,
+            pattern="not connected|already closed|connection closed",
+            when=_no_number,
+            template=_LOST,
+        ),
+        ErrorRule(errors.UniqueViolationError, codes=codes(1022, 1062, 1169, 1586)),
+        ErrorRule(errors.ForeignKeyViolationError, codes=codes(1216, 1217, 1451, 1452)),
+        ErrorRule(errors.NotNullViolationError, codes=codes(1048, 1364)),
+        # lock wait, deadlock, record changed, NOWAIT
+        ErrorRule(errors.TransientError, codes=codes(1205, 1213, 1020, 3572)),
+        ErrorRule(errors.IntegrityError, codes=codes(3819, 4025)),  # CHECK constraint failed
+        ErrorRule(errors.IntegrityError, types=("IntegrityError",)),
+        ErrorRule(errors.DatabaseError, when=_client_error),  # client-side errors
+        ErrorRule(errors.QueryError, when=lambda exc: not _no_number(exc)),
+        ErrorRule(errors.QueryError, types=("ProgrammingError", "DataError", "NotSupportedError")),
+    ],
+    code=_error_code,
+    message=error_message,
+)
 
 # -- interpolation ------------------------------------------------------------------------
 _ESCAPES = {
@@ -169,61 +230,26 @@ def interpolate(sql: str, params: Sequence[Any], nbe: bool) -> str:
         ) from None
 
 
-def flag(options: dict[str, Any], name: str) -> bool | None:
-    """A boolean connect option (URL query values arrive as strings); None if absent."""
-    if name not in options:
-        return None
-    value = options.pop(name)
-    if isinstance(value, bool) or value is None:
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigurationError(f"connect option {name}={value!r}: expected true or false")
-
-
-def connect_timeout(options: dict[str, Any]) -> float:
-    raw = options.pop("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-    try:
-        timeout = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigurationError(
-            f"connect_timeout must be a number of seconds, got {raw!r}"
-        ) from None
-    if timeout <= 0:
-        raise ConfigurationError(f"connect_timeout must be positive, got {raw!r}")
-    return timeout
-
-
-def error_number(exc: BaseException) -> int | None:
-    """The MySQL error number of a driver exception (``exc.args[0]``), if any."""
-    args = getattr(exc, "args", ())
-    if args and isinstance(args[0], int) and not isinstance(args[0], bool):
-        return args[0]
-    return None
-
-
-def error_message(exc: BaseException) -> str:
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) >= 2 and isinstance(args[0], int):
-        return f"({args[0]}) {args[1]}"
-    return str(exc) or type(exc).__name__
-
-
-def connect_error(url: URL, exc: BaseException, timeout: float) -> ConnectionError:
-    where = f"{url.host or 'localhost'}:{url.port or 3306}"
-    if isinstance(exc, TimeoutError):
-        return ConnectionError(f"cannot connect to MySQL at {where}: timed out after {timeout}s")
-    return ConnectionError(f"cannot connect to MySQL at {where}: {error_message(exc)}")
+def mysql_options(library_keywords: Collection[str]) -> OptionSet:
+    """The connect options of a MySQL driver over a library whose ``connect``
+    takes ``library_keywords`` (passed through as given)."""
+    return OptionSet(
+        "MySQL",
+        [
+            Option("connect_timeout", as_seconds, DEFAULT_CONNECT_TIMEOUT),
+            Option("returning", as_bool),
+            Option("client_flag", as_int, 0),
+        ],
+        passthrough=frozenset(library_keywords) - {"connect_timeout", "client_flag"},
+    )
 
 
 class MySQLDriverBase:
     """One MySQL/MariaDB connection (autocommit on: ormer issues START TRANSACTION itself).
 
-    Subclasses provide the library: ``open``, ``_stream_cursor`` and
-    ``_is_driver_closed``.
+    Subclasses provide the library: ``_connect`` (its connect function: the connect
+    options are that function's keywords plus ormer's), ``database_keyword``,
+    ``_stream_cursor`` and ``_is_driver_closed``.
     """
 
     __slots__ = (
@@ -235,8 +261,16 @@ class MySQLDriverBase:
         "server_version",
     )
 
-    #: the library's name, for messages
-    library: ClassVar[str] = ""
+    #: the library's ``connect`` function
+    _connect: ClassVar[Callable[..., Awaitable[Any]]]
+    #: the connect options (:func:`mysql_options` over ``_connect``'s keywords)
+    options: ClassVar[OptionSet]
+    #: the library's ``connect`` keyword naming the database
+    database_keyword: ClassVar[str] = "database"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.options = mysql_options(inspect.signature(cls._connect).parameters)
 
     def __init__(
         self, conn: Any, server_dialect: MySQLDialect, init_command: str | None = None
@@ -249,9 +283,13 @@ class MySQLDriverBase:
         self.server_dialect = server_dialect
         self.server_version: str = conn.get_server_info()
 
-    @staticmethod
-    def connect_kwargs(url: URL, options: dict[str, Any]) -> dict[str, Any]:
-        """The keyword arguments both libraries' ``connect`` accept."""
+    @classmethod
+    async def open(cls, dialect: MySQLDialect, url: URL, options: dict[str, Any]) -> Self:
+        """Connect (bounded by ``connect_timeout``, default 10 s), pick the dialect
+        variant from the server's version and set the session up."""
+        parsed = cls.options.parse(keywords=options)
+        timeout: float = parsed.values["connect_timeout"]
+        returning: bool | None = parsed.values.get("returning")
         kwargs: dict[str, Any] = {
             "host": url.host or "localhost",
             "port": url.port or 3306,
@@ -259,15 +297,44 @@ class MySQLDriverBase:
             "autocommit": True,
             "charset": "utf8mb4",
             "local_infile": False,
+            cls.database_keyword: url.database,
+            # FOUND_ROWS: UPDATE reports the rows it matched, not only those it changed,
+            # as the other backends do.
+            "client_flag": parsed.values["client_flag"] | CLIENT_FOUND_ROWS,
+            "connect_timeout": timeout,
         }
         if url.username is not None:
             kwargs["user"] = url.username
-        client_flag = int(options.pop("client_flag", 0))
-        # FOUND_ROWS: UPDATE reports the rows it matched, not only those it changed,
-        # as the other backends do.
-        kwargs["client_flag"] = client_flag | CLIENT_FOUND_ROWS
-        kwargs.update(options)
-        return kwargs
+        kwargs.update(parsed.library)
+
+        async def connect() -> Self:
+            conn: Any = None
+            try:
+                conn = await cls._connect(**kwargs)
+                variant = dialect.for_server(conn.get_server_info(), returning)
+                driver = cls(conn, variant, kwargs.get("init_command"))
+                await driver._setup()
+                return driver
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+
+        where = f"MySQL at {url.host or 'localhost'}:{url.port or 3306}"
+        try:
+            return await connect_within(timeout, connect, where=where)
+        except errors.OrmerError:
+            raise
+        except TypeError as exc:
+            if "argument" in str(exc):
+                raise errors.ConfigurationError(f"bad MySQL connect option: {exc}") from exc
+            raise errors.ConnectionError(
+                f"cannot connect to {where}: {error_message(exc)}"
+            ) from exc
+        except Exception as exc:
+            raise errors.ConnectionError(
+                f"cannot connect to {where}: {error_message(exc)}"
+            ) from exc
 
     async def _setup(self) -> None:
         """The session settings every connection starts with (again after a reset)."""
@@ -300,12 +367,6 @@ class MySQLDriverBase:
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         result = await self._query(self._sql(sql, params))
         return int(result.affected_rows or 0)
-
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        total = 0
-        for params in rows:
-            total += await self.execute(sql, params)
-        return total
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
         result = await self._query(self._sql(sql, params))
@@ -372,7 +433,7 @@ class MySQLDriverBase:
             await conn._execute_command(COM_RESET_CONNECTION, b"")
             await conn._read_ok_packet()
         except Exception as exc:
-            if error_number(exc) in LOST_ERRORS or self.is_closed:
+            if _error_code(exc) in LOST_ERRORS or self.is_closed:
                 raise
             log.debug("COM_RESET_CONNECTION is not available (%s): rollback only", exc)
             return
@@ -399,42 +460,9 @@ class MySQLDriverBase:
         raise NotImplementedError
 
     # -- errors ----------------------------------------------------------------------
-    def translate_error(self, exc: BaseException) -> OrmerError:
-        """Map a driver exception by its MySQL error number (``sqlstate`` holds it)."""
-        if isinstance(exc, ParameterError):
-            return QueryError(str(exc))
-        number = error_number(exc)
-        message = error_message(exc)
-        code = str(number) if number is not None else None
-        kind = type(exc).__name__
-        if number in LOST_ERRORS or (number is None and _is_connection_failure(exc)):
-            self._closed = True
-            return ConnectionLostError(f"the MySQL connection was lost: {message}")
-        if number in UNIQUE_ERRORS:
-            return UniqueViolationError(message, sqlstate=code)
-        if number in FOREIGN_KEY_ERRORS:
-            return ForeignKeyViolationError(message, sqlstate=code)
-        if number in NOT_NULL_ERRORS:
-            return NotNullViolationError(message, sqlstate=code)
-        if number in TRANSIENT_ERRORS:
-            return TransientError(message, sqlstate=code)
-        if number in CHECK_ERRORS or kind == "IntegrityError":
-            return IntegrityError(message, sqlstate=code)
-        if number is not None and 2000 <= number < 3000:  # client-side errors
-            if self._is_driver_closed():
-                self._closed = True
-                return ConnectionLostError(f"the MySQL connection was lost: {message}")
-            return DatabaseError(message, sqlstate=code)
-        if number is not None or kind in ("ProgrammingError", "DataError", "NotSupportedError"):
-            return QueryError(message, sqlstate=code)
-        return DatabaseError(f"{kind}: {message}", sqlstate=code)
-
-
-def _is_connection_failure(exc: BaseException) -> bool:
-    """A closed or broken connection reported without an error number."""
-    if isinstance(exc, (OSError, EOFError, asyncio.IncompleteReadError)):
-        return True
-    if type(exc).__name__ == "InterfaceError":  # "(0, 'Not connected')", "Already closed"
-        return True
-    text = str(exc).lower()
-    return "not connected" in text or "already closed" in text or "connection closed" in text
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
+        """Map a driver exception through :data:`ERRORS` (no side effects); a
+        client-side error on a connection the library has closed means it is lost."""
+        if _client_error(exc) and self._is_driver_closed():
+            return errors.ConnectionLostError(_LOST.format(message=error_message(exc)))
+        return ERRORS.translate(exc)

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ormer.compiler import Compiled, SQLCompiler
 from ormer.dialect import (
     URL,
     Dialect,
-    DriverConnection,
     Dumper,
     Loader,
     decimal_from_number,
@@ -45,11 +45,13 @@ from ormer.dialect import (
     utc_naive,
     uuid_from_text,
 )
+from ormer.driver import DriverConnection
+from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:
-    from ormer.expr import BinaryOp, Expr, Func
+    from ormer.expr import BinaryOp, Func
     from ormer.model import TableInfo
     from ormer.statements import DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
 
@@ -80,6 +82,8 @@ class MySQLCompiler(SQLCompiler):
     interpolation, which runs whenever a statement has parameters.
     """
 
+    no_limit = NO_LIMIT
+
     function_names: ClassVar[dict[str, str]] = {"length": "char_length"}  # type: ignore[misc]
 
     def visit_binary(self, node: BinaryOp) -> str:
@@ -95,23 +99,12 @@ class MySQLCompiler(SQLCompiler):
             return f"AVG({'DISTINCT ' if node.distinct else ''}CAST({arg} AS DOUBLE))"
         return super().visit_func(node)
 
-    def floor_divide(self, left: Expr, right: Expr) -> str:
-        """Python's ``//``: exact integers through ``DIV`` (MySQL's ``/`` yields DECIMAL)."""
+    def integer_divide(self, a: str, b: str) -> str:
+        """``DIV`` (MySQL's ``/`` yields DECIMAL); Python's ``//`` is built on it."""
+        return f"{a} DIV {b}"
 
-        def a() -> str:
-            return self.operand(left)
-
-        def b() -> str:
-            return self.operand(right)
-
-        if self._is_exact_integer(left) and self._is_exact_integer(right):
-            # DIV truncates: minus 1 where the remainder's sign differs from b's (no
-            # intermediate value leaves the operands' range: 2**63-1 // -2 fits)
-            return (
-                f"({a()} DIV {b()} - CASE WHEN (MOD({a()}, {b()}) < 0 AND {b()} > 0) "
-                f"OR (MOD({a()}, {b()}) > 0 AND {b()} < 0) THEN 1 ELSE 0 END)"
-            )
-        return f"FLOOR({a()} / {b()})"
+    def remainder(self, a: str, b: str) -> str:
+        return f"MOD({a}, {b})"
 
     def string_literal(self, text: str) -> str:
         # Backslash is an escape character in MySQL string literals (unless
@@ -125,13 +118,6 @@ class MySQLCompiler(SQLCompiler):
             # No parameters: the driver sends the text as is, without interpolation.
             compiled.sql = compiled.sql.replace("%%", "%")
         return compiled
-
-    def limit_clause(self, limit: str | None, offset: str | None) -> str:
-        if limit is None:
-            return f"LIMIT {NO_LIMIT} OFFSET {offset}"
-        if offset is None:
-            return f"LIMIT {limit}"
-        return f"LIMIT {limit} OFFSET {offset}"
 
     def upsert_clause(self, stmt: InsertStmt) -> str:
         """``ON DUPLICATE KEY UPDATE col = VALUES(col)``.
@@ -198,6 +184,44 @@ class MySQLCompiler(SQLCompiler):
         return sql
 
 
+# -- converters ------------------------------------------------------------------------
+def _dump_datetime(value: Any) -> Any:
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return utc_naive(value)
+    return value
+
+
+def _load_naive(value: Any) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(str(value))
+
+
+def _load_date(value: Any) -> datetime.date:
+    # A date parameter is bound as text, so an expression mixing it with a DATE
+    # column (COALESCE, CASE) is typed as text by the server.
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    return datetime.date.fromisoformat(str(value))
+
+
+def _load_aware(value: Any) -> datetime.datetime:
+    moment = value if isinstance(value, datetime.datetime) else _load_naive(value)
+    return moment.replace(tzinfo=UTC)
+
+
+def _load_time(value: Any) -> datetime.time:
+    if isinstance(value, datetime.timedelta):
+        micros = value.days * 86_400_000_000 + value.seconds * 1_000_000 + value.microseconds
+        seconds, micro = divmod(micros, 1_000_000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        return datetime.time(hour, minute, second, micro)
+    if isinstance(value, datetime.time):
+        return value
+    return datetime.time.fromisoformat(str(value))
+
+
 class MySQLDialect(Dialect):
     """MySQL 8.0.17+; the base of the MariaDB variants (see the module docstring)."""
 
@@ -234,6 +258,19 @@ class MySQLDialect(Dialect):
         Kind.TIME: "TIME(6)",
         Kind.UUID: "CHAR(36)",
         Kind.JSON: "JSON",
+    }
+    kind_dumpers: ClassVar[Mapping[Kind, Dumper | None]] = {
+        Kind.DATETIME: _dump_datetime,
+        Kind.UUID: typed(str, uuid.UUID),
+        Kind.BYTES: dump_bytes,
+    }
+    kind_loaders: ClassVar[Mapping[Kind, Loader | None]] = {
+        Kind.BOOL: bool,
+        Kind.INT: int,  # SUM() of integers comes back as DECIMAL
+        Kind.FLOAT: float,  # AVG() of integers comes back as DECIMAL
+        Kind.DATE: _load_date,
+        Kind.TIME: _load_time,
+        Kind.UUID: uuid_from_text,
     }
 
     def __init__(self) -> None:
@@ -341,16 +378,6 @@ class MySQLDialect(Dialect):
     def auto_pk_sql(self, quoted_column: str) -> str:
         return f"{quoted_column} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
 
-    def make_dumper(self, ct: ColumnType) -> Dumper | None:
-        kind = ct.kind
-        if kind is Kind.DATETIME:
-            return _dump_datetime
-        if kind is Kind.UUID:
-            return _dump_uuid
-        if kind is Kind.BYTES:
-            return _dump_bytes
-        return super().make_dumper(ct)
-
     def column_loader(self, ct: ColumnType) -> Loader | None:
         """Stored BIGINT, DOUBLE and DATE columns arrive as int, float and date already:
         no call per value. (Expressions of those types still convert: SUM/AVG come back
@@ -361,22 +388,10 @@ class MySQLDialect(Dialect):
 
     def make_loader(self, ct: ColumnType) -> Loader | None:
         kind = ct.kind
-        if kind is Kind.BOOL:
-            return bool
-        if kind is Kind.INT:
-            return int  # SUM() of integers comes back as DECIMAL
-        if kind is Kind.FLOAT:
-            return float  # AVG() of integers comes back as DECIMAL
         if kind is Kind.DECIMAL:
             return decimal_from_number(ct.decimal_places)
         if kind is Kind.DATETIME:
             return _load_aware if ct.timezone else _load_naive
-        if kind is Kind.DATE:
-            return _load_date
-        if kind is Kind.TIME:
-            return _load_time
-        if kind is Kind.UUID:
-            return uuid_from_text
         return super().make_loader(ct)
 
 
@@ -410,49 +425,3 @@ def _version_numbers(version: str) -> tuple[int, ...]:
             break
         numbers.append(int(digits))
     return tuple(numbers)
-
-
-# -- converters ------------------------------------------------------------------------
-def _dump_datetime(value: Any) -> Any:
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return utc_naive(value)
-    return value
-
-
-def _dump_uuid(value: Any) -> Any:
-    return str(value) if isinstance(value, uuid.UUID) else value
-
-
-def _dump_bytes(value: Any) -> Any:
-    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
-
-
-def _load_naive(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value
-    return datetime.datetime.fromisoformat(str(value))
-
-
-def _load_date(value: Any) -> datetime.date:
-    # A date parameter is bound as text, so an expression mixing it with a DATE
-    # column (COALESCE, CASE) is typed as text by the server.
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value
-    return datetime.date.fromisoformat(str(value))
-
-
-def _load_aware(value: Any) -> datetime.datetime:
-    moment = value if isinstance(value, datetime.datetime) else _load_naive(value)
-    return moment.replace(tzinfo=UTC)
-
-
-def _load_time(value: Any) -> datetime.time:
-    if isinstance(value, datetime.timedelta):
-        micros = value.days * 86_400_000_000 + value.seconds * 1_000_000 + value.microseconds
-        seconds, micro = divmod(micros, 1_000_000)
-        minutes, second = divmod(seconds, 60)
-        hour, minute = divmod(minutes, 60)
-        return datetime.time(hour, minute, second, micro)
-    if isinstance(value, datetime.time):
-        return value
-    return datetime.time.fromisoformat(str(value))

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import decimal
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ormer.compiler import SQLCompiler
 from ormer.dialect import URL, Dialect, DriverConnection, Dumper, Loader, decimal_from_number
+from ormer.driverkit import dump_bytes
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
@@ -107,10 +109,6 @@ def _load_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(bytes=value.bytes)
 
 
-def _dump_bytes(value: Any) -> Any:
-    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
-
-
 def _dump_decimal(value: Any) -> Any:
     # ints are valid Decimal values; send them as Decimals (NUMERIC) explicitly
     if type(value) is int:
@@ -138,15 +136,17 @@ class PostgresDialect(Dialect):
     max_decimal_digits = 1000
 
     type_names: ClassVar[dict[Kind, str]] = {
-        Kind.INT: "BIGINT",
-        Kind.FLOAT: "DOUBLE PRECISION",
-        Kind.BOOL: "BOOLEAN",
+        **Dialect.type_names,
         Kind.BYTES: "BYTEA",
-        Kind.DATE: "DATE",
-        Kind.TIME: "TIME",
-        Kind.UUID: "UUID",
         Kind.JSON: "JSONB",
     }
+    # json/jsonb: the connection's codec encodes and decodes dict/list
+    kind_dumpers: ClassVar[Mapping[Kind, Dumper | None]] = {
+        Kind.JSON: None,
+        Kind.BYTES: dump_bytes,
+        Kind.DECIMAL: _dump_decimal,
+    }
+    kind_loaders: ClassVar[Mapping[Kind, Loader | None]] = {Kind.JSON: None, Kind.UUID: _load_uuid}
 
     def type_name(self, ct: ColumnType, indexed: bool) -> str:
         if ct.kind is Kind.DATETIME:
@@ -173,23 +173,8 @@ class PostgresDialect(Dialect):
 
         return await PostgresDriver.open(url, options)
 
-    def make_dumper(self, ct: ColumnType) -> Dumper | None:
-        kind = ct.kind
-        if kind is Kind.JSON:
-            return None  # the connection's jsonb codec encodes dict/list
-        if kind is Kind.BYTES:
-            return _dump_bytes
-        if kind is Kind.DECIMAL:
-            return _dump_decimal
-        return super().make_dumper(ct)
-
     def make_loader(self, ct: ColumnType) -> Loader | None:
-        kind = ct.kind
-        if kind is Kind.JSON:
-            return None  # the connection's jsonb codec decodes to dict/list
-        if kind is Kind.UUID:
-            return _load_uuid
-        if kind is Kind.DECIMAL:
+        if ct.kind is Kind.DECIMAL:
             # A NUMERIC(p, s) column comes back as a Decimal at its scale already;
             # an expression of unknown scale may come back as a float (numeric * float8).
             if ct.decimal_places is not None:

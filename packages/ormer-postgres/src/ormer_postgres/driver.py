@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -20,49 +21,36 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from ormer.dialect import URL, Row
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    NotSupportedError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
+from ormer import errors
+from ormer.dialect import URL
+from ormer.driver import Row
+from ormer.driverkit import (
+    ErrorRule,
+    ErrorRules,
+    Option,
+    OptionSet,
+    as_float,
+    as_int,
+    as_seconds,
+    codes,
+    connect_within,
+    json_text,
 )
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "PostgresDriver", "translate_error"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "ERRORS", "OPTIONS", "PostgresDriver", "translate_error"]
 
 #: seconds a connect may take (``timeout=`` overrides; also ``connect_timeout``)
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-# URL query parameters ormer reads itself (asyncpg would send unknown ones to the
-# server as settings); the converters turn their text into asyncpg's types.
-_INT_OPTIONS = (
-    "statement_cache_size",
-    "max_cached_statement_lifetime",
-    "max_cacheable_statement_size",
-)
-_FLOAT_OPTIONS = ("timeout", "connect_timeout", "command_timeout")
-
-
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 # json/jsonb in PostgreSQL's binary format (what COPY ... BINARY needs, and what
 # asyncpg uses for every other type): json is UTF-8 text, jsonb a version byte 1 + text.
 def _json_encode(value: Any) -> bytes:
-    return _json_dumps(value).encode()
+    return json_text(value).encode()
 
 
 def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + _json_dumps(value).encode()
+    return b"\x01" + json_text(value).encode()
 
 
 def _json_decode(data: bytes) -> Any:
@@ -77,12 +65,29 @@ def _jsonb_decode(data: bytes) -> Any:
 #: default, 15 KiB, would re-prepare every large multi-row INSERT at each run)
 MAX_CACHEABLE_STATEMENT_SIZE = 256 * 1024
 
+#: the options ormer reads (URL query or keywords; asyncpg would send unknown URL
+#: parameters to the server as settings, so those stay in the DSN); other keywords
+#: must be asyncpg.connect's
+OPTIONS = OptionSet(
+    "PostgreSQL",
+    [
+        Option("timeout", as_seconds, DEFAULT_CONNECT_TIMEOUT, aliases=("connect_timeout",)),
+        Option("command_timeout", as_float),
+        Option("statement_cache_size", as_int),
+        Option("max_cached_statement_lifetime", as_int),
+        Option("max_cacheable_statement_size", as_int, MAX_CACHEABLE_STATEMENT_SIZE),
+        Option("search_path", str),
+    ],
+    passthrough=frozenset(inspect.signature(asyncpg.connect).parameters) - {"dsn"},
+    url_passthrough=True,
+)
 
-def _split_url(url: URL) -> tuple[str, dict[str, Any]]:
-    """The DSN asyncpg parses (scheme normalised) and the ormer options taken from its query."""
+
+def _split_url(url: URL) -> tuple[str, dict[str, str]]:
+    """The DSN asyncpg parses (scheme normalised, no query) and the URL's query."""
     if url.raw and "://" in url.raw:
         parts = urlsplit(url.raw)
-        netloc, path, pairs = parts.netloc, parts.path, parse_qsl(parts.query)
+        netloc, path, query = parts.netloc, parts.path, dict(parse_qsl(parts.query))
     else:  # a URL built by hand
         auth = ""
         if url.username:
@@ -92,22 +97,8 @@ def _split_url(url: URL) -> tuple[str, dict[str, Any]]:
             auth += "@"
         netloc = f"{auth}{url.host or ''}{f':{url.port}' if url.port else ''}"
         path = "/" + quote(url.database or "", safe="")
-        pairs = list(url.query.items())
-    options: dict[str, Any] = {}
-    kept: list[tuple[str, str]] = []
-    for key, value in pairs:
-        try:
-            if key in _INT_OPTIONS:
-                options[key] = int(value)
-            elif key in _FLOAT_OPTIONS:
-                options[key] = float(value)
-            elif key == "search_path":
-                options[key] = value
-            else:
-                kept.append((key, value))
-        except ValueError as exc:
-            raise ConfigurationError(f"bad PostgreSQL URL option {key}={value!r}: {exc}") from exc
-    return urlunsplit(("postgresql", netloc, path, urlencode(kept), "")), options
+        query = dict(url.query)
+    return urlunsplit(("postgresql", netloc, path, "", "")), query
 
 
 def _rowcount(status: str | None) -> int:
@@ -159,30 +150,27 @@ class PostgresDriver:
         ``search_path`` (either way) becomes a session default through
         ``server_settings``, so ``RESET ALL`` keeps it.
         """
-        dsn, from_url = _split_url(url)
-        opts = {**from_url, **options}
-        timeout = opts.pop("timeout", None)
-        connect_timeout = opts.pop("connect_timeout", None)
-        if timeout is None:
-            timeout = connect_timeout if connect_timeout is not None else DEFAULT_CONNECT_TIMEOUT
+        dsn, query = _split_url(url)
+        parsed = OPTIONS.parse(query, options)
+        opts = {**parsed.values, **parsed.library}
+        timeout: float = opts.pop("timeout")
         settings = dict(opts.pop("server_settings", None) or {})
         search_path = opts.pop("search_path", None)
         if search_path:
-            settings["search_path"] = str(search_path)
+            settings["search_path"] = search_path
         if settings:
             opts["server_settings"] = settings
-        opts.setdefault("max_cacheable_statement_size", MAX_CACHEABLE_STATEMENT_SIZE)
-        where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+        if parsed.query:
+            dsn += "?" + urlencode(parsed.query)
+        where = f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
         try:
-            conn = await asyncpg.connect(dsn, timeout=float(timeout), **opts)
+            conn = await connect_within(
+                timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
+            )
         except TypeError as exc:
-            raise ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
-        except TimeoutError as exc:
-            raise ConnectionError(
-                f"cannot connect to PostgreSQL at {where}: no answer within {timeout} s"
-            ) from exc
+            raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConnectionError(f"cannot connect to PostgreSQL at {where}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
         try:
             await _set_up(conn)
         except BaseException:
@@ -269,17 +257,6 @@ class PostgresDriver:
             self._release()
         return _rowcount(status)
 
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        if self._busy or self._stream_tx is not None:
-            await self._enter(sql)
-        else:
-            self._busy = True
-        try:
-            await self._conn.executemany(sql, rows)
-        finally:
-            self._release()
-        return len(rows)  # asyncpg reports no per-row status: one row per parameter set
-
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> int:
@@ -295,10 +272,6 @@ class PostgresDriver:
         finally:
             self._release()
         return _rowcount(status)
-
-    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
-        # The dialect supports RETURNING: core reads generated ids through fetch().
-        raise NotSupportedError("PostgreSQL reads generated ids with INSERT ... RETURNING")
 
     async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
         """Rows in batches from a server-side cursor (a portal), one round trip per batch.
@@ -390,31 +363,22 @@ class PostgresDriver:
     def is_closed(self) -> bool:
         return bool(self._conn.is_closed())
 
-    def translate_error(self, exc: BaseException) -> OrmerError:
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
         return translate_error(exc)
 
 
-_INTEGRITY: dict[str, type[IntegrityError]] = {
-    "23505": UniqueViolationError,
-    "23503": ForeignKeyViolationError,
-    "23502": NotNullViolationError,
-}
-#: serialization failure, deadlock, lock not available (lock_timeout / NOWAIT)
-_TRANSIENT = frozenset({"40001", "40P01", "55P03"})
-#: statement errors by SQLSTATE class: data exception, syntax or access rule,
-#: feature not supported, cardinality, transaction state, dependent objects,
-#: invalid statement/cursor/catalog/schema name, check option
-_QUERY_CLASSES = frozenset({"22", "42", "0A", "21", "25", "26", "2B", "34", "3D", "3F", "44"})
-#: the server ends the session: admin shutdown (pg_terminate_backend), crash, ...
-_LOST = frozenset({"57P01", "57P02", "57P03"})
+def _is_interface_error(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.InterfaceError)
 
 
-def _server_message(exc: asyncpg.PostgresError) -> str:
+def _server_message(exc: BaseException) -> str:
     """The server's message, then its DETAIL and HINT lines, each once.
 
     (``str()`` of an asyncpg error already appends DETAIL and HINT; the primary
     message alone is ``args[0]``.)
     """
+    if not isinstance(exc, asyncpg.PostgresError):
+        return ""
     primary = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
     lines = [primary or getattr(exc, "message", None) or ""]
     for label in ("detail", "hint"):
@@ -424,30 +388,57 @@ def _server_message(exc: asyncpg.PostgresError) -> str:
     return "\n".join(lines) if lines[0] else ""
 
 
-def translate_error(exc: BaseException) -> OrmerError:
-    """Map an asyncpg exception to ormer's tree by its SQLSTATE."""
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, asyncpg.PostgresError):
-        state: str | None = getattr(exc, "sqlstate", None)
-        code = state or ""
-        message = _server_message(exc) or message
-        if code in _INTEGRITY:
-            return _INTEGRITY[code](message, sqlstate=code)
-        if code.startswith("23"):
-            return IntegrityError(message, sqlstate=code)
-        if code in _TRANSIENT or code.startswith("40"):
-            return TransientError(message, sqlstate=code)
-        if code.startswith("08") or code in _LOST:
-            return ConnectionLostError(message)
-        if code[:2] in _QUERY_CLASSES:
-            return QueryError(message, sqlstate=code)
-        return DatabaseError(message, sqlstate=state)
-    if isinstance(exc, asyncpg.InterfaceError):
-        if isinstance(exc, ValueError):  # bad query input found on the client side
-            return QueryError(message, sqlstate="22000")
-        if "closed" in message.lower():  # "connection is closed", "... was closed in ..."
-            return ConnectionLostError(message)
-        return DatabaseError(message)
-    if isinstance(exc, (OSError, EOFError)):
-        return ConnectionLostError(f"{type(exc).__name__}: {message}")
-    return DatabaseError(f"{type(exc).__name__}: {message}")
+#: asyncpg errors: the server's by SQLSTATE, the client's by type
+ERRORS = ErrorRules(
+    [
+        ErrorRule(
+            errors.UniqueViolationError, types=(asyncpg.PostgresError,), codes=codes("23505")
+        ),
+        ErrorRule(
+            errors.ForeignKeyViolationError, types=(asyncpg.PostgresError,), codes=codes("23503")
+        ),
+        ErrorRule(
+            errors.NotNullViolationError, types=(asyncpg.PostgresError,), codes=codes("23502")
+        ),
+        ErrorRule(errors.IntegrityError, types=(asyncpg.PostgresError,), prefixes=("23",)),
+        # serialization failure, deadlock (class 40), lock not available (NOWAIT, lock_timeout)
+        ErrorRule(
+            errors.TransientError,
+            types=(asyncpg.PostgresError,),
+            codes=codes("55P03"),
+            prefixes=("40",),
+        ),
+        # connection exceptions; the server ends the session (admin shutdown, crash, ...)
+        ErrorRule(
+            errors.ConnectionLostError,
+            types=(asyncpg.PostgresError,),
+            codes=codes("57P01", "57P02", "57P03"),
+            prefixes=("08",),
+        ),
+        # statement errors by SQLSTATE class: data exception, syntax or access rule,
+        # feature not supported, cardinality, transaction state, dependent objects,
+        # invalid statement/cursor/catalog/schema name, check option
+        ErrorRule(
+            errors.QueryError,
+            types=(asyncpg.PostgresError,),
+            prefixes=("22", "42", "0A", "21", "25", "26", "2B", "34", "3D", "3F", "44"),
+        ),
+        ErrorRule(errors.DatabaseError, types=(asyncpg.PostgresError,)),
+        # bad query input found on the client side
+        ErrorRule(
+            errors.QueryError, types=(ValueError,), when=_is_interface_error, sqlstate="22000"
+        ),
+        # "connection is closed", "... was closed in the middle of operation"
+        ErrorRule(errors.ConnectionLostError, types=(asyncpg.InterfaceError,), pattern="closed"),
+        ErrorRule(errors.DatabaseError, types=(asyncpg.InterfaceError,)),
+        ErrorRule(
+            errors.ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"
+        ),
+    ],
+    message=lambda exc: _server_message(exc) or str(exc) or type(exc).__name__,
+)
+
+
+def translate_error(exc: BaseException) -> errors.OrmerError:
+    """Map an asyncpg exception to ormer's tree through :data:`ERRORS` (no side effects)."""
+    return ERRORS.translate(exc)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from ormer.hookspecs import hookimpl
-from ormer.plugins import DialectRegistry
+from ormer.plugins import dialect_plugin
 
-
-@hookimpl
-def ormer_register_dialects(registry: DialectRegistry) -> None:
-    """Register PostgreSQL under the schemes ``postgresql`` and ``postgres``."""
-    registry.add(
-        "postgresql",
-        schemes=("postgresql", "postgres"),
-        target="ormer_postgres.dialect:PostgresDialect",
-        package="ormer-postgres",
-    )
+#: PostgreSQL under the schemes ``postgresql`` and ``postgres``
+ormer_register_dialects = dialect_plugin(
+    "postgresql",
+    schemes=("postgresql", "postgres"),
+    target="ormer_postgres.dialect:PostgresDialect",
+    package="ormer-postgres",
+)

@@ -19,18 +19,20 @@ import datetime
 import decimal
 import sqlite3
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ormer.compiler import SQLCompiler
 from ormer.dialect import (
     URL,
     Dialect,
-    DriverConnection,
     Dumper,
     Loader,
     decimal_from_number,
     uuid_from_text,
 )
+from ormer.driver import DriverConnection
+from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError, ValidationError
 from ormer.expr import Expr
 from ormer.types import ColumnType, Kind
@@ -110,13 +112,6 @@ def _load_time(value: Any) -> datetime.time:
     return datetime.time.fromisoformat(value)
 
 
-def _typed(fn: Any, cls: type | tuple[type, ...]) -> Dumper:
-    def dump(value: Any) -> Any:
-        return fn(value) if isinstance(value, cls) else value
-
-    return dump
-
-
 class SQLiteDialect(Dialect):
     """SQLite 3.35+ (RETURNING, NULLS FIRST/LAST, math functions when compiled in)."""
 
@@ -134,14 +129,26 @@ class SQLiteDialect(Dialect):
     max_decimal_digits = SQLITE_EXACT_DIGITS
 
     type_names: ClassVar[dict[Kind, str]] = {
-        Kind.INT: "INTEGER",
+        **dict.fromkeys((Kind.DATE, Kind.TIME, Kind.UUID, Kind.JSON), "TEXT"),
+        **dict.fromkeys((Kind.INT, Kind.BOOL), "INTEGER"),
         Kind.FLOAT: "REAL",
-        Kind.BOOL: "INTEGER",
         Kind.BYTES: "BLOB",
-        Kind.DATE: "TEXT",
-        Kind.TIME: "TEXT",
-        Kind.UUID: "TEXT",
-        Kind.JSON: "TEXT",
+    }
+
+    kind_dumpers: ClassVar[Mapping[Kind, Dumper | None]] = {
+        Kind.DATETIME: typed(_dump_datetime, datetime.datetime),
+        Kind.DATE: typed(datetime.date.isoformat, datetime.date),
+        Kind.TIME: typed(_dump_time, datetime.time),
+        Kind.UUID: typed(str, uuid.UUID),
+        Kind.DECIMAL: typed(_dump_decimal, decimal.Decimal),
+        Kind.BYTES: dump_bytes,
+    }
+    kind_loaders: ClassVar[Mapping[Kind, Loader | None]] = {
+        Kind.BOOL: _load_bool,
+        Kind.DATETIME: _load_datetime,
+        Kind.DATE: _load_date,
+        Kind.TIME: _load_time,
+        Kind.UUID: uuid_from_text,
     }
 
     def type_name(self, ct: ColumnType, indexed: bool) -> str:
@@ -190,34 +197,7 @@ class SQLiteDialect(Dialect):
         assert url.database is not None
         return await SQLiteDriver.open(url.database, merged)
 
-    def make_dumper(self, ct: ColumnType) -> Dumper | None:
-        kind = ct.kind
-        if kind is Kind.DATETIME:
-            return _typed(_dump_datetime, datetime.datetime)
-        if kind is Kind.DATE:
-            return _typed(datetime.date.isoformat, datetime.date)
-        if kind is Kind.TIME:
-            return _typed(_dump_time, datetime.time)
-        if kind is Kind.UUID:
-            return _typed(str, uuid.UUID)
-        if kind is Kind.DECIMAL:
-            return _typed(_dump_decimal, decimal.Decimal)
-        if kind is Kind.BYTES:
-            return _typed(bytes, (bytearray, memoryview))
-        return super().make_dumper(ct)
-
     def make_loader(self, ct: ColumnType) -> Loader | None:
-        kind = ct.kind
-        if kind is Kind.BOOL:
-            return _load_bool
-        if kind is Kind.DATETIME:
-            return _load_datetime
-        if kind is Kind.DATE:
-            return _load_date
-        if kind is Kind.TIME:
-            return _load_time
-        if kind is Kind.UUID:
-            return uuid_from_text
-        if kind is Kind.DECIMAL:
+        if ct.kind is Kind.DECIMAL:
             return decimal_from_number(ct.decimal_places)
         return super().make_loader(ct)

@@ -26,19 +26,16 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ormer.dialect import Row
-from ormer.errors import (
-    ConfigurationError,
-    ConnectionError,
-    ConnectionLostError,
-    DatabaseError,
-    ForeignKeyViolationError,
-    IntegrityError,
-    NotNullViolationError,
-    OrmerError,
-    QueryError,
-    TransientError,
-    UniqueViolationError,
+from ormer import errors
+from ormer.driver import Row
+from ormer.driverkit import (
+    ErrorRule,
+    ErrorRules,
+    Option,
+    OptionSet,
+    as_bool,
+    as_seconds,
+    codes,
 )
 
 __all__ = ["SQLiteDriver"]
@@ -46,6 +43,54 @@ __all__ = ["SQLiteDriver"]
 R = TypeVar("R")
 
 DEFAULT_BUSY_TIMEOUT = 5.0
+
+#: the connect options ormer reads (URL query or keywords); the others go to sqlite3.connect
+OPTIONS = OptionSet(
+    "SQLite",
+    [
+        Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
+        Option("wal", as_bool, True),
+    ],
+    passthrough=("detect_types", "cached_statements", "check_same_thread", "factory"),
+)
+
+#: sqlite3 errors by extended result code (``sqlite_errorname``), falling back on the message
+ERRORS = ErrorRules(
+    [
+        ErrorRule(
+            errors.UniqueViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"),
+            pattern="UNIQUE constraint",
+        ),
+        ErrorRule(
+            errors.ForeignKeyViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_FOREIGNKEY"),
+            pattern="FOREIGN KEY",
+        ),
+        ErrorRule(
+            errors.NotNullViolationError,
+            types=(sqlite3.IntegrityError,),
+            codes=codes("SQLITE_CONSTRAINT_NOTNULL"),
+            pattern="NOT NULL",
+        ),
+        ErrorRule(errors.IntegrityError, types=(sqlite3.IntegrityError,)),
+        ErrorRule(
+            errors.TransientError,
+            types=(sqlite3.OperationalError,),
+            prefixes=("SQLITE_BUSY", "SQLITE_LOCKED"),
+            pattern="locked",
+        ),
+        ErrorRule(errors.QueryError, types=(sqlite3.OperationalError,)),
+        # a closed connection (aiosqlite: "no active connection"): the connection is dead
+        ErrorRule(errors.ConnectionLostError, types=(sqlite3.ProgrammingError,), pattern="closed"),
+        ErrorRule(errors.ConnectionLostError, types=(ValueError,), pattern="no active connection"),
+        ErrorRule(errors.QueryError, types=(sqlite3.ProgrammingError, sqlite3.InterfaceError)),
+        ErrorRule(errors.DatabaseError, types=(sqlite3.DatabaseError,)),
+    ],
+    code=lambda exc: getattr(exc, "sqlite_errorname", None),
+)
 
 #: seconds an unclosed connection's worker thread gets to close it at exit
 EXIT_CLOSE_TIMEOUT = 2.0
@@ -134,14 +179,6 @@ def _execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
         cursor.close()
 
 
-def _execute_many(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-    cursor = conn.executemany(sql, rows)
-    try:
-        return cursor.rowcount
-    finally:
-        cursor.close()
-
-
 def _insert_lastrowid(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
     cursor = conn.execute(sql, params)
     try:
@@ -196,28 +233,30 @@ class SQLiteDriver:
     @classmethod
     async def open(cls, path: str, options: dict[str, Any]) -> SQLiteDriver:
         """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE."""
-        options = dict(options)
-        timeout = float(options.pop("timeout", options.pop("busy_timeout", DEFAULT_BUSY_TIMEOUT)))
-        wal = str(options.pop("wal", "true")).lower() not in ("0", "false", "no")
+        parsed = OPTIONS.parse(keywords=options)
+        timeout: float = parsed.values["timeout"]
+        wal: bool = parsed.values["wal"]
         uri = path.startswith("file:")
         try:
             pending = aiosqlite.connect(
-                path, isolation_level=None, timeout=timeout, uri=uri, **options
+                path, isolation_level=None, timeout=timeout, uri=uri, **parsed.library
             )
             _daemonize(pending)  # before the await starts the thread
             aconn = await pending
         except sqlite3.Error as exc:
-            raise ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
         except TypeError as exc:
-            raise ConfigurationError(f"bad SQLite connect option: {exc}") from exc
+            raise errors.ConfigurationError(f"bad SQLite connect option: {exc}") from exc
         if not hasattr(aconn, "_execute") or not hasattr(aconn, "_conn"):
             await aconn.close()
-            raise ConfigurationError("this aiosqlite version is not supported; use 0.20 or newer")
+            raise errors.ConfigurationError(
+                "this aiosqlite version is not supported; use 0.20 or newer"
+            )
         try:
             await aconn._execute(_setup, aconn._conn, path, int(timeout * 1000), wal)  # type: ignore[no-untyped-call]
         except sqlite3.Error as exc:
             await aconn.close()
-            raise ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
+            raise errors.ConnectionError(f"cannot set up SQLite database {path!r}: {exc}") from exc
         except BaseException:
             # cancelled during the set-up: close the connection (and its worker
             # thread, which would otherwise keep the interpreter from exiting)
@@ -238,9 +277,6 @@ class SQLiteDriver:
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         return await self._call(_execute, self._raw, sql, params)
-
-    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        return await self._call(_execute_many, self._raw, sql, rows)
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
         return await self._call(_insert_lastrowid, self._raw, sql, params)
@@ -285,32 +321,6 @@ class SQLiteDriver:
     def is_closed(self) -> bool:
         return self._closed
 
-    def translate_error(self, exc: BaseException) -> OrmerError:
-        """Map sqlite3 errors by their extended result code, falling back on the message."""
-        message = str(exc)
-        code = getattr(exc, "sqlite_errorname", None)
-        if isinstance(exc, sqlite3.IntegrityError):
-            if code in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY") or (
-                "UNIQUE constraint" in message
-            ):
-                return UniqueViolationError(message, sqlstate=code)
-            if code == "SQLITE_CONSTRAINT_FOREIGNKEY" or "FOREIGN KEY" in message:
-                return ForeignKeyViolationError(message, sqlstate=code)
-            if code == "SQLITE_CONSTRAINT_NOTNULL" or "NOT NULL" in message:
-                return NotNullViolationError(message, sqlstate=code)
-            return IntegrityError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.OperationalError):
-            if (code or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in message:
-                return TransientError(message, sqlstate=code)
-            return QueryError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in message:
-            self._closed = True
-            return ConnectionLostError(message)
-        if isinstance(exc, ValueError) and "no active connection" in message.lower():
-            self._closed = True
-            return ConnectionLostError(message)
-        if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
-            return QueryError(message, sqlstate=code)
-        if isinstance(exc, sqlite3.DatabaseError):
-            return DatabaseError(message, sqlstate=code)
-        return DatabaseError(f"{type(exc).__name__}: {message}")
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
+        """Map sqlite3 errors through :data:`ERRORS` (no side effects)."""
+        return ERRORS.translate(exc)

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from ormer.plugins import dialect_plugin
 
-from ormer.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from ormer.plugins import DialectRegistry
-
-
-@hookimpl
-def ormer_register_dialects(registry: DialectRegistry) -> None:
-    """Register SQLite under the schemes ``sqlite`` and ``sqlite3``."""
-    registry.add(
-        "sqlite",
-        schemes=("sqlite", "sqlite3"),
-        target="ormer_sqlite.dialect:SQLiteDialect",
-        package="ormer-sqlite",
-    )
+#: SQLite under the schemes ``sqlite`` and ``sqlite3``
+ormer_register_dialects = dialect_plugin(
+    "sqlite",
+    schemes=("sqlite", "sqlite3"),
+    target="ormer_sqlite.dialect:SQLiteDialect",
+    package="ormer-sqlite",
+)
