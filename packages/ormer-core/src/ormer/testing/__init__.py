@@ -10,6 +10,11 @@ Install with ``pip install ormer-core[testing]``. In a backend's ``tests/``::
     def ormer_url(tmp_path):
         return "mydb://..."  # a database the suite may create and drop tables in
 
+A test that needs a feature some backends lack is decorated
+``@requires("savepoints")`` (skipped, with the reason, where the dialect's
+capability flag says it is missing) and has a ``@lacks("savepoints")`` twin that
+checks ``NotSupportedError`` there (``ormer.testing.capabilities``).
+
 Each suite class is also importable on its own, to subclass and override
 a single test (an override must be marked ``xfail`` with a reason; see
 docs/plugins.md).
@@ -18,5 +23,6 @@ docs/plugins.md).
 from __future__ import annotations
 
 from .base import SuiteBase, fresh_tables
+from .capabilities import lacks, requires
 
-__all__ = ["SuiteBase", "fresh_tables"]
+__all__ = ["SuiteBase", "fresh_tables", "lacks", "requires"]

@@ -34,6 +34,7 @@ from ormer import (
     unique,
 )
 from ormer.testing.base import SuiteBase, fresh_tables
+from ormer.testing.capabilities import lacks, requires
 
 __all__ = ["TestErrors"]
 
@@ -351,6 +352,18 @@ class TestErrors(SuiteBase):
             await db.insert(ErrorsParent(code="three"))
         assert await db.select(ErrorsParent.code).scalars().collect() == ["three"]
 
+    @lacks("savepoints")
+    async def test_savepoint_not_supported(self, db: Connection) -> None:
+        await fresh_tables(db, ErrorsParent)
+        async with db.transaction():
+            await db.insert(ErrorsParent(code="outer"))
+            with pytest.raises(NotSupportedError, match="savepoints"):
+                async with db.transaction():
+                    await db.insert(ErrorsParent(code="inner"))
+        await assert_usable(db)
+        assert await db.select(ErrorsParent.code).scalars().collect() == ["outer"]
+
+    @requires("savepoints")
     async def test_failure_inside_savepoint(self, db: Connection) -> None:
         await fresh_tables(db, ErrorsParent)
 
@@ -359,11 +372,6 @@ class TestErrors(SuiteBase):
                 await db.insert(ErrorsParent(code="inner"))
                 await db.insert(ErrorsParent(code="outer"))
 
-        if not db.dialect.supports_savepoints:
-            async with db.transaction():
-                with pytest.raises(NotSupportedError):
-                    await nested()
-            return
         async with db.transaction():
             await db.insert(ErrorsParent(code="outer"))
             with pytest.raises(UniqueViolationError):

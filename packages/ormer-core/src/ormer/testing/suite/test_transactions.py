@@ -20,6 +20,7 @@ from ormer import (
 )
 from ormer.dialect import ISOLATION_LEVELS
 from ormer.testing.base import SuiteBase, fresh_tables
+from ormer.testing.capabilities import requires
 
 __all__ = ["TestTransactions"]
 
@@ -103,6 +104,7 @@ class TestTransactions(SuiteBase):
             await db.insert(TAccount(name="after"))
         assert await account_names(db) == ["after", "kept"]
 
+    @requires("savepoints")
     async def test_nested_blocks_are_savepoints(self, db: Connection) -> None:
         await fresh_tables(db, TAccount)
         async with db.transaction():
@@ -120,6 +122,7 @@ class TestTransactions(SuiteBase):
         assert not db.in_transaction
         assert await account_names(db) == ["inner-ok", "outer-1", "outer-2"]
 
+    @requires("savepoints")
     async def test_savepoint_failure_after_database_error(self, db: Connection) -> None:
         await fresh_tables(db, TAccount)
         async with db.transaction():
@@ -132,6 +135,7 @@ class TestTransactions(SuiteBase):
             await db.insert(TAccount(name="c"))
         assert await account_names(db) == ["a", "c"]
 
+    @requires("savepoints")
     async def test_outer_failure_discards_committed_savepoints(self, db: Connection) -> None:
         await fresh_tables(db, TAccount)
         with pytest.raises(Boom):  # noqa: PT012
@@ -145,6 +149,7 @@ class TestTransactions(SuiteBase):
                 raise Boom
         assert await account_names(db) == []
 
+    @requires("savepoints")
     async def test_deeply_nested_partial_rollback(self, db: Connection) -> None:
         await fresh_tables(db, TAccount)
         async with db.transaction():
@@ -183,6 +188,7 @@ class TestTransactions(SuiteBase):
         assert not db.in_transaction
         assert await account_names(db) == ["before"]
 
+    @requires("savepoints")
     async def test_begin_nested(self, db: Connection) -> None:
         await fresh_tables(db, TAccount)
         outer = await db.begin()
