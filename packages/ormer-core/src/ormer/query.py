@@ -479,6 +479,7 @@ class _Write(_Pending):
     _ex: Executor
     _all: bool
     _verb = ""
+    _statement_class: type[UpdateStmt] | type[DeleteStmt]
 
     def _describe(self) -> str:
         return f"{self._verb}({self._stmt.table.model.__name__})"
@@ -492,6 +493,22 @@ class _Write(_Pending):
         new._done = False
         self._done = True
         return new
+
+    def __init__(self, executor: Executor, model: Any) -> None:
+        self._ex = executor
+        self._stmt = self._statement_class(table_of(model))
+        self._all = False
+        self._start_pending()
+
+    def filter(self: W, *conditions: Any) -> W:
+        """A new builder restricted to the rows matching ``conditions`` (ANDed)."""
+        return self._filtered(conditions)
+
+    where = filter
+
+    def all(self: W) -> W:
+        """A new builder for every row (required when there is no filter)."""
+        return self._everything()
 
     def _filtered(self: W, conditions: Sequence[Any]) -> W:
         try:
@@ -542,22 +559,10 @@ class Update(_Write, Generic[M]):
 
     __slots__ = ()
     _verb = "update"
+    _statement_class = UpdateStmt
 
     def __init__(self, executor: Executor, model: type[M]) -> None:
-        self._ex = executor
-        self._stmt = UpdateStmt(table_of(model))
-        self._all = False
-        self._start_pending()
-
-    def filter(self, *conditions: Any) -> Update[M]:
-        """A new builder restricted to the rows matching ``conditions`` (ANDed)."""
-        return self._filtered(conditions)
-
-    where = filter
-
-    def all(self) -> Update[M]:
-        """A new builder that updates every row (required when there is no filter)."""
-        return self._everything()
+        super().__init__(executor, model)
 
     def set(self, column: Any, value: Any) -> Update[M]:
         """A new builder with ``SET column = value``; a Python value is validated first."""
@@ -594,22 +599,10 @@ class Delete(_Write, Generic[M]):
 
     __slots__ = ()
     _verb = "delete"
+    _statement_class = DeleteStmt
 
     def __init__(self, executor: Executor, model: type[M]) -> None:
-        self._ex = executor
-        self._stmt = DeleteStmt(table_of(model))
-        self._all = False
-        self._start_pending()
-
-    def filter(self, *conditions: Any) -> Delete[M]:
-        """A new builder restricted to the rows matching ``conditions`` (ANDed)."""
-        return self._filtered(conditions)
-
-    where = filter
-
-    def all(self) -> Delete[M]:
-        """A new builder that deletes every row (required when there is no filter)."""
-        return self._everything()
+        super().__init__(executor, model)
 
 
 def _key_of(obj: Model, action: str) -> tuple[TableInfo, Expr]:
