@@ -26,9 +26,8 @@ from .errors import (
     NotSupportedError,
     OrmerError,
 )
-from .hydrate import make_named_converter
 from .model import FieldInfo, Model, TableInfo, table_of
-from .plans import InsertPlan, RawKey
+from .planner import insert_plan, raw_converter
 from .query import QueryAPI
 from .sqllog import LoggedParams
 from .statements import InsertStmt
@@ -595,11 +594,7 @@ class Connection(QueryAPI):
         auto = info.auto
         returning = (auto,) if wants_key and auto is not None and dialect.supports_returning else ()
         stmt = InsertStmt(info, columns, len(objects), returning, upsert, conflict)
-        key = stmt.key()
-        plan = dialect.insert_plans.get(key)
-        if plan is None:
-            plan = InsertPlan(*dialect.compiler(dialect).compile_insert(stmt))
-            dialect.insert_plans.put(key, plan)
+        plan = insert_plan(dialect, stmt)
         sql, dumpers = plan.sql, plan.dumpers
         params: list[Any] = []
         extend = params.extend
@@ -655,15 +650,9 @@ class Connection(QueryAPI):
     ) -> list[M]:
         """Run raw SQL and map its columns, by name, onto ``model`` objects."""
         self._session_dirty = True
-        info = table_of(model)
+        table_of(model)  # ConfigurationError for a non-model, before any SQL
         names, rows = await self._write(self._driver.fetch_described, sql, _params(params))
-        plans = self._dialect.raw_plans
-        key = RawKey(model, tuple(names))
-        converter = plans.get(key)
-        if converter is None:
-            converter = make_named_converter(info, names, self._dialect)
-            plans.put(key, converter)
-        result: list[M] = converter(rows)
+        result: list[M] = raw_converter(self._dialect, model, names)(rows)
         return result
 
     # -- schema ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import decimal
 from collections.abc import AsyncIterator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
-from .compiler import Compiled, compile_statement
+from .compiler import Compiled
 from .errors import ConfigurationError, NotFoundError
 from .expr import (
     BinaryOp,
@@ -29,9 +29,9 @@ from .expr import (
     as_expr,
     func,
 )
-from .hydrate import RowsConverter, make_converter
+from .hydrate import RowsConverter
 from .model import FieldInfo, Model, TableInfo, table_of
-from .plans import FindPlan
+from .planner import find_plan, rows_converter, statement_plan
 from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
 from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
@@ -295,12 +295,12 @@ class Select(Generic[T]):
 
     def _compiled(self, stmt: SelectStmt | None = None) -> tuple[Compiled, list[Any]]:
         self._check_from()
-        compiled, nodes = compile_statement(self._ex.dialect, stmt or self._stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, stmt or self._stmt)
         return compiled, compiled.bind(nodes)
 
     def _compiled_nodes(self) -> tuple[Compiled, list[Param]]:
         self._check_from()
-        return compile_statement(self._ex.dialect, self._stmt)
+        return statement_plan(self._ex.dialect, self._stmt)
 
     def sql(self) -> tuple[str, list[Any]]:
         """The SQL and parameter list this query sends, without running it."""
@@ -308,15 +308,9 @@ class Select(Generic[T]):
         return compiled.sql, params
 
     def _converter(self, compiled: Compiled) -> RowsConverter:
-        # Selects with and without .scalars() (and the aggregate shortcuts) share one
-        # compiled statement: keep one converter per result shape.
-        convs = compiled.converters
-        conv = convs.get(self._scalars)
-        if conv is None:
-            conv = convs[self._scalars] = make_converter(
-                self._stmt.items, self._ex.dialect, self._nullable, self._scalars
-            )
-        return conv
+        return rows_converter(
+            self._ex.dialect, compiled, self._stmt.items, self._nullable, self._scalars
+        )
 
     # -- running ----------------------------------------------------------------------------
     async def collect(self) -> list[T]:
@@ -360,13 +354,9 @@ class Select(Generic[T]):
             outer = stmt.copy()
             outer.items = (expr,)
             outer.order_by = ()
-        compiled, nodes = compile_statement(self._ex.dialect, outer)
+        compiled, nodes = statement_plan(self._ex.dialect, outer)
         rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
-        convs = compiled.converters
-        conv = convs.get(True)
-        if conv is None:
-            conv = convs[True] = make_converter((expr,), self._ex.dialect, scalars=True)
-        values = conv(rows)
+        values = rows_converter(self._ex.dialect, compiled, (expr,), scalars=True)(rows)
         return values[0] if values else None
 
     async def count(self) -> int:
@@ -539,7 +529,7 @@ class _Write(_Pending):
         """The SQL and parameters this statement sends, without running it."""
         self._done = True
         self._check()
-        compiled, nodes = compile_statement(self._ex.dialect, self._stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, self._stmt)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
@@ -677,7 +667,7 @@ class ObjectUpdate(_Pending, Generic[M]):
             sets.append((info.columns[f.attr], Param(value, f.type)))
         stmt.sets = tuple(sets)
         stmt.where = condition
-        compiled, nodes = compile_statement(self._ex.dialect, stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, stmt)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
@@ -720,7 +710,7 @@ class ObjectDelete(_Pending, Generic[M]):
         info, condition = _key_of(self._obj, "delete")
         stmt = DeleteStmt(info)
         stmt.where = condition
-        compiled, nodes = compile_statement(self._ex.dialect, stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, stmt)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
@@ -959,10 +949,7 @@ class QueryAPI:
                 return await Select[M](ex, (model,)).filter(*conditions).first()
         # The common case: one cached plan per model (SQL, dumpers, row converter), so a
         # lookup builds no query tree; same SQL as select(model).filter(pk == k).first().
-        plans = ex.dialect.find_plans
-        plan = plans.get(model)
-        if plan is None:
-            plan = plans[model] = _find_plan(ex, model, info)
+        plan = find_plan(ex.dialect, model)
         found = plan.convert(await ex._fetch(plan.sql, plan.params(keys)))
         return found[0] if found else None
 
@@ -976,22 +963,3 @@ def _model_class(target: Any, action: str) -> Any:
         f"{action}() takes a model class ({action}(User).filter(...)) or a model object "
         f"({action}(user)), not {target!r}"
     )
-
-
-def _find_plan(ex: Executor, model: type[Model], info: TableInfo) -> FindPlan:
-    """``find``'s plan: the SQL of ``select(model).filter(pk == k).first()``, where each
-    placeholder's value comes from (a key position, or -1 for the LIMIT), the converter."""
-    markers = [object() for _ in info.primary_key]
-    conditions = [
-        BinaryOp("=", info.columns[f.attr], Param(m, f.type), _BOOL)
-        for f, m in zip(info.primary_key, markers)
-    ]
-    query = Select[Any](ex, (model,)).filter(*conditions)
-    query._stmt.limit = Param(1, _INT)
-    compiled, nodes = query._compiled_nodes()
-    slots = tuple(
-        (markers.index(v) if any(v is m for m in markers) else -1, dump)
-        for index, dump in compiled.slots
-        for v in [nodes[index].value]
-    )
-    return FindPlan(compiled.sql, slots, query._converter(compiled))
