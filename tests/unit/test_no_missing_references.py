@@ -17,7 +17,7 @@ MISSING = re.compile(r"DESIGN(\.md| §)|ARCHITECTURE\.md|\.\./shared|(?i:\bthe s
 
 def _files() -> list[Path]:
     sources = sorted((ROOT / "packages").glob("*/src/**/*.py"))
-    pages = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
     pages += sorted((ROOT / "packages").glob("*/README.md"))
     return sources + pages
 
