@@ -134,6 +134,9 @@ def as_condition(value: Any, where: str) -> Expr:
     A Python bool, None, number or string there is always a mistake (and one that
     would turn a DELETE's WHERE into "every row" or "no row"), so it never reaches SQL.
     """
+    cls = type(value)
+    if cls in _CONDITION_NODES or (cls is BinaryOp and value._type is _BOOL):
+        return value  # type: ignore[no-any-return]  # the common case: a comparison or combination
     if isinstance(value, Expr):
         t = value.type
         if t is not None and t.kind is not Kind.BOOL:
@@ -951,6 +954,12 @@ def not_exists(query: Any) -> Exists:
     if stmt is None:
         raise ConfigurationError("not_exists() takes a select query")
     return Exists(stmt, negate=True)
+
+
+#: node classes whose value is always a truth value
+_CONDITION_NODES: frozenset[type] = frozenset(
+    {BoolOp, Not, IsNull, InList, InSubquery, Exists, Like, Between, Const}
+)
 
 
 def walk_all(nodes: Sequence[Any], key: Key, params: Params) -> None:

@@ -15,6 +15,7 @@ from .compiler import Compiled
 from .errors import ConfigurationError, NotFoundError
 from .expr import (
     BinaryOp,
+    BoolOp,
     Column,
     Expr,
     ExprOrValue,
@@ -109,13 +110,11 @@ def _table_of_item(item: TableInfo | Expr) -> TableInfo | None:
 
 
 def _conditions(conditions: Sequence[Any], where: str) -> Expr | None:
-    exprs = [as_condition(c, where) for c in conditions]
-    if not exprs:
+    if len(conditions) == 1:
+        return as_condition(conditions[0], where)
+    if not conditions:
         return None
-    out = exprs[0]
-    for e in exprs[1:]:
-        out = out & e
-    return out
+    return BoolOp.of("AND", *[as_condition(c, where) for c in conditions])
 
 
 def _ordering(item: Any) -> Ordering:
