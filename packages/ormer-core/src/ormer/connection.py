@@ -648,23 +648,6 @@ class Connection(QueryAPI):
         """``tx = await conn.begin()``; then ``await tx.commit()`` or ``rollback()``."""
         return Transaction(self, isolation, mode)
 
-    async def run_transaction(
-        self,
-        fn: Callable[[Connection], Awaitable[R]],
-        *,
-        isolation: str | None = None,
-        mode: str | None = None,
-        retries: int = 10,
-        backoff: float = 0.002,
-    ) -> R:
-        """``await fn(conn)`` in a transaction, run again on a ``TransientError``
-        (deadlock, serialization failure, write-write conflict): see ``ormer.retry``."""
-        from .retry import run_transaction
-
-        return await run_transaction(
-            self, fn, isolation=isolation, mode=mode, retries=retries, backoff=backoff
-        )
-
     # -- raw SQL -----------------------------------------------------------------------------
     async def exec_rows(
         self, sql: str, params: Sequence[Any] | None = None

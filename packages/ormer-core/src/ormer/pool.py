@@ -26,7 +26,7 @@ import os
 import time
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,7 +52,6 @@ __all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
 
 log = logging.getLogger("ormer.pool")
 M = TypeVar("M", bound=Model)
-R = TypeVar("R")
 _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
 
 
@@ -742,23 +741,6 @@ class Pool(QueryAPI):
     ) -> int:
         async with self.get() as conn:
             return await conn._insert(objects, upsert, conflict)
-
-    async def run_transaction(
-        self,
-        fn: Callable[[Connection], Awaitable[R]],
-        *,
-        isolation: str | None = None,
-        mode: str | None = None,
-        retries: int = 10,
-        backoff: float = 0.002,
-    ) -> R:
-        """``await fn(conn)`` in a transaction on a borrowed connection, run again (on a
-        fresh borrow) on a ``TransientError``: see ``ormer.retry``."""
-        from .retry import run_transaction
-
-        return await run_transaction(
-            self, fn, isolation=isolation, mode=mode, retries=retries, backoff=backoff
-        )
 
     async def exec_rows(
         self, sql: str, params: Sequence[Any] | None = None

@@ -98,39 +98,21 @@ ERRORS = ErrorRules(
 )
 
 
-def _fetch(raw: turso.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+def _statement(raw: turso.Connection, sql: str, params: Sequence[Any], want: str) -> Any:
+    """Run one statement and give back what ``want`` names: "rows", "described"
+    (column names and rows), "count" (rows affected) or "lastrowid"."""
     cursor = raw.execute(sql, params)
     try:
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _fetch_described(
-    raw: turso.Connection, sql: str, params: Sequence[Any]
-) -> tuple[list[str], list[Row]]:
-    cursor = raw.execute(sql, params)
-    try:
-        rows = cursor.fetchall()
-        return [d[0] for d in cursor.description or ()], rows
-    finally:
-        cursor.close()
-
-
-def _execute(raw: turso.Connection, sql: str, params: Sequence[Any]) -> int:
-    cursor = raw.execute(sql, params)
-    try:
-        if cursor.description is not None:  # rows (RETURNING, PRAGMA): run to completion
-            return len(cursor.fetchall())
-        return cursor.rowcount
-    finally:
-        cursor.close()
-
-
-def _insert_lastrowid(raw: turso.Connection, sql: str, params: Sequence[Any]) -> int:
-    cursor = raw.execute(sql, params)
-    try:
-        return cursor.lastrowid or 0
+        if want == "lastrowid":
+            return cursor.lastrowid or 0
+        described = cursor.description
+        # a statement with rows (SELECT, RETURNING, PRAGMA) runs only when they are read
+        rows = cursor.fetchall() if described is not None else []
+        if want == "rows":
+            return rows
+        if want == "described":
+            return [column[0] for column in described or ()], rows
+        return len(rows) if described is not None else cursor.rowcount
     finally:
         cursor.close()
 
@@ -219,52 +201,56 @@ class TursoDriver:
         return result
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        return await self._call(_fetch, sql, params)
+        rows: list[Row] = await self._call(_statement, sql, params, "rows")
+        return rows
 
     async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
-        return await self._call(_fetch_described, sql, params)
+        described: tuple[list[str], list[Row]] = await self._call(
+            _statement, sql, params, "described"
+        )
+        return described
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._call(_execute, sql, params)
+        count: int = await self._call(_statement, sql, params, "count")
+        return count
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._call(_insert_lastrowid, sql, params)
+        rowid: int = await self._call(_statement, sql, params, "lastrowid")
+        return rowid
 
     async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
-        run = self._aconn._run
-        raw = self._raw
+        """Batches from one cursor; each batch is one hand-off to the worker thread."""
+        raw, run = self._raw, self._aconn._run
         cursor: turso.Cursor = await run(lambda: raw.execute(sql, params))
         try:
-            while True:
-                rows: list[Row] = await run(lambda: cursor.fetchmany(batch))
-                if not rows:
-                    return
-                yield rows
-                if len(rows) < batch:
-                    return
+            more = True
+            while more:
+                chunk: list[Row] = await run(lambda: cursor.fetchmany(batch))
+                more = len(chunk) == batch
+                if chunk:
+                    yield chunk
         finally:
             await run(cursor.close)
 
     @property
-    def in_transaction(self) -> bool:
+    def in_transaction(self) -> bool:  # SupportsTransactionStatus
         return self._raw.in_transaction
 
     async def ping(self) -> None:
-        await self.fetch("SELECT 1", ())
+        await self._call(_pragma, "PRAGMA journal_mode")
 
     async def reset(self) -> None:
-        if self._raw.in_transaction:
-            await self.execute("ROLLBACK", ())
+        """Session settings are those of a new connection; an open transaction is ended."""
+        if self.in_transaction:
+            await self._call(_statement, "ROLLBACK", (), "count")
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        # A statement still running (its caller was cancelled) is stopped rather
-        # than awaited; interrupt() is a no-op when idle.
-        with contextlib.suppress(turso.Error):
-            self._raw.interrupt()
-        await self._aconn.close()  # also ends the worker thread
+        """Stop a statement still running (a cancelled caller's), close, end the thread."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(turso.Error):
+                self._raw.interrupt()  # a no-op when idle
+            await self._aconn.close()
 
     @property
     def is_closed(self) -> bool:
