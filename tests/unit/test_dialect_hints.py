@@ -1,8 +1,8 @@
-"""What DialectNotFoundError says for a misspelt scheme or name, and for a planned backend.
+"""What DialectNotFoundError says for a misspelt scheme or name, or a missing backend.
 
 A typo must not send the user to ``pip install`` a package that does not
 exist: it gets "did you mean ...?" (difflib against the registered schemes and
-the first-party ones), and Turso, which has no published package yet, says so.
+the first-party ones); a first-party backend that is not installed names its package.
 """
 
 from __future__ import annotations
@@ -77,19 +77,33 @@ async def test_unrelated_scheme_keeps_the_plugin_hint() -> None:
     assert "pip install ormer-nosuch" in message
 
 
-@pytest.mark.parametrize("url", ["turso://my-db.turso.io", "libsql://my-db.turso.io"])
-async def test_turso_scheme_says_the_backend_is_planned(url: str) -> None:
+@pytest.fixture
+def without_turso() -> Iterator[None]:
+    """Unregister the installed Turso plugin for one test, then restore it."""
+    pm = ormer.plugins.manager()
+    plugin = pm.get_plugin("turso")
+    if plugin is not None:
+        ormer.plugins.unregister("turso")
+    try:
+        yield
+    finally:
+        if plugin is not None:
+            ormer.plugins.register(plugin, name="turso")
+
+
+@pytest.mark.usefixtures("without_turso")
+@pytest.mark.parametrize("url", ["turso:///app.db", "libsql:///app.db"])
+async def test_turso_scheme_names_the_turso_package(url: str) -> None:
     message = await connect_error(url)
-    assert "Turso backend is not available yet (it is planned)" in message
-    assert "pip install" not in message
+    assert "To add it: pip install ormer-turso" in message
+    assert "planned" not in message
 
 
-async def test_turso_dbtype_says_the_backend_is_planned() -> None:
+@pytest.mark.usefixtures("without_turso")
+async def test_turso_dbtype_names_the_turso_package() -> None:
     with pytest.raises(DialectNotFoundError) as info:
-        await Database.connect(DbType.TURSO, "libsql://my-db.turso.io")
-    message = str(info.value)
-    assert "Turso backend is not available yet" in message
-    assert "ormer-turso" not in message
+        await Database.connect(DbType.TURSO, "app.db")
+    assert "pip install ormer-turso" in str(info.value)
 
 
 def test_known_backends_is_the_one_table() -> None:
@@ -97,7 +111,8 @@ def test_known_backends_is_the_one_table() -> None:
         "sqlite": "ormer-sqlite",
         "postgresql": "ormer-postgres",
         "mysql": "ormer-mysql",
+        "turso": "ormer-turso",
     }
-    assert KNOWN_BACKENDS["turso"].package is None
+    assert all(b.package is not None for b in KNOWN_BACKENDS.values())
     # every DbType member is a known first-party backend
     assert {member.value for member in DbType} <= set(KNOWN_BACKENDS)

@@ -329,7 +329,7 @@ def test_disabled_plugin_is_not_loaded(tmp_path: Any) -> None:
             out["register"] = str(exc)
         print(json.dumps(out))
         """,
-        ORMER_DISABLE_PLUGINS=f"sqlite, {', '.join(SERVER_BACKENDS)}, other",
+        ORMER_DISABLE_PLUGINS=f"sqlite, turso, {', '.join(SERVER_BACKENDS)}, other",
     )
     message = result["message"]
     assert message is not None

@@ -39,6 +39,7 @@ from .errors import (
     TransientError,
     UniqueViolationError,
     ValidationError,
+    WriteConflictError,
 )
 from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
@@ -100,6 +101,7 @@ __all__ = [
     "UniqueViolationError",
     "Update",
     "ValidationError",
+    "WriteConflictError",
     "__version__",
     "aliased",
     "asdict",

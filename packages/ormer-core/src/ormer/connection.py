@@ -99,6 +99,8 @@ class Transaction:
             await conn._control(dialect.savepoint_sql(self._savepoint))
         else:
             statements = dialect.begin_statements(self._isolation, self._mode)
+            if self._mode in dialect.concurrent_transaction_modes:
+                conn._suspend_gate()
             took_gate = await conn._acquire_gate()
             try:
                 for sql in statements:
@@ -106,6 +108,7 @@ class Transaction:
             except BaseException:
                 if took_gate:
                     conn._release_gate()
+                conn._resume_gate()
                 raise
         conn._tx_stack.append(self)
         self._state = "active"
@@ -198,6 +201,7 @@ class Connection(QueryAPI):
         "_driver",
         "_gate",
         "_gate_held",
+        "_gate_suspended",
         "_interrupted",
         "_savepoint_seq",
         "_session_dirty",
@@ -228,6 +232,8 @@ class Connection(QueryAPI):
         # one lock between its connections: writes and transactions hold it.
         self._gate = write_gate
         self._gate_held = False
+        # the gate, while a transaction in a concurrent mode runs without it
+        self._gate_suspended: asyncio.Lock | None = None
 
     def driver_in_transaction(self) -> bool:
         """Whether the driver reports an open transaction (raw BEGIN included)."""
@@ -290,6 +296,17 @@ class Connection(QueryAPI):
             self._gate_held = False
             assert self._gate is not None
             self._gate.release()
+        self._resume_gate()
+
+    def _suspend_gate(self) -> None:
+        """A transaction in a concurrent mode begins: it and its statements skip the gate."""
+        if self._gate is not None and not self._gate_held:
+            self._gate_suspended, self._gate = self._gate, None
+
+    def _resume_gate(self) -> None:
+        """The concurrent transaction ended: writes take the gate again."""
+        if self._gate_suspended is not None:
+            self._gate, self._gate_suspended = self._gate_suspended, None
 
     async def _write(self, op: Callable[[str, Any], Awaitable[R]], sql: str, params: Any) -> R:
         """A statement that may write: serialised through the write gate, if any."""

@@ -136,11 +136,17 @@ class Dialect:
     paramstyle: ClassVar[str] = "qmark"
     #: one writer at a time (SQLite): a pool serialises writes and transactions
     serialize_writes: ClassVar[bool] = False
+    #: transaction modes that run concurrently even where ``serialize_writes`` holds
+    #: (Turso's MVCC "concurrent": ``BEGIN CONCURRENT``): such a transaction, and every
+    #: statement in it, skips the pool's write gate; the database reports conflicts
+    #: (``WriteConflictError``) instead
+    concurrent_transaction_modes: ClassVar[frozenset[str]] = frozenset()
     #: the largest decimal precision stored exactly
     max_decimal_digits: ClassVar[int] = 38
     #: what SQL a connection may send depends on the server it reaches (MariaDB or MySQL
-    #: behind one URL scheme): its driver reports the variant (``server_dialect``), and a
-    #: pool learns it when built, before compiling anything
+    #: behind one URL scheme; a Turso file in WAL or MVCC mode): its driver reports the
+    #: variant (``server_dialect``), and a pool learns it when built, before compiling
+    #: anything
     has_server_variants: ClassVar[bool] = False
 
     def __init__(self) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "TransientError",
     "UniqueViolationError",
     "ValidationError",
+    "WriteConflictError",
 ]
 
 
@@ -119,6 +120,12 @@ class NotNullViolationError(IntegrityError):
 
 class TransientError(DatabaseError):
     """Deadlock, serialization failure or lock timeout: safe to retry."""
+
+
+class WriteConflictError(TransientError):
+    """Two concurrent transactions wrote the same row (optimistic concurrency, e.g.
+    Turso's MVCC ``BEGIN CONCURRENT``); the database rolled this one back. Retrying
+    the whole transaction is safe."""
 
 
 class QueryError(DatabaseError):

@@ -68,7 +68,7 @@ KNOWN_BACKENDS: dict[str, KnownBackend] = {
         KnownBackend("sqlite", "SQLite", ("sqlite", "sqlite3"), "ormer-sqlite"),
         KnownBackend("postgresql", "PostgreSQL", ("postgresql", "postgres"), "ormer-postgres"),
         KnownBackend("mysql", "MySQL/MariaDB", ("mysql", "mariadb"), "ormer-mysql"),
-        KnownBackend("turso", "Turso", ("turso", "libsql"), None),
+        KnownBackend("turso", "Turso", ("turso", "libsql"), "ormer-turso"),
     )
 }
 

@@ -8,7 +8,7 @@ a pool that borrows one per statement.
 from __future__ import annotations
 
 import decimal
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from .compiler import Compiled
@@ -38,7 +38,11 @@ from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
 
 if TYPE_CHECKING:
+    from .connection import Connection
     from .dialect import Dialect, Row
+    from .pool import Pool
+
+R = TypeVar("R")
 
 __all__ = [
     "Delete",
@@ -781,6 +785,25 @@ class QueryAPI:
     """The query methods shared by a connection and a pool (which borrows per statement)."""
 
     __slots__ = ()
+
+    async def run_transaction(
+        self,
+        fn: Callable[[Connection], Awaitable[R]],
+        *,
+        isolation: str | None = None,
+        mode: str | None = None,
+        retries: int = 10,
+        backoff: float = 0.002,
+    ) -> R:
+        """``await fn(conn)`` in a transaction, run again on a ``TransientError``
+        (deadlock, serialization failure, write-write conflict); a pool borrows a
+        connection per attempt. See ``ormer.retry.run_transaction``."""
+        from .retry import run_transaction
+
+        target = cast("Connection | Pool", self)
+        return await run_transaction(
+            target, fn, isolation=isolation, mode=mode, retries=retries, backoff=backoff
+        )
 
     @overload
     def select(self, a: type[M1], /) -> Select[M1]: ...

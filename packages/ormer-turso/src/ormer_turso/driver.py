@@ -1,0 +1,261 @@
+"""The pyturso driver adapter (``turso.aio``).
+
+``turso.aio`` runs each call of a connection on that connection's own worker
+thread. A thread hand-off costs tens of microseconds, so every ormer statement
+is exactly one hand-off: execute, fetch and cursor close run together on that
+thread (``turso.aio.Connection._run`` runs a function there; checked when a
+connection opens).
+
+Transactions: ormer sends ``BEGIN``/``COMMIT`` itself (the blocking connection is
+opened with ``isolation_level=None``). A write-write conflict under MVCC ends
+the transaction inside Turso; the ``ROLLBACK`` ormer then sends is answered
+here, without a statement, so the conflict (a ``WriteConflictError``) is what
+the caller sees and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import turso
+import turso.aio
+
+from ormer import errors
+from ormer.driver import Row
+from ormer.driverkit import ErrorRule, ErrorRules, Option, OptionSet, as_seconds, connect_within
+
+if TYPE_CHECKING:
+    from .dialect import TursoDialect
+
+__all__ = ["ERRORS", "OPTIONS", "TursoDriver"]
+
+R = TypeVar("R")
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+JOURNAL_MODES = ("wal", "mvcc")
+
+
+def _journal_mode(value: Any) -> str:
+    mode = str(value).strip().strip("'\"").lower()
+    if mode not in JOURNAL_MODES:
+        raise ValueError(f"expected one of {', '.join(JOURNAL_MODES)}")
+    return mode
+
+
+#: the connect options ormer reads (URL query or keywords); the others go to turso.aio.connect
+OPTIONS = OptionSet(
+    "Turso",
+    [
+        Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
+        Option("connect_timeout", as_seconds, 10.0),
+        Option("journal_mode", _journal_mode, None),
+    ],
+    passthrough=("experimental_features",),
+)
+
+#: pyturso errors carry no result code: they are told apart by class and message
+ERRORS = ErrorRules(
+    [
+        ErrorRule(
+            errors.UniqueViolationError,
+            types=(turso.IntegrityError,),
+            pattern="UNIQUE constraint|PRIMARY KEY constraint",
+            sqlstate="SQLITE_CONSTRAINT_UNIQUE",
+        ),
+        ErrorRule(
+            errors.ForeignKeyViolationError,
+            types=(turso.IntegrityError,),
+            pattern="FOREIGN KEY",
+            sqlstate="SQLITE_CONSTRAINT_FOREIGNKEY",
+        ),
+        ErrorRule(
+            errors.NotNullViolationError,
+            types=(turso.IntegrityError,),
+            pattern="NOT NULL",
+            sqlstate="SQLITE_CONSTRAINT_NOTNULL",
+        ),
+        ErrorRule(errors.IntegrityError, types=(turso.IntegrityError,)),
+        ErrorRule(
+            errors.WriteConflictError,
+            types=(turso.DatabaseError,),
+            pattern="write-write conflict",
+        ),
+        ErrorRule(
+            errors.TransientError,
+            types=(turso.DatabaseError,),
+            pattern=r"database is locked|\bbusy\b|snapshot|conflict",
+            sqlstate="SQLITE_BUSY",
+        ),
+        # a closed connection or cursor: the connection is dead
+        ErrorRule(errors.ConnectionLostError, types=(turso.Error,), pattern="closed connection"),
+        ErrorRule(errors.QueryError, types=(turso.DatabaseError, turso.InterfaceError)),
+        ErrorRule(errors.DatabaseError, types=(turso.Error,)),
+    ],
+    code=lambda exc: None,
+)
+
+
+def _statement(raw: turso.Connection, sql: str, params: Sequence[Any], want: str) -> Any:
+    """Run one statement and give back what ``want`` names: "rows", "described"
+    (column names and rows), "count" (rows affected) or "lastrowid"."""
+    cursor = raw.execute(sql, params)
+    try:
+        if want == "lastrowid":
+            return cursor.lastrowid or 0
+        described = cursor.description
+        # a statement with rows (SELECT, RETURNING, PRAGMA) runs only when they are read
+        rows = cursor.fetchall() if described is not None else []
+        if want == "rows":
+            return rows
+        if want == "described":
+            return [column[0] for column in described or ()], rows
+        return len(rows) if described is not None else cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _pragma(raw: turso.Connection, sql: str) -> Any:
+    cursor = raw.execute(sql)
+    try:
+        row = cursor.fetchone()
+        return None if row is None else row[0]
+    finally:
+        cursor.close()
+
+
+def _setup(raw: turso.Connection, busy_ms: int, journal_mode: str | None) -> str:
+    """Session set-up; switch the file's journal mode if asked; return the mode in force."""
+    raw.execute(f"PRAGMA busy_timeout = {busy_ms}").close()
+    raw.execute("PRAGMA foreign_keys = ON").close()
+    raw.execute("PRAGMA case_sensitive_like = ON").close()
+    mode = str(_pragma(raw, "PRAGMA journal_mode")).lower()
+    if journal_mode is not None and mode != journal_mode:
+        mode = str(_pragma(raw, f"PRAGMA journal_mode = '{journal_mode}'")).lower()
+    return mode
+
+
+class TursoDriver:
+    """One Turso connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
+
+    __slots__ = ("_aborted", "_aconn", "_closed", "_raw", "path", "server_dialect")
+
+    def __init__(
+        self, aconn: turso.aio.Connection, path: str, server_dialect: TursoDialect
+    ) -> None:
+        self._aconn = aconn
+        self._raw: turso.Connection = aconn._conn  # type: ignore[assignment]
+        self._closed = False
+        # a failed statement ended the transaction inside Turso (a write-write conflict)
+        self._aborted = False
+        self.path = path
+        #: the variant for the file's journal mode (SupportsServerDialect)
+        self.server_dialect = server_dialect
+
+    @classmethod
+    async def open(cls, path: str, options: dict[str, Any], dialect: TursoDialect) -> TursoDriver:
+        """Open ``path``: foreign keys on, case-sensitive LIKE, the journal mode asked for."""
+        parsed = OPTIONS.parse(keywords=options)
+        busy_ms = int(parsed.values["timeout"] * 1000)
+        journal_mode: str | None = parsed.values["journal_mode"]
+
+        async def connect() -> TursoDriver:
+            aconn = turso.aio.connect(path, isolation_level=None, **parsed.library)
+            try:
+                await aconn
+                if not hasattr(aconn, "_run") or not hasattr(aconn, "_conn"):
+                    raise errors.ConfigurationError(
+                        "this pyturso version is not supported; use 0.8.3 or newer"
+                    )
+                mode = await aconn._run(lambda: _setup(aconn._conn, busy_ms, journal_mode))  # type: ignore[arg-type]
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(aconn.close())
+                raise
+            return cls(aconn, path, dialect.variant(mode))
+
+        try:
+            return await connect_within(
+                parsed.values["connect_timeout"], connect, where=f"Turso database {path!r}"
+            )
+        except turso.Error as exc:
+            raise errors.ConnectionError(f"cannot open Turso database {path!r}: {exc}") from exc
+        except TypeError as exc:
+            raise errors.ConfigurationError(f"bad Turso connect option: {exc}") from exc
+
+    async def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(*args)`` on the connection's thread: one hand-off."""
+        raw = self._raw
+        if self._aborted:
+            self._aborted = False
+            if args and args[0] == self.server_dialect.rollback_sql and not raw.in_transaction:
+                return 0  # type: ignore[return-value]  # Turso already rolled it back
+        try:
+            result: R = await self._aconn._run(lambda: fn(raw, *args))
+        except turso.DatabaseError:
+            # Did the failure end an open transaction (a write-write conflict does)?
+            self._aborted = not raw.in_transaction
+            raise
+        return result
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        rows: list[Row] = await self._call(_statement, sql, params, "rows")
+        return rows
+
+    async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
+        described: tuple[list[str], list[Row]] = await self._call(
+            _statement, sql, params, "described"
+        )
+        return described
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        count: int = await self._call(_statement, sql, params, "count")
+        return count
+
+    async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        rowid: int = await self._call(_statement, sql, params, "lastrowid")
+        return rowid
+
+    async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:
+        """Batches from one cursor; each batch is one hand-off to the worker thread."""
+        raw, run = self._raw, self._aconn._run
+        cursor: turso.Cursor = await run(lambda: raw.execute(sql, params))
+        try:
+            more = True
+            while more:
+                chunk: list[Row] = await run(lambda: cursor.fetchmany(batch))
+                more = len(chunk) == batch
+                if chunk:
+                    yield chunk
+        finally:
+            await run(cursor.close)
+
+    @property
+    def in_transaction(self) -> bool:  # SupportsTransactionStatus
+        return self._raw.in_transaction
+
+    async def ping(self) -> None:
+        await self._call(_pragma, "PRAGMA journal_mode")
+
+    async def reset(self) -> None:
+        """Session settings are those of a new connection; an open transaction is ended."""
+        if self.in_transaction:
+            await self._call(_statement, "ROLLBACK", (), "count")
+
+    async def close(self) -> None:
+        """Stop a statement still running (a cancelled caller's), close, end the thread."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(turso.Error):
+                self._raw.interrupt()  # a no-op when idle
+            await self._aconn.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def translate_error(self, exc: BaseException) -> errors.OrmerError:
+        """Map pyturso errors through :data:`ERRORS` (no side effects)."""
+        return ERRORS.translate(exc)
