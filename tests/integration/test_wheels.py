@@ -28,8 +28,11 @@ BACKENDS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "ormer-sqlite": ("sqlite = ormer_sqlite.plugin", lambda tmp: f"sqlite:///{tmp / 'qs.db'}"),
     "ormer-postgres": ("postgresql = ormer_postgres.plugin", lambda tmp: server_url("postgres")),
     "ormer-mysql": ("mysql = ormer_mysql.plugin", lambda tmp: server_url("mysql")),
+    "ormer-turso": ("turso = ormer_turso.plugin", lambda tmp: f"turso:///{tmp / 'qs.db'}"),
 }
 PRESENT_BACKENDS = [b for b in BACKENDS if b in PACKAGES]
+# backends built on another backend's SQL rules install that one's wheel too
+SIBLINGS: dict[str, tuple[str, ...]] = {"ormer-turso": ("ormer-sqlite",)}
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +84,21 @@ def test_quickstart_runs_from_wheels_in_an_empty_venv(
             "install",
             "--quiet",
             str(wheels["ormer-core"]),
+            *(str(wheels[sibling]) for sibling in SIBLINGS.get(backend, ())),
             str(wheels[backend]),
         ],
         check=True,
         capture_output=True,
     )
+    if backend == "ormer-turso":  # its own example too: MVCC and concurrent writers
+        demo = subprocess.run(
+            [str(python), str(ROOT / "examples" / "turso_demo.py")],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert "balances: [250, 250, 250, 250]" in demo.stdout, demo.stderr
     result = subprocess.run(
         [str(python), str(ROOT / "examples" / "quickstart.py"), "--url", url],
         check=True,

@@ -1,20 +1,17 @@
 """Turso end to end: MVCC on, concurrent writers with BEGIN CONCURRENT, conflicts retried.
 
-Run: python examples/turso.py (needs ormer-core and ormer-turso).
+Run: python examples/turso_demo.py (needs ormer-core and ormer-turso). The file is
+not called turso.py: as a script's neighbour, that name would stand in for
+pyturso's ``turso`` package for every example in this folder.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path, and this file
-# (turso.py) would stand in for pyturso's ``turso`` package: drop that entry.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from ormer import Connection, Database, DbType, Model, primary  # noqa: E402
+from ormer import Connection, Database, DbType, Model, primary
 
 
 class Account(Model, table="accounts"):
