@@ -70,11 +70,44 @@ async def test_pragma_through_exec_non_query_switches_to_mvcc(tmp_path: Path) ->
             await conn.begin(mode="concurrent")
         assert await conn.exec_non_query("PRAGMA journal_mode = 'mvcc'") == 1
         assert await conn.exec_rows("PRAGMA journal_mode") == [("mvcc",)]
+        # the same connection follows the switch: BEGIN CONCURRENT works on it now
+        assert "concurrent" in conn.dialect.transaction_modes
+        await conn.create_table(Counter)
+        async with conn.transaction(mode="concurrent"):
+            assert conn.driver_in_transaction()
+            await conn.insert(Counter(id=7, n=1))
+        assert not conn.driver_in_transaction()
+        assert [(c.id, c.n) for c in await conn.select(Counter).collect()] == [(7, 1)]
     async with await Database.connect(DbType.TURSO, path) as conn:
         assert "concurrent" in conn.dialect.transaction_modes
         tx = await conn.begin(mode="concurrent")
         assert conn.driver_in_transaction()
         await tx.rollback()
+
+
+async def test_pragma_on_a_pooled_connection_switches_it_for_later_borrowers(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "pooled.db")
+    pool = await Database.create_pool(f"turso:///{path}").max_size(1).build()
+    async with pool:
+        async with pool.get() as conn:
+            assert "concurrent" not in conn.dialect.transaction_modes
+            await conn.exec_non_query("PRAGMA journal_mode = 'mvcc'")
+            assert "concurrent" in conn.dialect.transaction_modes
+            await conn.create_table(Counter)
+        # the pool's only connection, borrowed again, still speaks MVCC
+        async with pool.get() as conn:
+            assert "concurrent" in conn.dialect.transaction_modes
+            async with conn.transaction(mode="concurrent"):
+                await conn.insert(Counter(id=1, n=2))
+        assert (await pool.find(Counter, 1)).n == 2
+        # and a switch back to WAL is followed too
+        async with pool.get() as conn:
+            assert await conn.exec_rows("PRAGMA journal_mode = 'wal'") == [("wal",)]
+            assert "concurrent" not in conn.dialect.transaction_modes
+            with pytest.raises(NotSupportedError, match="concurrent"):
+                await conn.begin(mode="concurrent")
 
 
 async def test_write_write_conflict_is_retriable_and_rolled_back(tmp_path: Path) -> None:

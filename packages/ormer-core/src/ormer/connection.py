@@ -16,10 +16,10 @@ import operator
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import plugins
-from .driver import DriverCapabilities, capabilities, connection_lost
+from .driver import DriverCapabilities, SupportsServerDialect, capabilities, connection_lost
 from .errors import (
     ConfigurationError,
     ConnectionError,
@@ -655,12 +655,17 @@ class Connection(QueryAPI):
         """Run raw SQL (driver placeholder style) and return its rows as tuples."""
         self._session_dirty = True
         rows = await self._write(self._driver.fetch, sql, _params(params))
+        if self._caps.server_dialect is not None:
+            self._reread_server_dialect()
         return [tuple(r) for r in rows]
 
     async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run raw SQL and return the affected row count."""
         self._session_dirty = True
-        return await self._write(self._driver.execute, sql, _params(params))
+        count = await self._write(self._driver.execute, sql, _params(params))
+        if self._caps.server_dialect is not None:
+            self._reread_server_dialect()
+        return count
 
     async def exec_table(
         self, model: type[M], sql: str, params: Sequence[Any] | None = None
@@ -669,8 +674,23 @@ class Connection(QueryAPI):
         self._session_dirty = True
         table_of(model)  # ConfigurationError for a non-model, before any SQL
         names, rows = await self._write(self._driver.fetch_described, sql, _params(params))
+        if self._caps.server_dialect is not None:
+            self._reread_server_dialect()
         result: list[M] = raw_converter(self._dialect, model, names)(rows)
         return result
+
+    def _reread_server_dialect(self) -> None:
+        """After raw SQL: follow the driver if it now reports another dialect variant
+        (a ``PRAGMA`` that switched a Turso file to MVCC, say). Only for drivers with
+        ``server_dialect``; the capabilities are read again for the new variant."""
+        server = cast(SupportsServerDialect, self._driver).server_dialect
+        if server is not self._dialect:
+            self._caps = capabilities(self._driver, server)
+            self._dialect = server
+            self._server_dialect_changed()
+
+    def _server_dialect_changed(self) -> None:
+        """Hook: the driver switched variant (a pool records it for later borrowers)."""
 
     # -- schema ---------------------------------------------------------------------------------
     async def create_table(self, model: type[Model], if_not_exists: bool = True) -> None:

@@ -104,7 +104,7 @@ class _Holder:
         self, driver: DriverConnection, caps: DriverCapabilities, write_gate: asyncio.Lock | None
     ) -> None:
         self.driver = driver
-        self.caps = caps  # read once, when the connection opened
+        self.caps = caps  # read when the connection opened (again if raw SQL switched variant)
         self.created = self.last_used = time.monotonic()
         self.write_gate = write_gate
         # the task that borrowed it (None while idle): a task holding every
@@ -128,6 +128,10 @@ class PooledConnection(Connection):
         self._holder = holder
         self._released = False
         self._stack = stack
+
+    def _server_dialect_changed(self) -> None:
+        # the driver switched variant: later borrowers of this connection compile with it
+        self._holder.caps = self._caps
 
     def _check_open(self) -> None:
         if self._released:

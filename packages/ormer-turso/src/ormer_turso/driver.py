@@ -117,6 +117,18 @@ def _statement(raw: turso.Connection, sql: str, params: Sequence[Any], want: str
         cursor.close()
 
 
+def _is_pragma(sql: str) -> bool:
+    """Whether ``sql`` is a PRAGMA (a bounded look at its start: no cost on long SQL)."""
+    return sql[:32].lstrip()[:6].upper() == "PRAGMA"
+
+
+def _pragma_statement(
+    raw: turso.Connection, sql: str, params: Sequence[Any], want: str
+) -> tuple[Any, str]:
+    """A PRAGMA (raw SQL) and, in the same hand-off, the journal mode in force after it."""
+    return _statement(raw, sql, params, want), str(_pragma(raw, "PRAGMA journal_mode")).lower()
+
+
 def _pragma(raw: turso.Connection, sql: str) -> Any:
     cursor = raw.execute(sql)
     try:
@@ -200,17 +212,35 @@ class TursoDriver:
             raise
         return result
 
+    async def _pragma_call(self, sql: str, params: Sequence[Any], want: str) -> Any:
+        """A PRAGMA: it may have switched the journal mode (``PRAGMA journal_mode =
+        'mvcc'`` sent as raw SQL), so ``server_dialect`` follows the mode in force."""
+        result, mode = await self._call(_pragma_statement, sql, params, want)
+        self.server_dialect = self.server_dialect.variant(mode)
+        return result
+
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        if _is_pragma(sql):
+            pragma_rows: list[Row] = await self._pragma_call(sql, params, "rows")
+            return pragma_rows
         rows: list[Row] = await self._call(_statement, sql, params, "rows")
         return rows
 
     async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
+        if _is_pragma(sql):
+            pragma_described: tuple[list[str], list[Row]] = await self._pragma_call(
+                sql, params, "described"
+            )
+            return pragma_described
         described: tuple[list[str], list[Row]] = await self._call(
             _statement, sql, params, "described"
         )
         return described
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        if _is_pragma(sql):
+            pragma_count: int = await self._pragma_call(sql, params, "count")
+            return pragma_count
         count: int = await self._call(_statement, sql, params, "count")
         return count
 
