@@ -110,6 +110,35 @@ async def test_pragma_on_a_pooled_connection_switches_it_for_later_borrowers(
                 await conn.begin(mode="concurrent")
 
 
+async def test_switch_to_mvcc_refused_while_another_connection_has_the_file_open(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "shared.db")
+    async with await Database.connect(DbType.TURSO, path) as a:
+        await a.create_table(Counter)
+        async with await Database.connect(DbType.TURSO, path) as b:
+            with pytest.raises(ConfigurationError, match=r"1 other connection.*'wal'"):
+                await b.exec_non_query("PRAGMA journal_mode = 'mvcc'")
+            # opening with journal_mode="mvcc" is the same switch: refused as well
+            with pytest.raises(ConfigurationError, match="2 other connection"):
+                await Database.connect(DbType.TURSO, path, journal_mode="mvcc")
+            # nothing changed: the file is in WAL, both connections work
+            assert await b.exec_rows("PRAGMA journal_mode") == [("wal",)]
+            assert "concurrent" not in b.dialect.transaction_modes
+            await a.insert(Counter(id=1, n=1))
+            async with b.transaction():
+                await b.insert(Counter(id=2, n=2))
+            assert [(c.id, c.n) for c in await a.select(Counter).collect()] == [(1, 1), (2, 2)]
+            # asking for the mode in force is no switch
+            assert await b.exec_rows("PRAGMA journal_mode = 'wal'") == [("wal",)]
+        # alone now: the switch goes through
+        await a.exec_non_query("PRAGMA journal_mode = 'mvcc'")
+        assert "concurrent" in a.dialect.transaction_modes
+        async with await Database.connect(DbType.TURSO, path, journal_mode="mvcc") as c:
+            assert "concurrent" in c.dialect.transaction_modes
+            assert await c.select(Counter).count() == 2
+
+
 async def test_write_write_conflict_is_retriable_and_rolled_back(tmp_path: Path) -> None:
     url = f"turso:///{tmp_path / 'c.db'}?journal_mode=mvcc"
     await setup(url)

@@ -77,6 +77,8 @@ class TursoDialect(SQLiteDialect):
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     serialize_writes = True
     has_server_variants = True  # WAL or MVCC: the driver reports which
+    #: the file's journal mode this variant is for
+    journal_mode = "wal"
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,3 +124,4 @@ class TursoMVCCDialect(TursoDialect):
 
     transaction_modes = frozenset({"deferred", "immediate", "exclusive", "concurrent"})
     concurrent_transaction_modes = frozenset({"concurrent"})
+    journal_mode = "mvcc"

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -117,6 +120,37 @@ def _statement(raw: turso.Connection, sql: str, params: Sequence[Any], want: str
         cursor.close()
 
 
+#: a raw ``PRAGMA journal_mode = ...`` (the mode it asks for is group 1)
+_SET_JOURNAL_MODE = re.compile(
+    r"\s*PRAGMA\s+(?:\w+\.)?journal_mode\s*=\s*['\"]?(\w+)", re.IGNORECASE
+)
+
+#: the open ormer connections to each Turso file of this process (":memory:" is private)
+_OPEN: dict[str, weakref.WeakSet[TursoDriver]] = {}
+
+
+def _file_key(path: str) -> str | None:
+    if path == ":memory:" or path.startswith("file::memory:") or "mode=memory" in path:
+        return None
+    return os.path.realpath(path)
+
+
+def _others_open(key: str | None, me: TursoDriver | None) -> int:
+    """How many other ormer connections of this process have the file open."""
+    if key is None:
+        return 0
+    return sum(1 for driver in _OPEN.get(key, ()) if driver is not me and not driver._closed)
+
+
+def _switch_refused(path: str, current: str, wanted: str, others: int) -> errors.ConfigurationError:
+    return errors.ConfigurationError(
+        f"cannot switch Turso database {path!r} from journal mode {current!r} to {wanted!r}: "
+        f"{others} other connection(s) of this process have it open in {current!r} mode. "
+        f"Switch while this is the only connection, or open every connection with "
+        f"journal_mode={wanted!r} (a pool's connect_options(journal_mode=...))"
+    )
+
+
 def _is_pragma(sql: str) -> bool:
     """Whether ``sql`` is a PRAGMA (a bounded look at its start: no cost on long SQL)."""
     return sql[:32].lstrip()[:6].upper() == "PRAGMA"
@@ -138,13 +172,18 @@ def _pragma(raw: turso.Connection, sql: str) -> Any:
         cursor.close()
 
 
-def _setup(raw: turso.Connection, busy_ms: int, journal_mode: str | None) -> str:
-    """Session set-up; switch the file's journal mode if asked; return the mode in force."""
+def _setup(
+    raw: turso.Connection, busy_ms: int, journal_mode: str | None, path: str, others: int
+) -> str:
+    """Session set-up; switch the file's journal mode if asked (and no other connection
+    has the file open); return the mode in force."""
     raw.execute(f"PRAGMA busy_timeout = {busy_ms}").close()
     raw.execute("PRAGMA foreign_keys = ON").close()
     raw.execute("PRAGMA case_sensitive_like = ON").close()
     mode = str(_pragma(raw, "PRAGMA journal_mode")).lower()
     if journal_mode is not None and mode != journal_mode:
+        if others:
+            raise _switch_refused(path, mode, journal_mode, others)
         mode = str(_pragma(raw, f"PRAGMA journal_mode = '{journal_mode}'")).lower()
     return mode
 
@@ -152,7 +191,16 @@ def _setup(raw: turso.Connection, busy_ms: int, journal_mode: str | None) -> str
 class TursoDriver:
     """One Turso connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
 
-    __slots__ = ("_aborted", "_aconn", "_closed", "_raw", "path", "server_dialect")
+    __slots__ = (
+        "__weakref__",
+        "_aborted",
+        "_aconn",
+        "_closed",
+        "_key",
+        "_raw",
+        "path",
+        "server_dialect",
+    )
 
     def __init__(
         self, aconn: turso.aio.Connection, path: str, server_dialect: TursoDialect
@@ -165,6 +213,9 @@ class TursoDriver:
         self.path = path
         #: the variant for the file's journal mode (SupportsServerDialect)
         self.server_dialect = server_dialect
+        self._key = key = _file_key(path)
+        if key is not None:
+            _OPEN.setdefault(key, weakref.WeakSet()).add(self)
 
     @classmethod
     async def open(cls, path: str, options: dict[str, Any], dialect: TursoDialect) -> TursoDriver:
@@ -181,7 +232,10 @@ class TursoDriver:
                     raise errors.ConfigurationError(
                         "this pyturso version is not supported; use 0.8.3 or newer"
                     )
-                mode = await aconn._run(lambda: _setup(aconn._conn, busy_ms, journal_mode))  # type: ignore[arg-type]
+                others = _others_open(_file_key(path), None)
+                mode = await aconn._run(
+                    lambda: _setup(aconn._conn, busy_ms, journal_mode, path, others)  # type: ignore[arg-type]
+                )
             except BaseException:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(aconn.close())
@@ -214,7 +268,15 @@ class TursoDriver:
 
     async def _pragma_call(self, sql: str, params: Sequence[Any], want: str) -> Any:
         """A PRAGMA: it may have switched the journal mode (``PRAGMA journal_mode =
-        'mvcc'`` sent as raw SQL), so ``server_dialect`` follows the mode in force."""
+        'mvcc'`` sent as raw SQL), so ``server_dialect`` follows the mode in force.
+        A switch while other connections of this process have the file open is refused
+        (ConfigurationError): they would go on in the old mode's dialect."""
+        wanted = _SET_JOURNAL_MODE.match(sql)
+        if wanted is not None:
+            mode, current = wanted.group(1).lower(), self.server_dialect.journal_mode
+            others = _others_open(self._key, self)
+            if mode != current and others:
+                raise _switch_refused(self.path, current, mode, others)
         result, mode = await self._call(_pragma_statement, sql, params, want)
         self.server_dialect = self.server_dialect.variant(mode)
         return result
@@ -278,6 +340,8 @@ class TursoDriver:
         """Stop a statement still running (a cancelled caller's), close, end the thread."""
         if not self._closed:
             self._closed = True
+            if self._key is not None:
+                _OPEN.get(self._key, weakref.WeakSet()).discard(self)
             with contextlib.suppress(turso.Error):
                 self._raw.interrupt()  # a no-op when idle
             await self._aconn.close()
