@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         "-b",
         "--backends",
         default=",".join(BACKENDS),
-        help="comma-separated: sqlite,postgresql,mysql",
+        help="comma-separated: sqlite,postgresql,mysql,turso (turso also runs the "
+        "concurrent-writers workload, benchmarks/writers.py)",
     )
     parser.add_argument(
         "-w", "--workloads", default=",".join(WORKLOADS), help="comma-separated: W1..W6"
@@ -126,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                 on_workload,
             )
         )
+    if "turso" in backends:
+        from . import writers
+
+        data["concurrent_writers"] = asyncio.run(writers.run(args.quick))
+        print(writers.markdown(data["concurrent_writers"]))
     data["quick"] = args.quick
     data["targets"] = targets(data)
     print(targets_text(data["targets"]))

@@ -27,7 +27,7 @@ COLUMNS = ("id", "name", "email", "age", "score", "note")
 #: W6's filter: ``age < WRITE_CUTOFF`` matches half of ``bench_write``
 WRITE_CUTOFF = 50
 
-BACKENDS = ("sqlite", "postgresql", "mysql")
+BACKENDS = ("sqlite", "postgresql", "mysql", "turso")
 
 
 def postgres_url() -> str:
@@ -41,6 +41,12 @@ def mysql_url() -> str:
 def sqlite_path() -> str:
     return os.environ.get(
         "ORMER_BENCH_SQLITE_PATH", os.path.join(tempfile.gettempdir(), "ormer-bench.db")
+    )
+
+
+def turso_path() -> str:
+    return os.environ.get(
+        "ORMER_BENCH_TURSO_PATH", os.path.join(tempfile.gettempdir(), "ormer-bench-turso.db")
     )
 
 
@@ -112,6 +118,11 @@ class Admin:
             from .impls.raw import mysql_kwargs
 
             self._conn = await aiomysql.connect(**mysql_kwargs(), autocommit=True)
+        elif self.backend == "turso":
+            import turso
+
+            self._conn = turso.connect(turso_path(), isolation_level=None)
+            self._conn.execute("PRAGMA busy_timeout = 10000").close()
         else:
             self._conn = sqlite3.connect(sqlite_path(), isolation_level=None)
             self._conn.execute("PRAGMA busy_timeout = 10000")
@@ -132,6 +143,10 @@ class Admin:
             return str(await self._conn.fetchval("SHOW server_version"))
         if self.backend == "mysql":
             return str(self._conn.get_server_info())
+        if self.backend == "turso":
+            from importlib.metadata import version
+
+            return f"pyturso {version('pyturso')}"
         return sqlite3.sqlite_version
 
     async def execute(self, sql: str) -> None:
@@ -144,7 +159,7 @@ class Admin:
             self._conn.execute(sql)
 
     async def truncate(self, table: str) -> None:
-        if self.backend == "sqlite":
+        if self.backend in ("sqlite", "turso"):
             self._conn.execute(f'DELETE FROM "{table}"')
         else:
             q = "`" if self.backend == "mysql" else '"'
@@ -169,6 +184,8 @@ class Admin:
         await self.analyze(table)
 
     async def analyze(self, table: str) -> None:
+        if self.backend == "turso":
+            return  # no ANALYZE in Turso yet: its planner does not use statistics
         if self.backend == "postgresql":
             await self.execute(f'ANALYZE "{table}"')
         elif self.backend == "mysql":

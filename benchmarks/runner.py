@@ -72,6 +72,8 @@ def impl_classes(backend: str) -> list[type[Impl]]:
         classes += [raw.AsyncpgImpl, raw.AsyncpgExecutemanyImpl]
     elif backend == "mysql":
         classes += [ormer_impl.OrmerAsyncmyImpl, raw.AiomysqlImpl, raw.AsyncmyImpl]
+    elif backend == "turso":
+        classes += [raw.PyTursoImpl]
     else:
         classes += [raw.AiosqliteImpl]
     return classes
@@ -82,6 +84,8 @@ PEERS = ("sqlalchemy", "tortoise", "piccolo", "peewee")
 
 def peer_class(key: str, backend: str) -> type[Impl] | str:
     """The peer's implementation class, or the reason it cannot run on ``backend``."""
+    if backend == "turso":
+        return "no Turso support"
     try:
         if key == "sqlalchemy":
             from .impls.sqlalchemy_impl import SQLAlchemyImpl

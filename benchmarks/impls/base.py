@@ -13,7 +13,12 @@ from typing import Any, ClassVar
 from ..common import Row, Sizes
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
-DEFAULT_DRIVERS = {"postgresql": "asyncpg", "mysql": "aiomysql", "sqlite": "aiosqlite"}
+DEFAULT_DRIVERS = {
+    "postgresql": "asyncpg",
+    "mysql": "aiomysql",
+    "sqlite": "aiosqlite",
+    "turso": "pyturso",
+}
 
 
 class Impl:

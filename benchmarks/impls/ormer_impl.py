@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from ormer import Database, Model, primary
 
-from ..common import WRITE_CUTOFF, Row, Sizes, mysql_url, postgres_url, sqlite_path
-from .base import Impl, version_of
+from ..common import WRITE_CUTOFF, Row, Sizes, mysql_url, postgres_url, sqlite_path, turso_path
+from .base import DEFAULT_DRIVERS, Impl, version_of
 
 
 class Item(Model, table="bench_item"):
@@ -49,6 +49,8 @@ def ormer_url(backend: str, driver: str | None = None) -> str:
         if driver == "asyncmy":
             url = url.replace("mysql://", "mysql+asyncmy://", 1)
         return url
+    if backend == "turso":
+        return "turso:///" + turso_path()  # an absolute path gives turso:////...
     return "sqlite:///" + sqlite_path() if sqlite_path().startswith("/") else sqlite_path()
 
 
@@ -74,7 +76,7 @@ class OrmerImpl(Impl):
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         super().__init__(backend, sizes)
-        drivers = {"postgresql": "asyncpg", "mysql": "aiomysql", "sqlite": "aiosqlite"}
+        drivers = DEFAULT_DRIVERS
         self.label = f"ormer {version_of('ormer-core')} ({self.driver or drivers[backend]})"
         self.driver_name = self.driver or drivers[backend]
         self.db: Any = None

@@ -7,6 +7,8 @@
 * aiosqlite: ``execute_fetchall`` (one thread hand-off per statement),
   ``executemany`` for W4; aiosqlite has no pool, so W5 uses a minimal
   ``asyncio.Queue`` of connections (what peewee's ``AsyncSqlitePool`` does).
+* pyturso: ``turso.aio`` (one worker thread per connection), ``execute`` then
+  ``fetchall``, ``executemany`` in one transaction for W4; W1, W2 and W4 only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..common import (
     mysql_url,
     postgres_url,
     sqlite_path,
+    turso_path,
 )
 from .base import Impl, version_of
 
@@ -304,3 +307,49 @@ class AiosqliteImpl(Impl):
         d = cur.rowcount
         await cur.close()
         return u, d
+
+
+class PyTursoImpl(Impl):
+    """Raw pyturso through ``turso.aio``: the baseline of ormer-turso."""
+
+    key = "raw"
+    kind = "raw"
+    workloads = ("W1", "W2", "W4")
+
+    def __init__(self, backend: str, sizes: Sizes) -> None:
+        super().__init__(backend, sizes)
+        self.label = f"raw pyturso {version_of('pyturso')}"
+
+    async def open(self) -> None:
+        import turso.aio
+
+        self.conn = await turso.aio.connect(turso_path(), isolation_level=None)
+        await (await self.conn.execute("PRAGMA busy_timeout = 5000")).close()
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def w1(self) -> int:
+        cur = await self.conn.execute(f"SELECT {COLS} FROM {READ_TABLE}")
+        rows = await cur.fetchall()
+        await cur.close()
+        return len(rows)
+
+    async def w2(self, ids: list[int]) -> int:
+        sql = f"SELECT {COLS} FROM {READ_TABLE} WHERE id = ?"
+        execute = self.conn.execute
+        n = 0
+        for pk in ids:
+            cur = await execute(sql, (pk,))
+            if await cur.fetchall():
+                n += 1
+        return n
+
+    async def w4(self) -> None:
+        marks = ", ".join(["?"] * len(COLUMNS))
+        conn = self.conn
+        await conn.execute("BEGIN")
+        await conn.executemany(
+            f"INSERT INTO {INSERT_TABLE} ({COLS}) VALUES ({marks})", self._w4_input
+        )
+        await conn.execute("COMMIT")
