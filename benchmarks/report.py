@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 #: W1 targets: ormer/raw per backend, and the extra microseconds per row over raw
-W1_RATIO = {"postgresql": 3.0, "mysql": 1.15, "sqlite": 1.5}
+W1_RATIO = {"postgresql": 3.0, "mysql": 1.15, "sqlite": 1.5, "turso": 1.5}
 W1_US_PER_ROW = 0.5
 W2_RATIO = 1.15
 W2_PY_US = 10.0
