@@ -28,7 +28,7 @@ import pytest
 
 from ormer import Database, DatabaseError
 from ormer.testing import properties
-from ormer.testing.servers import server_url
+from ormer.testing.servers import report_lines, server_url
 
 BACKENDS = [
     pytest.param("sqlite", marks=pytest.mark.sqlite),
@@ -45,6 +45,11 @@ async def _admin(url: str, sql: str) -> list[tuple[object, ...]]:
             return [tuple(r) for r in await db.exec_rows(sql)]
         await db.exec_non_query(sql)
         return []
+
+
+def pytest_report_collectionfinish(items: list[pytest.Item]) -> list[str]:
+    """Header lines naming the servers the run uses (once, with the backends' conftests)."""
+    return report_lines(["postgres", "mysql"], items)
 
 
 def _with_query(url: str, **params: str) -> str:

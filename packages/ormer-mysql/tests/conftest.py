@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from ormer import Database, DatabaseError
-from ormer.testing.servers import server_url
+from ormer.testing.servers import report_lines, server_url
 
 HAS_ASYNCMY = importlib.util.find_spec("asyncmy") is not None
 DRIVERS = ["aiomysql", "asyncmy"]
@@ -41,6 +41,11 @@ def with_database(url: str, database: str, scheme: str | None = None) -> str:
 async def _admin(url: str, sql: str) -> None:
     async with await Database.connect(url) as db:
         await db.exec_non_query(sql)
+
+
+def pytest_report_collectionfinish(items: list[pytest.Item]) -> list[str]:
+    """The header line naming the mysql server this run uses: its version and source."""
+    return report_lines(["mysql"], items)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from ormer import Database
-from ormer.testing.servers import server_url
+from ormer.testing.servers import report_lines, server_url
 
 
 def with_query(url: str, **params: str) -> str:
@@ -30,6 +30,11 @@ def with_query(url: str, **params: str) -> str:
 async def _run(url: str, sql: str) -> None:
     async with await Database.connect(url) as db:
         await db.exec_non_query(sql)
+
+
+def pytest_report_collectionfinish(items: list[pytest.Item]) -> list[str]:
+    """The header line naming the postgres server this run uses: its version and source."""
+    return report_lines(["postgres"], items)
 
 
 @pytest.fixture(scope="session")

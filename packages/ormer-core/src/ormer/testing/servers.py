@@ -2,49 +2,111 @@
 
 For a backend (``"postgres"``, ``"mysql"``), in order:
 
-1. ``ORMER_TEST_<BACKEND>_URL`` (e.g. ``ORMER_TEST_POSTGRES_URL``);
-2. a testcontainers container, when a Docker engine answers a ping (the
-   ``docker`` client binary alone is not enough);
-3. the local default (``postgresql://postgres@127.0.0.1:5432/test``,
-   ``mysql://root@127.0.0.1:3306/test``) when its port answers;
-4. otherwise the tests skip with the reason, or fail when the backend is
-   named in ``ORMER_TEST_REQUIRE=postgres,mysql``.
+1. ``ORMER_TEST_<BACKEND>_URL`` (e.g. ``ORMER_TEST_POSTGRES_URL``) always wins;
+2. else ``ORMER_TEST_SERVERS`` selects (default ``auto``):
+
+   - ``containers``: a testcontainers container of ``ORMER_TEST_<BACKEND>_IMAGE``
+     (default ``postgres:16`` / ``mariadb:11``); no Docker engine answering,
+     or a container that does not start, is a :class:`ContainersUnavailable`
+     error (the test session stops with that one message, never a skip);
+   - ``local``: the local default (``postgresql://postgres@127.0.0.1:5432/test``,
+     ``mysql://root@127.0.0.1:3306/test``) when its port answers;
+   - ``auto``: a container when a Docker engine answers a ping (the ``docker``
+     client binary alone is not enough) and the container starts, else the
+     local default, with the reason containers were not used recorded in
+     :attr:`ServerTarget.note` (and printed in the session header);
+
+3. without a server the tests skip with the reason, or fail when the backend
+   is named in ``ORMER_TEST_REQUIRE=postgres,mysql``.
+
+Each backend gets at most one container per process (``resolve_server`` is
+cached), stopped at interpreter exit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import functools
+import gc
+import importlib
 import os
 import socket
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-__all__ = ["ServerTarget", "required_backends", "resolve_server", "server_url"]
+from ormer.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_IMAGES",
+    "DEFAULT_URLS",
+    "MODES",
+    "ContainersUnavailable",
+    "ServerTarget",
+    "image_for",
+    "report_lines",
+    "required_backends",
+    "resolve_server",
+    "server_url",
+    "servers_mode",
+]
 
 DEFAULT_URLS = {
     "postgres": "postgresql://postgres@127.0.0.1:5432/test",
     "mysql": "mysql://root@127.0.0.1:3306/test",
 }
-_IMAGES = {"postgres": "postgres:15", "mysql": "mariadb:10.11"}
+DEFAULT_IMAGES = {"postgres": "postgres:16", "mysql": "mariadb:11"}
+MODES = ("auto", "containers", "local")
+_MODE_ENV = "ORMER_TEST_SERVERS"
+
+
+class ContainersUnavailable(ConfigurationError):
+    """``ORMER_TEST_SERVERS=containers`` was asked for, but no container could be had."""
 
 
 @dataclass(frozen=True)
 class ServerTarget:
-    """The URL a backend's tests use (None if none), and where it came from."""
+    """The URL a backend's tests use (None if none), where it came from, and why.
+
+    ``source`` is ``"url ORMER_TEST_<BACKEND>_URL"``, ``"testcontainers <image>"``,
+    ``"local <host:port>"``, or, without a URL, the reason there is none.
+    ``note`` says why containers were not used when ``auto`` fell back.
+    """
 
     backend: str
     url: str | None
     source: str
+    note: str | None = None
 
 
 def required_backends() -> set[str]:
     """Backends named in ``ORMER_TEST_REQUIRE`` (their absence fails, not skips)."""
     raw = os.environ.get("ORMER_TEST_REQUIRE", "")
     return {name.strip().lower() for name in raw.split(",") if name.strip()}
+
+
+def servers_mode() -> str:
+    """``ORMER_TEST_SERVERS`` (``auto``, ``containers`` or ``local``; default ``auto``)."""
+    raw = os.environ.get(_MODE_ENV, "").strip().lower() or "auto"
+    if raw not in MODES:
+        raise ConfigurationError(
+            f"{_MODE_ENV}={os.environ[_MODE_ENV]!r} is not one of {', '.join(MODES)}"
+        )
+    return raw
+
+
+def image_for(backend: str) -> str:
+    """The container image for a backend: ``ORMER_TEST_<BACKEND>_IMAGE`` or the default."""
+    return (
+        os.environ.get(f"ORMER_TEST_{backend.upper()}_IMAGE", "").strip()
+        or (DEFAULT_IMAGES[backend])
+    )
 
 
 def _port_answers(url: str, timeout: float = 1.0) -> bool:
@@ -56,23 +118,37 @@ def _port_answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _docker_engine_answers() -> bool:
+def _docker_engine_problem() -> str | None:
+    """None when a Docker engine answers a ping, else why not."""
     try:
         import docker  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        return "the docker/testcontainers packages are not installed"
+    # docker-py leaks the socket of a failed connection: collect it here, quietly,
+    # rather than as a ResourceWarning (an error in the tests) in some later test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            client = docker.from_env(timeout=2)
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except Exception as exc:
+            problem: str | None = f"no Docker engine answers ({_short(exc)})"
+        else:
+            problem = None
+        gc.collect()
+    return problem
 
-        client = docker.from_env(timeout=2)
-        client.ping()
-        client.close()
-        return True
-    except Exception:
-        return False
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _container_class(name: str, cls: str) -> Any:
-    """testcontainers moved its modules under ``community`` (4.15); accept both."""
-    import importlib
-    import warnings
-
+    """``testcontainers.community.<name>`` (4.15+), else the older ``testcontainers.<name>``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         for module in (f"testcontainers.community.{name}", f"testcontainers.{name}"):
@@ -80,57 +156,157 @@ def _container_class(name: str, cls: str) -> Any:
                 return getattr(importlib.import_module(module), cls)
             except (ImportError, AttributeError):
                 continue
-    return None
+    raise ImportError(f"testcontainers has no {cls} (pip install 'testcontainers[{name}]')")
 
 
-def _start_container(backend: str) -> str | None:
+def _start_failure(image: str, exc: BaseException) -> str:
     try:
-        if backend == "postgres":
-            postgres_cls = _container_class("postgres", "PostgresContainer")
-            if postgres_cls is None:
-                return None
-            pg = postgres_cls(_IMAGES[backend], driver=None).start()
-            atexit.register(pg.stop)
-            url: str = pg.get_connection_url()
-            return url.replace("postgresql+psycopg2://", "postgresql://")
-        mysql_cls = _container_class("mysql", "MySqlContainer")
-        if mysql_cls is None:
-            return None
-        my = mysql_cls(_IMAGES[backend]).start()
-        atexit.register(my.stop)
-        host, port = my.get_container_host_ip(), my.get_exposed_port(3306)
-        return f"mysql://{my.username}:{my.password}@{host}:{port}/{my.dbname}"
-    except Exception:
-        return None
+        from docker.errors import (  # type: ignore[import-not-found, import-untyped, unused-ignore]
+            ImageNotFound,
+            NotFound,
+        )
+    except ImportError:
+        pass
+    else:
+        if isinstance(exc, ImageNotFound | NotFound):
+            return f"image {image} missing ({_short(exc)})"
+    return f"container {image} did not start ({type(exc).__name__}: {_short(exc)})"
+
+
+def _start_container(backend: str, image: str) -> str:
+    """Start ``image`` for ``backend`` (stopped at exit) and return its URL.
+
+    A container that fails to become ready is stopped before the error propagates.
+    """
+    if backend == "postgres":
+        container = _container_class("postgres", "PostgresContainer")(image, driver=None)
+    else:
+        container = _container_class("mysql", "MySqlContainer")(image)
+    try:
+        container.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            container.stop()
+        raise
+    atexit.register(container.stop)
+    if backend == "postgres":
+        url: str = container.get_connection_url()
+        return url
+    host, port = container.get_container_host_ip(), container.get_exposed_port(3306)
+    return f"mysql://{container.username}:{container.password}@{host}:{port}/{container.dbname}"
+
+
+def _try_start(backend: str, image: str) -> tuple[str | None, str | None]:
+    """``(url, None)`` for a started container, else ``(None, why not)``."""
+    # as in _docker_engine_problem: a failed start leaks docker-py sockets
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            result: tuple[str | None, str | None] = (_start_container(backend, image), None)
+        except Exception as exc:
+            result = (None, _start_failure(image, exc))
+        gc.collect()
+    return result
 
 
 @functools.cache
 def resolve_server(backend: str) -> ServerTarget:
-    """Resolve (once per process) the database a backend's tests use."""
+    """Resolve (once per process) the database a backend's tests use.
+
+    Raises :class:`ContainersUnavailable` under ``ORMER_TEST_SERVERS=containers``
+    when no container could be started, and ``ConfigurationError`` for an
+    unknown ``ORMER_TEST_SERVERS`` value.
+    """
     env_name = f"ORMER_TEST_{backend.upper()}_URL"
     env = os.environ.get(env_name)
     if env:
-        return ServerTarget(backend, env, f"{env_name}")
-    if _docker_engine_answers():
-        url = _start_container(backend)
-        if url is not None:
-            return ServerTarget(backend, url, f"testcontainers {_IMAGES[backend]}")
+        return ServerTarget(backend, env, f"url {env_name}")
+    mode = servers_mode()
+    note = f"{_MODE_ENV}=local"
+    if mode != "local":
+        image = image_for(backend)
+        problem = _docker_engine_problem()
+        if problem is None:
+            url, problem = _try_start(backend, image)
+            if url is not None:
+                return ServerTarget(backend, url, f"testcontainers {image}")
+        if mode == "containers":
+            raise ContainersUnavailable(
+                f"{_MODE_ENV}=containers, but no {backend} container: {problem}"
+            )
+        note = f"containers not used: {problem}"
     default = DEFAULT_URLS[backend]
+    where = urlsplit(default).netloc.rpartition("@")[2]
     if _port_answers(default):
-        return ServerTarget(backend, default, "local default")
+        return ServerTarget(backend, default, f"local {where}", note)
     return ServerTarget(
         backend,
         None,
-        f"no {backend} server: {env_name} is unset, no Docker engine answers, "
-        f"and {urlsplit(default).netloc} does not answer",
+        f"no {backend} server: {env_name} is unset, {note}, and {where} does not answer",
     )
 
 
+def _resolve_or_exit(backend: str) -> ServerTarget:
+    try:
+        return resolve_server(backend)
+    except ConfigurationError as exc:
+        pytest.exit(f"ormer test servers: {exc}", returncode=pytest.ExitCode.TESTS_FAILED)
+
+
 def server_url(backend: str) -> str:
-    """The backend's URL inside a test; skips (or fails, if required) without one."""
-    target = resolve_server(backend)
+    """The backend's URL inside a test; skips (or fails, if required) without one.
+
+    A :class:`ContainersUnavailable` stops the whole session with its message
+    (one message, not one failure per test).
+    """
+    target = _resolve_or_exit(backend)
     if target.url is not None:
         return target.url
     if backend in required_backends():
         pytest.fail(f"{target.source} (required by ORMER_TEST_REQUIRE)", pytrace=False)
     pytest.skip(target.source)
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+async def _server_version(url: str) -> str:
+    from ormer import Database
+
+    async with await Database.connect(url) as db:
+        rows = await db.exec_rows("SELECT version()")
+    return str(rows[0][0])
+
+
+def _describe(backend: str) -> str:
+    target = _resolve_or_exit(backend)
+    if target.url is None:
+        return f"{backend}: none ({target.source})"
+    if backend not in _VERSIONS:
+        try:
+            _VERSIONS[backend] = asyncio.run(_server_version(target.url))
+        except Exception as exc:
+            _VERSIONS[backend] = f"version unknown ({type(exc).__name__}: {_short(exc)})"
+    line = f"{backend}: {_VERSIONS[backend]} [{target.source}]"
+    return f"{line}; {target.note}" if target.note else line
+
+
+_REPORTED: set[str] = set()
+
+
+def report_lines(backends: Iterable[str], items: Iterable[pytest.Item]) -> list[str]:
+    """Session-header lines for the backends that the collected ``items`` use.
+
+    Each backend with a marked item (``@pytest.mark.postgres``/``mysql``) is
+    resolved (starting its container if that is the choice) and reported
+    once per process with ``SELECT version()`` and its source; meant for a
+    ``pytest_report_collectionfinish`` hook in a conftest.
+    """
+    items = list(items)
+    wanted = [
+        b
+        for b in backends
+        if b not in _REPORTED and any(item.get_closest_marker(b) for item in items)
+    ]
+    _REPORTED.update(wanted)
+    return [f"ormer test server {_describe(backend)}" for backend in wanted]
