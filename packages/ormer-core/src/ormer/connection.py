@@ -649,33 +649,32 @@ class Connection(QueryAPI):
         return Transaction(self, isolation, mode)
 
     # -- raw SQL -----------------------------------------------------------------------------
+    async def _raw(self, op: Callable[[str, Any], Awaitable[R]], sql: str, params: Any) -> R:
+        """Run user SQL: it may change session state, and (a ``PRAGMA`` switching a journal
+        mode, say) the server variant the driver reports."""
+        self._session_dirty = True
+        result = await self._write(op, sql, _params(params))
+        if self._caps.server_dialect is not None:
+            self._reread_server_dialect()
+        return result
+
     async def exec_rows(
         self, sql: str, params: Sequence[Any] | None = None
     ) -> list[tuple[Any, ...]]:
         """Run raw SQL (driver placeholder style) and return its rows as tuples."""
-        self._session_dirty = True
-        rows = await self._write(self._driver.fetch, sql, _params(params))
-        if self._caps.server_dialect is not None:
-            self._reread_server_dialect()
+        rows = await self._raw(self._driver.fetch, sql, params)
         return [tuple(r) for r in rows]
 
     async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run raw SQL and return the affected row count."""
-        self._session_dirty = True
-        count = await self._write(self._driver.execute, sql, _params(params))
-        if self._caps.server_dialect is not None:
-            self._reread_server_dialect()
-        return count
+        return await self._raw(self._driver.execute, sql, params)
 
     async def exec_table(
         self, model: type[M], sql: str, params: Sequence[Any] | None = None
     ) -> list[M]:
         """Run raw SQL and map its columns, by name, onto ``model`` objects."""
-        self._session_dirty = True
         table_of(model)  # ConfigurationError for a non-model, before any SQL
-        names, rows = await self._write(self._driver.fetch_described, sql, _params(params))
-        if self._caps.server_dialect is not None:
-            self._reread_server_dialect()
+        names, rows = await self._raw(self._driver.fetch_described, sql, params)
         result: list[M] = raw_converter(self._dialect, model, names)(rows)
         return result
 

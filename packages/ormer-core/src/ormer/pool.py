@@ -297,24 +297,21 @@ class Pool(QueryAPI):
     async def _connect(self) -> _Holder:
         """Open one connection; the caller has already counted it in ``_size``."""
         self._opening += 1
+        driver: DriverConnection | None = None
         try:
             driver = await self._dialect.connect(self._url, dict(self._options))
+            caps = capabilities(driver, self._dialect)  # a driver lacking what it needs: refused
         except BaseException as exc:
             self._size -= 1
             self._grant_capacity()
             if isinstance(exc, OrmerError):
                 log.warning("pool connect failed: %s", exc)
+            if driver is not None:
+                await driver.close()
             raise
         finally:
             self._opening -= 1
         self._created += 1
-        try:
-            caps = capabilities(driver, self._dialect)
-        except BaseException:
-            self._size -= 1
-            self._grant_capacity()
-            await driver.close()
-            raise
         holder = _Holder(driver, caps, self._write_gate)
         created = plugins.query_hooks().connection_created
         if created is not None:

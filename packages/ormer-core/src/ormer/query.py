@@ -641,8 +641,8 @@ class ObjectUpdate(_Pending, Generic[M]):
     __slots__ = ("_ex", "_obj")
 
     def __init__(self, executor: Executor, obj: M) -> None:
-        _key_of(obj, "update")
-        if len(table_of(type(obj)).primary_key) == len(table_of(type(obj)).fields):
+        info, _ = _key_of(obj, "update")
+        if len(info.primary_key) == len(info.fields):
             raise ConfigurationError(
                 f"update({type(obj).__name__} object): every field is part of the primary "
                 "key, so there is nothing to update"
