@@ -24,14 +24,18 @@ class RetryFiller(Model, table="retry_filler"):
 
 
 async def wait_for_lock_wait(watcher: Connection) -> None:
-    """Until a transaction waits for a row lock (InnoDB's own view), at most 5 s."""
-    for _ in range(500):
+    """Until a transaction waits for a row lock (InnoDB's own view), at most 6 s.
+
+    InnoDB refreshes its INNODB_TRX snapshot only when nobody has read it for
+    100 ms, so polling faster than that can keep a stale "nobody waits" forever.
+    """
+    for _ in range(40):
         rows = await watcher.exec_rows(
             "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
         )
         if rows[0][0]:
             return
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.15)
     pytest.fail("the other writer never waited for counter 1")
 
 
