@@ -13,7 +13,7 @@ BENCH_BIN   := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS  ?=
 
-.PHONY: install demo test test-integration fuzz lint build bench clean
+.PHONY: install demo test test-integration test-containers fuzz lint build bench clean
 
 $(STAMP): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
@@ -32,7 +32,7 @@ demo: $(STAMP)
 # Unit, SQLite and property tests; server-backed tests skip (with the reason
 # printed) when their database is unreachable.
 test: $(STAMP)
-	$(BIN)/python -m pytest --ignore=tests/integration
+	$(BIN)/python -m pytest --ignore=tests/integration -m "not containers"
 
 # The PostgreSQL and MySQL suites (failing, not skipping, when a server is
 # unreachable) and the packaging checks: each backend's wheel installed with
@@ -40,6 +40,16 @@ test: $(STAMP)
 test-integration: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m "postgres or mysql" --ignore=tests/integration
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest tests/integration
+
+# The PostgreSQL and MariaDB suites, the property tests and the pool suites
+# again, on containers started by testcontainers (docs/testing.md): a Docker
+# engine is started if none answers (Debian's docker.io installed if missing),
+# the images are built from Debian packages once (tests/containers/, cached),
+# and every container is removed at the end. Other images:
+# ORMER_TEST_POSTGRES_IMAGE=postgres:17 make test-containers
+test-containers: $(STAMP)
+	PYTHON=$(BIN)/python ORMER_TEST_REQUIRE=postgres,mysql tests/containers/containers.sh test \
+		-m "postgres or mysql or containers" --ignore=tests/integration
 
 # The property tests with many more random examples (the hypothesis profile
 # "fuzz": ORMER_FUZZ_EXAMPLES per property and backend, default 10000); the

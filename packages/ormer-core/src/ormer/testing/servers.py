@@ -20,7 +20,9 @@ For a backend (``"postgres"``, ``"mysql"``), in order:
    is named in ``ORMER_TEST_REQUIRE=postgres,mysql``.
 
 Each backend gets at most one container per process (``resolve_server`` is
-cached), stopped at interpreter exit.
+cached), removed at interpreter exit; containers of sessions that died are
+removed by the next session on the same host (they carry the label
+``ormer.test`` and their owner's host and pid).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import pytest
 from ormer.errors import ConfigurationError
 
 __all__ = [
+    "CONTAINER_LABEL",
     "DEFAULT_IMAGES",
     "DEFAULT_URLS",
     "MODES",
@@ -170,18 +173,91 @@ def _start_failure(image: str, exc: BaseException) -> str:
     else:
         if isinstance(exc, ImageNotFound | NotFound):
             return f"image {image} missing ({_short(exc)})"
-    return f"container {image} did not start ({type(exc).__name__}: {_short(exc)})"
+    why = f"container {image} did not start ({type(exc).__name__}: {_short(exc)})"
+    if "ryuk" in str(exc).lower():
+        why += "; where testcontainers' Ryuk image cannot be pulled, TESTCONTAINERS_RYUK_DISABLED=true"
+    return why
+
+
+CONTAINER_LABEL = "ormer.test"
+"""Every container a test session starts carries this label (``containers.sh clean``)."""
+_OWNER_LABEL = "ormer.test.owner"
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@functools.cache
+def _remove_orphans() -> int:
+    """Remove (once per process) containers of test sessions of this host that died.
+
+    Ryuk, testcontainers' own reaper, is disabled where its image cannot be
+    pulled; a session killed before its atexit hook leaves its containers
+    behind, labelled with its host and pid. Returns how many were removed.
+    """
+    import docker  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+    host = socket.gethostname()
+    removed = 0
+    client = docker.from_env(timeout=10)
+    try:
+        for container in client.containers.list(all=True, filters={"label": _OWNER_LABEL}):
+            owner_host, _, pid = container.labels.get(_OWNER_LABEL, "").rpartition(":")
+            if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+                container.remove(force=True, v=True)
+                removed += 1
+    finally:
+        client.close()
+    return removed
+
+
+def _label_and_bind(container: Any, port: int) -> None:
+    """Label the container as ours; publish its port on loopback only when we reach it there."""
+    labels = {CONTAINER_LABEL: "1", _OWNER_LABEL: _owner()}
+    run_id = os.environ.get("ORMER_TEST_RUN_ID")
+    if run_id:  # set by tests/containers/containers.sh, which removes the run's containers
+        labels[f"{CONTAINER_LABEL}.run"] = run_id
+    container.with_kwargs(labels=labels)
+    client = container.get_docker_client()
+    if client.get_connection_mode().name == "docker_host" and client.host() in _LOOPBACK_NAMES:
+        container.ports[port] = ("127.0.0.1",)
+
+
+def _container_host(container: Any) -> str:
+    host: str = container.get_container_host_ip()
+    # "localhost" may resolve to ::1 first, where the port is not published
+    return "127.0.0.1" if host in _LOOPBACK_NAMES else host
 
 
 def _start_container(backend: str, image: str) -> str:
-    """Start ``image`` for ``backend`` (stopped at exit) and return its URL.
+    """Start ``image`` for ``backend`` (removed at exit) and return its URL.
 
-    A container that fails to become ready is stopped before the error propagates.
+    The MySQL/MariaDB container's user is root: the suites create a database
+    per session. A container that fails to become ready is removed before the
+    error propagates.
     """
+    _remove_orphans()
     if backend == "postgres":
         container = _container_class("postgres", "PostgresContainer")(image, driver=None)
+        port = 5432
     else:
-        container = _container_class("mysql", "MySqlContainer")(image)
+        container = _container_class("mysql", "MySqlContainer")(
+            image, username="root", password="test", dbname="test"
+        )
+        port = 3306
+    _label_and_bind(container, port)
     try:
         container.start()
     except BaseException:
@@ -189,11 +265,12 @@ def _start_container(backend: str, image: str) -> str:
             container.stop()
         raise
     atexit.register(container.stop)
+    host = _container_host(container)
     if backend == "postgres":
-        url: str = container.get_connection_url()
+        url: str = container.get_connection_url(host=host)
         return url
-    host, port = container.get_container_host_ip(), container.get_exposed_port(3306)
-    return f"mysql://{container.username}:{container.password}@{host}:{port}/{container.dbname}"
+    user, password, dbname = container.username, container.password, container.dbname
+    return f"mysql://{user}:{password}@{host}:{container.get_exposed_port(port)}/{dbname}"
 
 
 def _try_start(backend: str, image: str) -> tuple[str | None, str | None]:
