@@ -175,7 +175,7 @@ def _start_failure(image: str, exc: BaseException) -> str:
             return f"image {image} missing ({_short(exc)})"
     why = f"container {image} did not start ({type(exc).__name__}: {_short(exc)})"
     if "ryuk" in str(exc).lower():
-        why += "; where testcontainers' Ryuk image cannot be pulled, TESTCONTAINERS_RYUK_DISABLED=true"
+        why += "; where its Ryuk image cannot be pulled, set TESTCONTAINERS_RYUK_DISABLED=true"
     return why
 
 
