@@ -25,6 +25,7 @@ __all__ = [
     "PoolExhaustedByTaskError",
     "PoolTimeoutError",
     "QueryError",
+    "StatementTimeoutError",
     "TransientError",
     "UniqueViolationError",
     "ValidationError",
@@ -126,6 +127,24 @@ class WriteConflictError(TransientError):
     """Two concurrent transactions wrote the same row (optimistic concurrency, e.g.
     Turso's MVCC ``BEGIN CONCURRENT``); the database rolled this one back. Retrying
     the whole transaction is safe."""
+
+
+class StatementTimeoutError(DatabaseError):
+    """A statement ran longer than its timeout and was cancelled.
+
+    ``timeout`` is the limit in seconds when ormer enforced it (``.timeout(s)``,
+    a connection's or pool's ``statement_timeout``), None when the server's own
+    limit fired (PostgreSQL ``statement_timeout``, MariaDB ``max_statement_time``,
+    MySQL ``max_execution_time``) and the figure is the server's. The statement
+    was cancelled on the server; the connection stays usable (outside a
+    transaction; inside one, the transaction is aborted and must be rolled back).
+    """
+
+    def __init__(
+        self, message: str, *, timeout: float | None = None, sqlstate: str | None = None
+    ) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.timeout = timeout
 
 
 class QueryError(DatabaseError):
