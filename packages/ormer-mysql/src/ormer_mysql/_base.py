@@ -101,8 +101,12 @@ def _client_error(exc: BaseException) -> bool:
 
 
 #: the connection is gone: server gone away, lost during query, lost (2055),
-#: killed (MariaDB 1927), shutdown, idle disconnect (MySQL 8.0.24+)
-LOST_ERRORS = codes(2006, 2013, 2055, 1927, 1053, 4031)
+#: killed (MariaDB 1927), shutdown, idle disconnect (MySQL 8.0.24+), packet bigger than
+#: max_allowed_packet (1153: the server closes the connection after sending it)
+LOST_ERRORS = codes(2006, 2013, 2055, 1927, 1053, 4031, 1153)
+#: the server's own statement time limit fired: MariaDB max_statement_time (1969),
+#: MySQL max_execution_time (3024)
+TIMEOUT_ERRORS = codes(1969, 3024)
 _LOST = "the MySQL connection was lost: {message}"
 
 #: MySQL errors by error number (``sqlstate`` holds it), then by the library's class
@@ -123,6 +127,7 @@ ERRORS = ErrorRules(
             when=_no_number,
             template=_LOST,
         ),
+        ErrorRule(errors.StatementTimeoutError, codes=TIMEOUT_ERRORS),
         ErrorRule(errors.UniqueViolationError, codes=codes(1022, 1062, 1169, 1586)),
         ErrorRule(errors.ForeignKeyViolationError, codes=codes(1216, 1217, 1451, 1452)),
         ErrorRule(errors.NotNullViolationError, codes=codes(1048, 1364)),

@@ -408,12 +408,18 @@ ERRORS = ErrorRules(
             codes=codes("55P03"),
             prefixes=("40",),
         ),
-        # connection exceptions; the server ends the session (admin shutdown, crash, ...)
+        # connection exceptions; the server ends the session (admin shutdown, crash, cannot
+        # connect now, terminated: pg_terminate_backend, idle-in-transaction and idle-session
+        # timeouts)
         ErrorRule(
             errors.ConnectionLostError,
             types=(asyncpg.PostgresError,),
-            codes=codes("57P01", "57P02", "57P03"),
+            codes=codes("57P01", "57P02", "57P03", "57P05", "25P03"),
             prefixes=("08",),
+        ),
+        # query_canceled: the server's statement_timeout (or a cancel request) fired
+        ErrorRule(
+            errors.StatementTimeoutError, types=(asyncpg.PostgresError,), codes=codes("57014")
         ),
         # statement errors by SQLSTATE class: data exception, syntax or access rule,
         # feature not supported, cardinality, transaction state, dependent objects,
@@ -431,6 +437,14 @@ ERRORS = ErrorRules(
         # "connection is closed", "... was closed in the middle of operation"
         ErrorRule(errors.ConnectionLostError, types=(asyncpg.InterfaceError,), pattern="closed"),
         ErrorRule(errors.DatabaseError, types=(asyncpg.InterfaceError,)),
+        # the protocol's state machine is out of step ("cannot switch to state 12; another
+        # operation (2) is in progress" once the server dropped the socket mid-statement):
+        # nothing more can run on this connection
+        ErrorRule(
+            errors.ConnectionLostError,
+            types=(asyncpg.exceptions.InternalClientError,),
+            template="{kind}: {message}",
+        ),
         ErrorRule(
             errors.ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"
         ),
