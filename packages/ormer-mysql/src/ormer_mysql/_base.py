@@ -114,7 +114,9 @@ ERRORS = ErrorRules(
     [
         ErrorRule(errors.QueryError, types=(ParameterError,)),
         ErrorRule(errors.ConnectionLostError, codes=LOST_ERRORS, template=_LOST),
-        # a closed or broken connection reported without an error number
+        # a closed or broken connection reported without an error number; the protocol out
+        # of step (the server answered a multi-packet statement bigger than
+        # max_allowed_packet with 1153 and closed the connection mid-stream)
         ErrorRule(
             errors.ConnectionLostError,
             types=(OSError, EOFError, asyncio.IncompleteReadError, "InterfaceError"),
@@ -123,7 +125,7 @@ ERRORS = ErrorRules(
         ),
         ErrorRule(
             errors.ConnectionLostError,
-            pattern="not connected|already closed|connection closed",
+            pattern="not connected|already closed|connection closed|packet sequence number wrong",
             when=_no_number,
             template=_LOST,
         ),
