@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import json
 import math
+import re
 import types
 import typing
 import uuid
@@ -34,6 +36,13 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 DEFAULT_MAX_DIGITS = 18
 DEFAULT_DECIMAL_PLACES = 6
+
+#: a lone UTF-16 surrogate: no backend can store it (UTF-8 cannot encode it)
+find_surrogate = re.compile("[\ud800-\udfff]").search
+
+#: the datetimes PostgreSQL's driver turns into -infinity/infinity, refused everywhere
+_DATETIME_MIN = datetime.datetime.min
+_DATETIME_MAX = datetime.datetime.max
 
 
 class Kind(enum.Enum):
@@ -213,6 +222,11 @@ def convert_operand(value: Any, ct: ColumnType, where: str) -> tuple[Any, Column
     kind = ct.kind
     if own is not None:
         if own.kind is kind and (kind is not Kind.ENUM or isinstance(value, ct.py_type)):
+            if kind is Kind.STR and not value.isascii() and find_surrogate(value):
+                raise ValidationError(
+                    f"{where}: expected a str without lone surrogates (UTF-8 cannot encode "
+                    f"them), got str {_describe(value)}"
+                )
             return value, ct
         if own.kind is Kind.ENUM and kind is not Kind.ENUM:  # a member against a plain column
             return convert_operand(value.value, ct, where)
@@ -294,12 +308,16 @@ def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
                 fail(value, "str")
             if "\x00" in value:
                 fail(value, "a str without NUL characters")
+            if not value.isascii() and find_surrogate(value):
+                fail(value, "a str without lone surrogates (UTF-8 cannot encode them)")
             if ct.max_length is not None and len(value) > ct.max_length:
                 fail(value, f"at most {ct.max_length} characters (max_length)")
         elif kind is Kind.FLOAT:
             if type(value) is bool or not isinstance(value, (float, int)):
                 fail(value, "float")
-            if not math.isfinite(value):
+            if type(value) is not float:
+                _check_int_for_float(value, fail)
+            elif not math.isfinite(value):
                 fail(value, "a finite float (NaN and infinity do not round-trip on every backend)")
         elif kind is Kind.BOOL:
             if not isinstance(value, bool):
@@ -320,6 +338,7 @@ def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
                 fail(value, "an aware datetime (the field has timezone=True)")
             if not ct.timezone and value.tzinfo is not None:
                 fail(value, "a naive datetime (declare field(timezone=True) for aware ones)")
+            _check_datetime_range(value, fail)
         elif kind is Kind.DATE:
             if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
                 fail(value, "date")
@@ -334,10 +353,53 @@ def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
         elif kind is Kind.ENUM:
             if not isinstance(value, ct.py_type):
                 fail(value, f"a member of {ct.py_type.__name__}")
-        elif kind is Kind.JSON and not isinstance(value, (dict, list)):
-            fail(value, "dict or list (JSON)")
+        elif kind is Kind.JSON:
+            if not isinstance(value, (dict, list)):
+                fail(value, "dict or list (JSON)")
+            _check_json(value, fail)
 
     return check
+
+
+def _check_int_for_float(value: int, fail: Callable[[Any, str], typing.NoReturn]) -> None:
+    # an int goes to the driver as an int: 2**63 does not bind on SQLite, 10**400 not at all,
+    # and one a double cannot hold is rounded silently by the server
+    try:
+        exact = float(value) == value
+    except OverflowError:
+        exact = False
+    if not exact or not INT64_MIN <= value <= INT64_MAX:
+        fail(value, "a float, or an int a float holds exactly within the 64-bit range")
+
+
+def _check_datetime_range(
+    value: datetime.datetime, fail: Callable[[Any, str], typing.NoReturn]
+) -> None:
+    # asyncpg stores datetime.min/max as -infinity/infinity (and reads -infinity back naive);
+    # an aware value is stored as UTC, which must exist as a datetime
+    if value.tzinfo is None:
+        if value in (_DATETIME_MIN, _DATETIME_MAX):
+            fail(value, "a datetime after datetime.min and before datetime.max")
+        return
+    offset = value.utcoffset() or datetime.timedelta()
+    naive = value.replace(tzinfo=None)
+    if not (
+        _DATETIME_MIN + max(offset, datetime.timedelta())
+        < naive
+        < _DATETIME_MAX + min(offset, datetime.timedelta())
+    ):
+        fail(value, "a datetime whose UTC time is after datetime.min and before datetime.max")
+
+
+def _check_json(value: Any, fail: Callable[[Any, str], typing.NoReturn]) -> None:
+    # the same JSON on every backend: NaN/Infinity are not JSON (SQLite would store them,
+    # PostgreSQL and MariaDB refuse them each their own way), nor is a lone surrogate
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        fail(value, f"JSON-serializable data without NaN or infinity ({exc})")
+    if not text.isascii() and find_surrogate(text):
+        fail(value, "JSON without lone surrogates (UTF-8 cannot encode them)")
 
 
 def _check_decimal(value: decimal.Decimal, ct: ColumnType, where: str) -> None:

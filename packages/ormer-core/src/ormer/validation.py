@@ -22,7 +22,7 @@ from typing import Any
 from .errors import ConfigurationError
 from .gcpause import pausing_gc
 from .model import Model, TableInfo
-from .types import INT64_MAX, INT64_MIN, Kind
+from .types import INT64_MAX, INT64_MIN, Kind, find_surrogate
 
 __all__ = ["validate_batch", "validate_object"]
 
@@ -68,7 +68,7 @@ def _inline_test(v: str, f: Any, i: int, ns: dict[str, Any]) -> str:
     if kind is Kind.INT:
         return f"({v}.__class__ is int and {INT64_MIN} <= {v} <= {INT64_MAX})"
     if kind is Kind.STR:
-        test = f"{v}.__class__ is str and '\\x00' not in {v}"
+        test = f"{v}.__class__ is str and '\\x00' not in {v} and ({v}.isascii() or not _SURR({v}))"
         if ct.max_length is not None:
             test += f" and len({v}) <= {ct.max_length}"
         return f"({test})"
@@ -89,6 +89,7 @@ def _make_validator(info: TableInfo) -> _BatchValidator:
         "_one": validate_object,
         "_wrong": _wrong_class,
         "_INF": math.inf,
+        "_SURR": find_surrogate,
         "_get": operator.itemgetter(*attrs),
     }
     tests = []

@@ -59,6 +59,8 @@ class ErrorsRecord(Model, table="suite_errors_record"):
     at: datetime.datetime = field(default=datetime.datetime(2024, 1, 1, tzinfo=UTC), timezone=True)
     ratio: float = 0.0
     note: str | None = None
+    doc: dict[str, Any] | None = None
+    local: datetime.datetime | None = None
 
 
 class ErrorsNotNull(Model, table="suite_errors_not_null"):
@@ -93,6 +95,26 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "nul_character_in_str": {"name": "a\x00b"},
     "nan_float": {"ratio": float("nan")},
     "infinite_float": {"ratio": float("inf")},
+    # issue 15 item 8: untyped escapes, each backend differing, now ValidationError everywhere
+    "int_overflowing_a_float": {"ratio": 10**400},
+    "int_2_pow_63_for_float": {"ratio": 2**63},
+    "int_a_float_rounds": {"ratio": 2**53 + 1},
+    "lone_surrogate_in_str": {"name": "\ud800"},
+    "lone_surrogate_in_nullable_str": {"note": "é\udfff"},
+    "nan_in_json": {"doc": {"x": float("nan")}},
+    "infinity_in_json": {"doc": {"x": [1.0, float("inf")]}},
+    "surrogate_in_json": {"doc": {"x": "\ud800"}},
+    "not_json_serializable": {"doc": {"x": object()}},
+    # issue 15 item 7: PostgreSQL's driver stores these as -infinity/infinity
+    "naive_datetime_min": {"local": datetime.datetime.min},
+    "naive_datetime_max": {"local": datetime.datetime.max},
+    "aware_datetime_min": {"at": datetime.datetime.min.replace(tzinfo=UTC)},
+    "aware_datetime_max": {"at": datetime.datetime.max.replace(tzinfo=UTC)},
+    "aware_datetime_before_utc_min": {
+        "at": datetime.datetime(
+            1, 1, 1, 0, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
+        )
+    },
 }
 
 
@@ -168,6 +190,36 @@ class TestErrors(SuiteBase):
         # the same objects without the bad one insert fine
         assert await db.insert(good) == 1500
         assert await db.select(ErrorsRecord).count() == 1500
+
+    async def test_datetimes_next_to_the_extremes_round_trip_exactly(self, db: Connection) -> None:
+        """datetime.min/max are refused (above); the values next to them are stored exactly,
+        naive and aware, and read back with their kind (aware as aware)."""
+        await fresh_tables(db, ErrorsRecord)
+        tick = datetime.timedelta(microseconds=1)
+        low = datetime.datetime.min + tick
+        high = datetime.datetime.max - tick
+        plus1 = datetime.timezone(datetime.timedelta(hours=1))
+        cases = [
+            (low, low.replace(tzinfo=UTC)),
+            (high, high.replace(tzinfo=UTC)),
+            (low, datetime.datetime(1, 1, 1, 1, 0, 0, 1, tzinfo=plus1)),
+        ]
+        for i, (local, at) in enumerate(cases):
+            await db.insert(good_record(name=f"r{i}", local=local, at=at))
+        rows = await db.select(ErrorsRecord).order_by(ErrorsRecord.id).collect()
+        assert [(r.local, r.at) for r in rows] == cases
+        for r in rows:
+            assert r.local is not None and r.local.tzinfo is None
+            assert r.at.tzinfo is not None
+            assert r.at.utcoffset() == datetime.timedelta(0)
+        # and they meet themselves in a filter
+        found = (
+            await db.select(ErrorsRecord.name)
+            .filter(ErrorsRecord.at == high.replace(tzinfo=UTC))
+            .scalars()
+            .collect()
+        )
+        assert found == ["r1"]
 
     async def test_validation_error_on_update_set(
         self, db: Connection, caplog: pytest.LogCaptureFixture
