@@ -315,7 +315,7 @@ def make_validator(ct: ColumnType, where: str) -> Callable[[Any], None]:
         elif kind is Kind.FLOAT:
             if type(value) is bool or not isinstance(value, (float, int)):
                 fail(value, "float")
-            if type(value) is not float:
+            if isinstance(value, int):
                 _check_int_for_float(value, fail)
             elif not math.isfinite(value):
                 fail(value, "a finite float (NaN and infinity do not round-trip on every backend)")
