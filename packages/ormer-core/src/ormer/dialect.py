@@ -111,6 +111,8 @@ class Dialect:
     lastrowid_is_first: ClassVar[bool] = False
     #: bind parameters one statement may carry
     max_bind_params: ClassVar[int] = 32766
+    #: a float column keeps the sign of -0.0 (MySQL/MariaDB and SQLite store it as 0.0)
+    keeps_negative_zero: ClassVar[bool] = True
     #: SAVEPOINT / RELEASE / ROLLBACK TO
     supports_savepoints: ClassVar[bool] = True
     #: isolation levels ``transaction(isolation=...)`` accepts

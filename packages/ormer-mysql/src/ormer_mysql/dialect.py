@@ -232,6 +232,7 @@ class MySQLDialect(Dialect):
     max_bind_params = 65535
     supports_savepoints = True
     supports_nulls_order = False
+    keeps_negative_zero = False  # DOUBLE stores -0.0 as 0
     nulls_first_ascending = True
     like_is_case_sensitive = True  # binary collation on every table ormer creates
     like_default_escape = "\\"  # MySQL's LIKE escapes with a backslash by default

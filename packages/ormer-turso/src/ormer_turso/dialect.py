@@ -74,6 +74,7 @@ class TursoDialect(SQLiteDialect):
     supports_returning = True
     max_bind_params = 32766
     supports_nulls_order = True
+    keeps_negative_zero = True
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     serialize_writes = True
     has_server_variants = True  # WAL or MVCC: the driver reports which

@@ -27,6 +27,7 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "nulls_order": lambda d: d.supports_nulls_order,
     "server_side_cursor": lambda d: d.supports_server_side_cursor,
     "bulk_copy": lambda d: d.supports_bulk_copy,
+    "negative_zero": lambda d: d.keeps_negative_zero,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

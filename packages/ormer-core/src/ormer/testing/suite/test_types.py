@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from ormer import Connection, Model, field, func, primary
 from ormer.testing.base import SuiteBase, fresh_tables
+from ormer.testing.capabilities import lacks, requires
 
 __all__ = ["TestTypes"]
 
@@ -471,6 +473,24 @@ class TestTypes(SuiteBase):
         assert_same(got.v, b"ab\x00")
         assert_same(got.n, b"\xffz")
         assert await db.select(TypesBytes).filter(TypesBytes.v == bytearray(b"ab\x00")).count() == 1
+
+    @requires("negative_zero")
+    async def test_negative_zero_keeps_its_sign(self, db: Connection) -> None:
+        await fresh_tables(db, TypesFloat)
+        await db.insert(TypesFloat(id=1, v=-0.0, n=0.0))
+        row = await db.find(TypesFloat, 1)
+        assert row is not None
+        assert (math.copysign(1.0, row.v), math.copysign(1.0, row.n or 0.0)) == (-1.0, 1.0)
+
+    @lacks("negative_zero")
+    async def test_negative_zero_reads_back_as_zero(self, db: Connection) -> None:
+        """Documented in docs/models.md: the sign of -0.0 is lost, the value equals."""
+        await fresh_tables(db, TypesFloat)
+        await db.insert(TypesFloat(id=1, v=-0.0, n=-0.0))
+        row = await db.find(TypesFloat, 1)
+        assert row is not None
+        assert (row.v, math.copysign(1.0, row.v)) == (0.0, 1.0)
+        assert await db.select(TypesFloat).filter(TypesFloat.v == -0.0).count() == 1
 
     async def test_none_for_every_nullable_type(self, db: Connection) -> None:
         models: list[Any] = [c.model for c in CASES.values()]
