@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from . import plugins
 from .errors import ConfigurationError, NotSupportedError
 from .expr import (
+    IN_ARRAY_MIN,
     Between,
     BinaryOp,
     BoolOp,
@@ -257,8 +258,44 @@ class SQLCompiler:
             return self.visit_const(Const(node.negate))
         # operand first: positional placeholders (? %s) bind in the order rendered
         operand = self.operand(node.operand)
+        if node.array is not None:
+            return self.in_array(operand, node.array, node.negate)
         values = ", ".join(self.process(v) for v in node.values)
         return f"{operand} {'NOT IN' if node.negate else 'IN'} ({values})"
+
+    def in_array(self, operand: str, array: Param, negate: bool) -> str:
+        """``operand [NOT] IN`` a long list bound as ONE parameter (``array.value`` is a
+        tuple of the values, ``array.type`` the operand's type).
+
+        A dialect renders it in its own form: ``= ANY($1)`` on PostgreSQL, a JSON array
+        through ``json_each`` on SQLite, an interpolated ``IN (...)`` on MySQL; bind the
+        parameter with :meth:`bind_array`. The default raises NotSupportedError.
+        """
+        raise NotSupportedError(
+            f"{self.dialect.name}: in_/not_in with more than {IN_ARRAY_MIN} values needs "
+            "the dialect's compiler to implement in_array"
+        )
+
+    def bind_array(self, array: Param, dump: Dumper) -> str:
+        """The placeholder of an ``in_array`` parameter; ``dump`` turns the tuple of values
+        into what the driver binds (it runs on every execution)."""
+        index = self._index.get(id(array))
+        if index is None:
+            raise ConfigurationError("internal: a parameter was not collected by the walk")
+        self._slots.append((index, dump))
+        return self.dialect.placeholder(len(self._slots))
+
+    def array_elements(self, array: Param) -> Callable[[Any], list[Any]]:
+        """A function dumping each value of an ``in_array`` tuple as a single parameter
+        of the operand's type would be (None stays None)."""
+        dump = self.dialect.dumper(array.type)
+        if dump is None:
+            return list
+
+        def elements(values: Any) -> list[Any]:
+            return [None if v is None else dump(v) for v in values]
+
+        return elements
 
     def visit_in_subquery(self, node: InSubquery) -> str:
         operand = self.operand(node.operand)  # first: placeholders bind in rendering order

@@ -559,22 +559,40 @@ class IsNull(Expr):
         self.operand._walk(key, params)
 
 
-class InList(Expr):
-    """``operand [NOT] IN (v1, v2, ...)``; empty lists compile to FALSE/TRUE."""
+#: an ``in_`` list of plain values longer than this binds as ONE parameter (the compiler's
+#: ``in_array``): one statement shape serves every length, and no bind-parameter limit
+#: (32,767 on PostgreSQL, 32,766 on SQLite) is met
+IN_ARRAY_MIN = 1000
 
-    __slots__ = ("negate", "operand", "values")
+
+class InList(Expr):
+    """``operand [NOT] IN (v1, v2, ...)``; empty lists compile to FALSE/TRUE.
+
+    A list of more than :data:`IN_ARRAY_MIN` bound values travels as one parameter
+    holding them all (``array``, a tuple), rendered by ``SQLCompiler.in_array``.
+    """
+
+    __slots__ = ("array", "negate", "operand", "values")
     visit_name = "in_list"
 
     def __init__(self, operand: Expr, values: tuple[Expr, ...], negate: bool) -> None:
         self.operand = operand
         self.values = values
         self.negate = negate
+        self.array: Param | None = None
+        if len(values) > IN_ARRAY_MIN and all(type(v) is Param for v in values):
+            self.array = Param(tuple([v.value for v in values]), operand.type)  # type: ignore[attr-defined]
 
     @property
     def type(self) -> ColumnType:
         return _BOOL
 
     def _walk(self, key: Key, params: Params) -> None:
+        if self.array is not None:
+            key.append("NOTIN[]" if self.negate else "IN[]")
+            self.operand._walk(key, params)
+            self.array._walk(key, params)
+            return
         key.append("NOTIN" if self.negate else "IN")
         key.append(len(self.values))
         self.operand._walk(key, params)

@@ -48,6 +48,7 @@ from ormer.dialect import (
 from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError
+from ormer.expr import Param
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:
@@ -81,6 +82,12 @@ class MySQLCompiler(SQLCompiler):
     literal (an ``ESCAPE '%'`` clause) is doubled for the driver's pyformat
     interpolation, which runs whenever a statement has parameters.
     """
+
+    def in_array(self, operand: str, array: Param, negate: bool) -> str:
+        """``IN %s`` with the values as one sequence: the driver interpolates it as
+        ``(v1, v2, ...)`` (statements are sent as text, so no bind-parameter limit)."""
+        placeholder = self.bind_array(array, self.array_elements(array))
+        return f"{operand} {'NOT IN' if negate else 'IN'} {placeholder}"
 
     no_limit = NO_LIMIT
 

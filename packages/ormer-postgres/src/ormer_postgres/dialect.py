@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ormer.compiler import SQLCompiler
 from ormer.dialect import URL, Dialect, DriverConnection, Dumper, Loader, decimal_from_number
 from ormer.driverkit import dump_bytes
+from ormer.expr import Param
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
@@ -56,6 +57,13 @@ class PostgresCompiler(SQLCompiler):
     # ``length(text)`` already counts characters, ``lower``/``upper``/``abs``/
     # ``coalesce`` have their portable names.
     function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
+
+    def in_array(self, operand: str, array: Param, negate: bool) -> str:
+        """``= ANY($n::type[])`` / ``<> ALL(...)``: one array parameter, any length."""
+        placeholder = self.bind_array(array, self.array_elements(array))
+        cast = self.dialect.param_sql(placeholder, array.type)
+        bound = f"{cast}[]" if cast != placeholder else placeholder
+        return f"{operand} {'<> ALL' if negate else '= ANY'}({bound})"
 
     def ilike(self, operand: str, pattern: str, negate: bool) -> str:
         return f"{operand} {'NOT ILIKE' if negate else 'ILIKE'} {pattern}"

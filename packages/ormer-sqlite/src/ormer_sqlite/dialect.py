@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import sqlite3
 import uuid
 from collections.abc import Mapping
@@ -33,8 +34,8 @@ from ormer.dialect import (
 )
 from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
-from ormer.errors import ConfigurationError, ValidationError
-from ormer.expr import Expr
+from ormer.errors import ConfigurationError, NotSupportedError, ValidationError
+from ormer.expr import IN_ARRAY_MIN, Expr, Param
 from ormer.types import ColumnType, Kind
 
 __all__ = ["SQLiteCompiler", "SQLiteDialect"]
@@ -48,6 +49,24 @@ class SQLiteCompiler(SQLCompiler):
     division of non-float operands go through REAL so ``100 / 3`` never truncates."""
 
     function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
+
+    def in_array(self, operand: str, array: Param, negate: bool) -> str:
+        """``IN (SELECT value FROM json_each(?))``: the values as one JSON array (SQLite
+        allows 32,766 bind parameters at most); the operand's affinity applies to them."""
+        elements = self.array_elements(array)
+
+        def dump(values: Any) -> str:
+            items = elements(values)
+            if any(isinstance(v, bytes) for v in items):
+                raise NotSupportedError(
+                    f"SQLite: in_/not_in with more than {IN_ARRAY_MIN} bytes values "
+                    "(they travel as one JSON array, which cannot hold bytes)"
+                )
+            return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+
+        placeholder = self.bind_array(array, dump)
+        keyword = "NOT IN" if negate else "IN"
+        return f"{operand} {keyword} (SELECT value FROM json_each({placeholder}))"
 
     def true_divide(self, left: Expr, right: Expr) -> str:
         if _is_float(left) or _is_float(right):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .test_errors import TestErrors
+from .test_large_in import TestLargeIn
 from .test_logging import TestSqlLogging
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
@@ -17,6 +18,7 @@ from .test_writes import TestWrites
 
 __all__ = [
     "TestErrors",
+    "TestLargeIn",
     "TestModels",
     "TestPool",
     "TestPoolSafety",
