@@ -17,6 +17,9 @@ from ormer.testing.base import SuiteBase, fresh_tables
 __all__ = ["TestLargeIn"]
 
 ROWS = 3000
+#: fewer rows where Turso compares every row with every value (no index on json_each's
+#: text values: ~rows x values)
+FEW = 300
 VALUES = 100_000
 
 
@@ -26,9 +29,9 @@ class LargeInRow(Model, table="suite_large_in"):
     score: float = 0.0
 
 
-async def _rows(db: Connection) -> None:
+async def _rows(db: Connection, n: int = ROWS) -> None:
     await fresh_tables(db, LargeInRow)
-    await db.insert([LargeInRow(id=i, name=f"n{i}", score=i / 2) for i in range(ROWS)])
+    await db.insert([LargeInRow(id=i, name=f"n{i}", score=i / 2) for i in range(n)])
 
 
 class TestLargeIn(SuiteBase):
@@ -45,25 +48,25 @@ class TestLargeIn(SuiteBase):
         assert sorted(missing) == list(range(1, ROWS, 2))
 
     async def test_in_100k_strings_and_floats(self, db: Connection) -> None:
-        await _rows(db)
+        await _rows(db, FEW)
         names = [f"n{i}" for i in range(0, VALUES * 3, 3)]
         q = db.select(LargeInRow.id).filter(LargeInRow.name.in_(names))
-        assert sorted(await q.scalars().collect()) == list(range(0, ROWS, 3))
+        assert sorted(await q.scalars().collect()) == list(range(0, FEW, 3))
         q = db.select(LargeInRow.id).filter(LargeInRow.name.not_in(names))
-        assert sorted(await q.scalars().collect()) == [i for i in range(ROWS) if i % 3]
+        assert sorted(await q.scalars().collect()) == [i for i in range(FEW) if i % 3]
         scores = [i / 2 for i in range(1, VALUES * 5, 5)]
         q = db.select(LargeInRow.id).filter(LargeInRow.score.in_(scores))
-        assert sorted(await q.scalars().collect()) == list(range(1, ROWS, 5))
+        assert sorted(await q.scalars().collect()) == list(range(1, FEW, 5))
 
     async def test_update_and_delete_with_100k_values(self, db: Connection) -> None:
-        await _rows(db)
+        await _rows(db, FEW)
         ids = [*range(-VALUES, 0), 7, 11]
         changed = await (
             db.update(LargeInRow).filter(LargeInRow.id.in_(ids)).set(LargeInRow.name, "x").execute()
         )
         assert changed == 2
         assert await db.select(LargeInRow).filter(LargeInRow.name == "x").count() == 2
-        assert await db.delete(LargeInRow).filter(LargeInRow.id.not_in(ids)).execute() == ROWS - 2
+        assert await db.delete(LargeInRow).filter(LargeInRow.id.not_in(ids)).execute() == FEW - 2
         assert sorted(await db.select(LargeInRow.id).scalars().collect()) == [7, 11]
 
     async def test_one_statement_shape_for_every_long_length(self, db: Connection) -> None:
