@@ -10,10 +10,12 @@ not merely been abandoned as a daemon.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -173,3 +175,40 @@ async def test_connection_dropped_in_process_warns(tmp_path: Path) -> None:
     with pytest.warns(ResourceWarning, match="was never closed"):
         del conn
         gc.collect()
+
+
+ESCAPING_EXCEPTION = """
+    import time
+
+    async def main():
+        conn = await Database.connect(DbType.SQLITE, DB_PATH)
+        pool = await Database.create_pool(DbType.SQLITE, DB_PATH).min_size(2).build()
+        await conn.create_table(Left)
+        await conn.insert(Left(text="before the crash"))
+        held = await pool.get().__aenter__()  # checked out, never released
+        await held.insert(Left(text="from the pool"))
+        async with conn.transaction():  # an open transaction too
+            await conn.insert(Left(text="rolled back"))
+            raise RuntimeError("boom")
+
+    START = time.monotonic()
+    try:
+        asyncio.run(main())
+    finally:
+        print(f"run ended after {time.monotonic() - START:.1f}s", flush=True)
+"""
+
+
+def test_exception_escaping_asyncio_run_does_not_hang(tmp_path: Path) -> None:
+    """Issue 15 item 10: a connection, a pool and a checked-out pooled connection left
+    open when an exception escapes ``asyncio.run``: the process exits (with the error)
+    within a few seconds, every worker thread ended, committed rows kept."""
+    db = tmp_path / "crash.db"
+    start = time.monotonic()
+    result = run_child(ESCAPING_EXCEPTION, db, "-W", "ignore::ResourceWarning")
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1, result.stderr
+    assert "RuntimeError: boom" in result.stderr
+    assert_closed_cleanly(result)
+    assert elapsed < 5.0, f"the interpreter took {elapsed:.1f}s to exit"
+    assert asyncio.run(rows_in(db)) == ["before the crash", "from the pool"]
