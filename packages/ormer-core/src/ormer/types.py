@@ -391,9 +391,33 @@ def _check_datetime_range(
         fail(value, "a datetime whose UTC time is after datetime.min and before datetime.max")
 
 
+def _plain_json(value: Any) -> bool:
+    """True when ``value`` is plain JSON: str-keyed dicts, lists, finite floats, ints,
+    bools, None and text without lone surrogates (a walk, cheaper than serializing)."""
+    cls = value.__class__
+    if cls is str:
+        return value.isascii() or not find_surrogate(value)
+    if cls is int or cls is bool or value is None:
+        return True
+    if cls is float:
+        return math.isfinite(value)
+    if cls is dict:
+        for k, v in value.items():
+            if k.__class__ is not str or not (k.isascii() or not find_surrogate(k)):
+                return False
+            if not _plain_json(v):
+                return False
+        return True
+    if cls is list:
+        return all(map(_plain_json, value))
+    return False
+
+
 def _check_json(value: Any, fail: Callable[[Any, str], typing.NoReturn]) -> None:
     # the same JSON on every backend: NaN/Infinity are not JSON (SQLite would store them,
     # PostgreSQL and MariaDB refuse them each their own way), nor is a lone surrogate
+    if _plain_json(value):
+        return
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
