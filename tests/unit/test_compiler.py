@@ -1079,3 +1079,37 @@ def test_each_dialect_has_its_own_cache(sqlite: Dialect, server: Dialect) -> Non
     assert q_sqlite.sql()[0] == (
         'SELECT "teams"."id", "teams"."name" FROM "teams" WHERE "teams"."name" = ?'
     )
+
+
+# --- long in_ lists: one parameter ------------------------------------------------------
+def test_long_in_list_binds_one_json_parameter_on_sqlite(sqlite: Dialect) -> None:
+    from ormer.expr import IN_ARRAY_MIN
+
+    values = list(range(IN_ARRAY_MIN + 1))
+    sql, params = where(sqlite, User.id.in_(values), User.name.not_in([f"n{i}" for i in values]))
+    assert sql == (
+        '("users"."id" IN (SELECT value FROM json_each(?))) AND '
+        '("users"."name" NOT IN (SELECT value FROM json_each(?)))'
+    )
+    assert params[0] == "[" + ",".join(map(str, values)) + "]"
+    assert params[1].startswith('["n0","n1",')
+
+
+def test_long_in_list_shares_one_compiled_shape(sqlite: Dialect) -> None:
+    from ormer.expr import IN_ARRAY_MIN
+
+    cache = sqlite.cache
+    where(sqlite, User.id.in_(range(IN_ARRAY_MIN + 1)))
+    misses = cache.misses
+    for n in (IN_ARRAY_MIN + 2, 50_000, 100_000):
+        _, params = where(sqlite, User.id.in_(range(n)))
+        assert len(params) == 1
+    assert cache.misses == misses
+
+
+def test_long_in_list_without_a_dialect_form_is_not_supported(server: Dialect) -> None:
+    from ormer.expr import IN_ARRAY_MIN
+
+    assert where(server, User.id.in_(range(IN_ARRAY_MIN)))[1] == list(range(IN_ARRAY_MIN))
+    with pytest.raises(NotSupportedError, match="in_array"):
+        where(server, User.id.in_(range(IN_ARRAY_MIN + 1)))
