@@ -445,6 +445,13 @@ ERRORS = ErrorRules(
             types=(asyncpg.exceptions.InternalClientError,),
             template="{kind}: {message}",
         ),
+        # asyncpg's command_timeout: it sent the server a cancel request and waited for the
+        # statement to end, so the connection is usable (the figure is the caller's option)
+        ErrorRule(
+            errors.StatementTimeoutError,
+            types=(TimeoutError,),
+            template="the statement ran past the connection's command_timeout and was cancelled",
+        ),
         ErrorRule(
             errors.ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"
         ),
