@@ -79,6 +79,6 @@ def skip_reason(test: Any, dialect: Dialect) -> str | None:
     if present:
         return (
             f"{dialect.name} has {', '.join(present)}: this test checks the "
-            "NotSupportedError of a backend without it"
+            "behaviour of a backend without it (NotSupportedError, or what it documents)"
         )
     return None
