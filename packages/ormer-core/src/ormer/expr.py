@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeAlias, TypeVar, overload
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ValidationError
 from .identifiers import check_identifier
-from .types import ColumnType, Kind, convert_operand, literal_type
+from .types import ColumnType, Kind, convert_operand, find_surrogate, literal_type
 
 if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
@@ -117,6 +117,12 @@ def as_expr(value: Any, type_hint: ColumnType | None = None, owner: Expr | None 
     if stmt is not None:
         return ScalarSubquery(stmt)
     if type_hint is None or value is None or type(value) is type_hint.py_type:
+        if value.__class__ is str and not value.isascii() and find_surrogate(value):
+            where = owner.describe() if owner is not None else "expression"
+            raise ValidationError(
+                f"{where}: a str with a lone surrogate cannot be sent (UTF-8 cannot encode "
+                f"it): {value[:40]!r}"
+            )
         return Param(value, type_hint if type_hint is not None else literal_type(value))
     return coerce_param(value, type_hint, owner)
 

@@ -191,6 +191,20 @@ class TestErrors(SuiteBase):
         assert await db.insert(good) == 1500
         assert await db.select(ErrorsRecord).count() == 1500
 
+    async def test_lone_surrogate_in_a_filter_is_a_validation_error(
+        self, db: Connection, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        await fresh_tables(db, ErrorsRecord)
+        await db.insert(good_record(name="é"))
+        caplog.set_level(logging.DEBUG, logger="ormer.sql")
+        caplog.clear()
+        with pytest.raises(ValidationError):
+            db.select(ErrorsRecord).filter(ErrorsRecord.name == "é\ud800")
+        with pytest.raises(ValidationError):
+            db.select(ErrorsRecord).filter(ErrorsRecord.note.in_(["ok", "\udfff"]))
+        assert sql_records(caplog) == []
+        assert await db.select(ErrorsRecord.name).scalars().collect() == ["é"]
+
     async def test_datetimes_next_to_the_extremes_round_trip_exactly(self, db: Connection) -> None:
         """datetime.min/max are refused (above); the values next to them are stored exactly,
         naive and aware, and read back with their kind (aware as aware)."""
