@@ -390,7 +390,10 @@ class Connection(QueryAPI):
                 fast = await op(sql, params)
             except Exception as exc:
                 self._interrupted = False
-                raise self._translate(exc) from exc
+                translated = self._translate(exc)
+                if translated is exc:  # ormer's own (a statement timeout): keep its cause
+                    raise
+                raise translated from exc
             self._interrupted = False
             return fast
         if before is not None:
@@ -406,6 +409,8 @@ class Connection(QueryAPI):
         except Exception as exc:
             self._interrupted = False
             error = self._translate(exc)
+            if error is exc:
+                raise
             raise error from exc
         except BaseException as exc:  # cancelled mid-statement: report it as such
             error = exc
@@ -432,7 +437,9 @@ class Connection(QueryAPI):
         cancel = self._caps.cancel
 
         def timed(sql: str, params: Any) -> Awaitable[R]:
-            return run_timed(lambda: op(sql, params), timeout, cancel, self._abandon)
+            return run_timed(
+                lambda: op(sql, params), timeout, cancel, self._abandon, self._translate
+            )
 
         return timed
 
@@ -487,7 +494,7 @@ class Connection(QueryAPI):
             limit, cancel, untimed = timeout, self._caps.cancel, next_batch
 
             def next_batch() -> Awaitable[list[Row]]:
-                return run_timed(untimed, limit, cancel, self._abandon)
+                return run_timed(untimed, limit, cancel, self._abandon, self._translate)
 
         # The cursor is open until the stream ends: a pool must not reuse the
         # connection mid-stream, so it counts as a statement in flight.
@@ -500,6 +507,8 @@ class Connection(QueryAPI):
                     break
                 except Exception as exc:
                     error = self._translate(exc)
+                    if error is exc:
+                        raise
                     raise error from exc
                 count += len(rows)
                 yield rows

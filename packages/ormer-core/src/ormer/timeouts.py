@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
-from .errors import ConfigurationError, StatementTimeoutError
+from .errors import ConfigurationError, OrmerError, StatementTimeoutError
 
 if TYPE_CHECKING:
     from .dialect import URL
@@ -112,6 +112,10 @@ def take_option(url: URL, options: dict[str, Any]) -> tuple[URL, dict[str, Any],
     return url, options, check_timeout(value, OPTION)
 
 
+#: seconds between two cancel requests for a statement that is still running
+RETRY = 0.25
+
+
 def grace_period(timeout: float) -> float:
     """How long a statement may take to end once its cancellation was requested."""
     return min(max(1.0, timeout), 5.0)
@@ -120,7 +124,7 @@ def grace_period(timeout: float) -> float:
 class _Expiry:
     """The timer of one statement and what happened when it fired."""
 
-    __slots__ = ("cancel", "canceller", "forced", "handle", "loop", "task", "timeout")
+    __slots__ = ("cancel", "canceller", "ended", "forced", "handle", "loop", "task", "timeout")
 
     def __init__(
         self,
@@ -134,6 +138,7 @@ class _Expiry:
         self.cancel = cancel
         self.timeout = timeout
         self.canceller: asyncio.Task[None] | None = None
+        self.ended: asyncio.Event | None = None
         self.forced = False
         self.handle = loop.call_later(timeout, self.expire)
 
@@ -141,8 +146,23 @@ class _Expiry:
         if self.cancel is None:
             self.force()
             return
-        self.canceller = self.loop.create_task(self.cancel.cancel_statement())
+        self.ended = asyncio.Event()
+        self.canceller = self.loop.create_task(self.cancel_until_ended(self.cancel, self.ended))
         self.handle = self.loop.call_later(grace_period(self.timeout), self.force)
+
+    @staticmethod
+    async def cancel_until_ended(cancel: SupportsCancel, ended: asyncio.Event) -> None:
+        """Ask the server to cancel; again every RETRY seconds while the statement runs.
+
+        A request can land while the server is between two protocol messages of the
+        statement (PostgreSQL's extended protocol: after Parse, before Execute), where
+        it is ignored; the next one hits. A request to an idle connection is ignored,
+        so an extra one does no harm.
+        """
+        while not ended.is_set():
+            await cancel.cancel_statement()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), RETRY)
 
     def force(self) -> None:
         self.forced = True
@@ -153,10 +173,11 @@ class _Expiry:
         return self.forced or self.canceller is not None
 
 
-def _timeout_error(timeout: float, how: str) -> StatementTimeoutError:
+def _timeout_error(timeout: float, how: str, sqlstate: str | None = None) -> StatementTimeoutError:
     return StatementTimeoutError(
         f"the statement ran longer than its timeout of {timeout:g}s and was {how}",
         timeout=timeout,
+        sqlstate=sqlstate,
     )
 
 
@@ -170,11 +191,13 @@ async def run_timed(
     timeout: float,
     cancel: SupportsCancel | None,
     broken: Callable[[], None],
+    translate: Callable[[Exception], OrmerError],
 ) -> R:
     """Await ``start()`` for at most ``timeout`` seconds (see the module docstring).
 
     ``cancel``: the driver's cancel capability, if any. ``broken``: called when
     the statement had to be abandoned mid-flight (the connection is unusable).
+    ``translate``: the connection's error translation (which notes a lost connection).
     Raises StatementTimeoutError; errors of a statement that did not time out
     pass through unchanged.
     """
@@ -196,17 +219,21 @@ async def run_timed(
             if expiry.forced:
                 task.uncancel()
                 broken()
-            raise _timeout_error(timeout, "cancelled on the server") from exc
+            cause = translate(exc)  # the server's "cancelled" error (or a lost connection)
+            sqlstate = getattr(cause, "sqlstate", None)
+            raise _timeout_error(timeout, "cancelled on the server", sqlstate) from exc
         raise
     finally:
         expiry.handle.cancel()
         canceller = expiry.canceller
         if canceller is not None:
+            assert expiry.ended is not None
+            expiry.ended.set()
             if canceller.done() or expiry.forced:
                 canceller.cancel()
                 canceller.add_done_callback(_consume)
             else:
-                # The statement ended before the cancel request was through: let the
-                # request finish now, so that it cannot hit this connection's next statement.
+                # A cancel request may still be on its way: let it finish now, so that it
+                # cannot hit this connection's next statement.
                 with contextlib.suppress(Exception):
                     await canceller
