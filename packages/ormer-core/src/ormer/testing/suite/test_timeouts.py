@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from ormer import (
     ConfigurationError,
@@ -124,8 +125,33 @@ async def assert_not_running(running: Running | None, url: str, marker: str) -> 
     assert n == 0, f"the server still runs {marker!r}"
 
 
+#: the tests that also hold for a driver without SupportsCancel
+_WITHOUT_CANCEL = frozenset(
+    {
+        "test_fast_statements_with_a_timeout_are_unaffected",
+        "test_bad_timeouts_are_configuration_errors",
+        "test_without_server_cancel_the_connection_is_discarded",
+    }
+)
+_CAN_CANCEL: dict[str, bool] = {}
+
+
 class TestStatementTimeouts(SuiteBase):
-    """A statement over its timeout is cancelled on the server; the connection lives on."""
+    """A statement over its timeout is cancelled on the server; the connection lives on.
+
+    The tests of a server-side cancel skip on a driver without ``SupportsCancel``
+    (its timed-out connections are closed instead: the last test checks that).
+    """
+
+    @pytest_asyncio.fixture(autouse=True)
+    async def _needs_cancel(self, request: pytest.FixtureRequest, ormer_url: str) -> None:
+        if request.function.__name__ in _WITHOUT_CANCEL:
+            return
+        if ormer_url not in _CAN_CANCEL:
+            async with await Database.connect(ormer_url) as conn:
+                _CAN_CANCEL[ormer_url] = conn._caps.cancel is not None
+        if not _CAN_CANCEL[ormer_url]:
+            pytest.skip("the driver cannot cancel a statement on the server (no SupportsCancel)")
 
     async def test_builder_timeout_cancels_on_the_server(
         self, db: Connection, ormer_url: str, running_statements: Running | None
