@@ -31,6 +31,7 @@ from .planner import insert_plan, raw_converter
 from .query import QueryAPI
 from .sqllog import LoggedParams
 from .statements import InsertStmt
+from .timeouts import DEFAULT, Timeout, check_timeout, run_timed
 from .validation import validate_batch
 
 if TYPE_CHECKING:
@@ -205,6 +206,7 @@ class Connection(QueryAPI):
         "_interrupted",
         "_savepoint_seq",
         "_session_dirty",
+        "_statement_timeout",
         "_tx_stack",
     )
 
@@ -234,6 +236,24 @@ class Connection(QueryAPI):
         self._gate_held = False
         # the gate, while a transaction in a concurrent mode runs without it
         self._gate_suspended: asyncio.Lock | None = None
+        self._statement_timeout: float | None = None
+
+    @property
+    def statement_timeout(self) -> float | None:
+        """The limit, in seconds, of each statement that sets none itself (None: no limit).
+
+        Set it here, with ``Database.connect(..., statement_timeout=s)``, the URL
+        option ``?statement_timeout=s`` or a pool's ``.statement_timeout(s)``; a
+        builder's ``.timeout(s)`` (or ``timeout=`` of raw SQL) overrides it.
+        Transaction control (BEGIN, COMMIT, ROLLBACK, savepoints) and schema
+        statements are not limited. A statement over its limit is cancelled on
+        the server and raises StatementTimeoutError.
+        """
+        return self._statement_timeout
+
+    @statement_timeout.setter
+    def statement_timeout(self, seconds: float | None) -> None:
+        self._statement_timeout = check_timeout(seconds, "statement_timeout")
 
     def driver_in_transaction(self) -> bool:
         """Whether the driver reports an open transaction (raw BEGIN included)."""
@@ -308,14 +328,20 @@ class Connection(QueryAPI):
         if self._gate_suspended is not None:
             self._gate, self._gate_suspended = self._gate_suspended, None
 
-    async def _write(self, op: Callable[[str, Any], Awaitable[R]], sql: str, params: Any) -> R:
+    async def _write(
+        self,
+        op: Callable[[str, Any], Awaitable[R]],
+        sql: str,
+        params: Any,
+        timeout: Timeout = DEFAULT,
+    ) -> R:
         """A statement that may write: serialised through the write gate, if any."""
         if self._gate is None or self._gate_held:
-            return await self._run(op, sql, params)
+            return await self._run(op, sql, params, timeout)
         async with self._gate:
             self._gate_held = True
             try:
-                return await self._run(op, sql, params)
+                return await self._run(op, sql, params, timeout)
             finally:
                 self._gate_held = False
 
@@ -348,8 +374,13 @@ class Connection(QueryAPI):
         op: Callable[[str, Any], Awaitable[R]],
         sql: str,
         params: Any,
+        timeout: Timeout = DEFAULT,
     ) -> R:
         self._check_open()
+        if timeout is DEFAULT:
+            timeout = self._statement_timeout
+        if timeout is not None:
+            op = self._timed(op, timeout)
         hooks = plugins.query_hooks()
         before, after = hooks.before_execute, hooks.after_execute
         logging_on = log.isEnabledFor(logging.DEBUG)
@@ -359,7 +390,10 @@ class Connection(QueryAPI):
                 fast = await op(sql, params)
             except Exception as exc:
                 self._interrupted = False
-                raise self._translate(exc) from exc
+                translated = self._translate(exc)
+                if translated is exc:  # ormer's own (a statement timeout): keep its cause
+                    raise
+                raise translated from exc
             self._interrupted = False
             return fast
         if before is not None:
@@ -375,6 +409,8 @@ class Connection(QueryAPI):
         except Exception as exc:
             self._interrupted = False
             error = self._translate(exc)
+            if error is exc:
+                raise
             raise error from exc
         except BaseException as exc:  # cancelled mid-statement: report it as such
             error = exc
@@ -394,6 +430,24 @@ class Connection(QueryAPI):
                     error=error,
                 )
 
+    def _timed(
+        self, op: Callable[[str, Any], Awaitable[R]], timeout: float
+    ) -> Callable[[str, Any], Awaitable[R]]:
+        """``op`` under a statement timeout (ormer.timeouts)."""
+        cancel = self._caps.cancel
+
+        def timed(sql: str, params: Any) -> Awaitable[R]:
+            return run_timed(
+                lambda: op(sql, params), timeout, cancel, self._abandon, self._translate
+            )
+
+        return timed
+
+    def _abandon(self) -> None:
+        """A timed-out statement was cut off mid-flight: the connection's protocol state
+        is unknown, so it is done for (a pool discards it; ``close()`` closes the driver)."""
+        self._closed = True
+
     def _translate(self, exc: Exception) -> OrmerError:
         if isinstance(exc, OrmerError):
             return exc
@@ -402,14 +456,16 @@ class Connection(QueryAPI):
             self._closed = True
         return err
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        return await self._run(self._driver.fetch, sql, params)
+    async def _fetch(
+        self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
+    ) -> list[Row]:
+        return await self._run(self._driver.fetch, sql, params, timeout)
 
-    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._write(self._driver.execute, sql, params)
+    async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
+        return await self._write(self._driver.execute, sql, params, timeout)
 
     async def _control(self, sql: str) -> None:
-        await self._write(self._driver.execute, sql, ())
+        await self._write(self._driver.execute, sql, (), None)
 
     async def _quiet_rollback(self) -> None:
         try:
@@ -419,9 +475,11 @@ class Connection(QueryAPI):
         self._tx_stack.clear()
 
     async def _stream(
-        self, sql: str, params: Sequence[Any], batch: int
+        self, sql: str, params: Sequence[Any], batch: int, timeout: Timeout = DEFAULT
     ) -> AsyncIterator[list[Row]]:
         self._check_open()
+        if timeout is DEFAULT:
+            timeout = self._statement_timeout
         hooks = plugins.query_hooks()
         if hooks.before_execute is not None:
             hooks.before_execute(sql=sql, params=params, dialect=self._dialect)
@@ -431,17 +489,26 @@ class Connection(QueryAPI):
         count = 0
         error: BaseException | None = None
         stream = self._driver.stream(sql, params, batch)
+        next_batch: Callable[[], Awaitable[list[Row]]] = stream.__anext__
+        if timeout is not None:  # the limit applies to each batch's round trip
+            limit, cancel, untimed = timeout, self._caps.cancel, next_batch
+
+            def next_batch() -> Awaitable[list[Row]]:
+                return run_timed(untimed, limit, cancel, self._abandon, self._translate)
+
         # The cursor is open until the stream ends: a pool must not reuse the
         # connection mid-stream, so it counts as a statement in flight.
         self._interrupted = True
         try:
             while True:
                 try:
-                    rows = await stream.__anext__()
+                    rows = await next_batch()
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
                     error = self._translate(exc)
+                    if error is exc:
+                        raise
                     raise error from exc
                 count += len(rows)
                 yield rows
@@ -467,7 +534,11 @@ class Connection(QueryAPI):
                 )
 
     async def _insert(
-        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+        self,
+        objects: Sequence[Model],
+        upsert: bool,
+        conflict: tuple[FieldInfo, ...],
+        timeout: Timeout = DEFAULT,
     ) -> int:
         if not objects:
             return 0
@@ -475,7 +546,7 @@ class Connection(QueryAPI):
         values = validate_batch(objects, info)
         took_gate = await self._acquire_gate()
         try:
-            return await self._insert_validated(info, objects, upsert, conflict, values)
+            return await self._insert_validated(info, objects, upsert, conflict, values, timeout)
         finally:
             if took_gate:
                 self._release_gate()
@@ -487,8 +558,10 @@ class Connection(QueryAPI):
         upsert: bool,
         conflict: tuple[FieldInfo, ...],
         values: list[tuple[Any, ...]] | None = None,
+        timeout: Timeout = DEFAULT,
     ) -> int:
-        """``values``: each object's values in ``info.fields`` order, when known."""
+        """``values``: each object's values in ``info.fields`` order, when known;
+        ``timeout``: the limit of each statement."""
         auto = info.auto
         with_key: list[Model] = []
         without_key: list[Model] = []
@@ -528,15 +601,15 @@ class Connection(QueryAPI):
             for i in range(0, len(group), size)
         ]
         if not copy_rows and len(chunks) == 1:
-            return await self._insert_chunk(info, *chunks[0], upsert, conflict)
+            return await self._insert_chunk(info, *chunks[0], upsert, conflict, timeout)
         if copy_rows and not chunks and not self._tx_stack:
-            return await self._copy(info, copy_rows, values)  # one statement: atomic
+            return await self._copy(info, copy_rows, values, timeout)  # one statement: atomic
         total = 0
         async with self.transaction():
             if copy_rows:
-                total += await self._copy(info, copy_rows, values)
+                total += await self._copy(info, copy_rows, values, timeout)
             for chunk in chunks:
-                total += await self._insert_chunk(info, *chunk, upsert, conflict)
+                total += await self._insert_chunk(info, *chunk, upsert, conflict, timeout)
         return total
 
     @staticmethod
@@ -575,6 +648,7 @@ class Connection(QueryAPI):
         info: TableInfo,
         objects: Sequence[Model],
         values: list[tuple[Any, ...]] | None = None,
+        timeout: Timeout = DEFAULT,
     ) -> int:
         """A batch through the driver's bulk copy (``Dialect.supports_bulk_copy``)."""
         columns = info.fields
@@ -592,7 +666,7 @@ class Connection(QueryAPI):
             n: int = await copy_rows(info.name, names, rows)
             return n
 
-        return await self._write(copy, sql, rows)
+        return await self._write(copy, sql, rows, timeout)
 
     def _rows_per_statement(self, width: int) -> int:
         return max(1, min(_MAX_ROWS_PER_INSERT, self._dialect.max_bind_params // max(width, 1)))
@@ -606,6 +680,7 @@ class Connection(QueryAPI):
         values: list[tuple[Any, ...]] | None,
         upsert: bool,
         conflict: tuple[FieldInfo, ...],
+        timeout: Timeout = DEFAULT,
     ) -> int:
         dialect = self._dialect
         auto = info.auto
@@ -618,7 +693,7 @@ class Connection(QueryAPI):
         for cells in self._row_values(columns, objects, dumpers, values):
             extend(cells)
         if returning:
-            rows = await self._fetch(sql, params)
+            rows = await self._fetch(sql, params, timeout)
             if auto is not None and len(rows) == len(objects):
                 load = dialect.loader(auto.type)
                 for obj, row in zip(objects, rows):
@@ -627,13 +702,13 @@ class Connection(QueryAPI):
         if wants_key and auto is not None:
             last_row_id = self._caps.last_row_id
             assert last_row_id is not None  # checked when the connection opened
-            first_or_last = await self._write(last_row_id.insert_lastrowid, sql, params)
+            first_or_last = await self._write(last_row_id.insert_lastrowid, sql, params, timeout)
             n = len(objects)
             start = first_or_last if dialect.lastrowid_is_first else first_or_last - n + 1
             for i, obj in enumerate(objects):
                 obj.__dict__[auto.attr] = start + i
             return n
-        return await self._execute(sql, params)
+        return await self._execute(sql, params, timeout)
 
     # -- transactions ----------------------------------------------------------------------
     def transaction(self, isolation: str | None = None, mode: str | None = None) -> Transaction:
@@ -649,32 +724,49 @@ class Connection(QueryAPI):
         return Transaction(self, isolation, mode)
 
     # -- raw SQL -----------------------------------------------------------------------------
-    async def _raw(self, op: Callable[[str, Any], Awaitable[R]], sql: str, params: Any) -> R:
+    async def _raw(
+        self,
+        op: Callable[[str, Any], Awaitable[R]],
+        sql: str,
+        params: Any,
+        timeout: Timeout = DEFAULT,
+    ) -> R:
         """Run user SQL: it may change session state, and (a ``PRAGMA`` switching a journal
         mode, say) the server variant the driver reports."""
         self._session_dirty = True
-        result = await self._write(op, sql, _params(params))
+        result = await self._write(op, sql, _params(params), timeout)
         if self._caps.server_dialect is not None:
             self._reread_server_dialect()
         return result
 
     async def exec_rows(
-        self, sql: str, params: Sequence[Any] | None = None
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
     ) -> list[tuple[Any, ...]]:
-        """Run raw SQL (driver placeholder style) and return its rows as tuples."""
-        rows = await self._raw(self._driver.fetch, sql, params)
+        """Run raw SQL (driver placeholder style) and return its rows as tuples.
+
+        ``timeout``: the statement's limit in seconds (None: no limit; default:
+        ``statement_timeout``), as for every raw SQL method.
+        """
+        rows = await self._raw(self._driver.fetch, sql, params, _limit(timeout))
         return [tuple(r) for r in rows]
 
-    async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
+    async def exec_non_query(
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
+    ) -> int:
         """Run raw SQL and return the affected row count."""
-        return await self._raw(self._driver.execute, sql, params)
+        return await self._raw(self._driver.execute, sql, params, _limit(timeout))
 
     async def exec_table(
-        self, model: type[M], sql: str, params: Sequence[Any] | None = None
+        self,
+        model: type[M],
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: Timeout = DEFAULT,
     ) -> list[M]:
         """Run raw SQL and map its columns, by name, onto ``model`` objects."""
         table_of(model)  # ConfigurationError for a non-model, before any SQL
-        names, rows = await self._raw(self._driver.fetch_described, sql, params)
+        names, rows = await self._raw(self._driver.fetch_described, sql, params, _limit(timeout))
         result: list[M] = raw_converter(self._dialect, model, names)(rows)
         return result
 
@@ -706,7 +798,7 @@ class Connection(QueryAPI):
     # -- closing ---------------------------------------------------------------------------------
     async def close(self) -> None:
         """Close the connection (a no-op when already closed)."""
-        if self._closed:
+        if self._closed and self._driver.is_closed:
             return
         self._closed = True
         await self._driver.close()
@@ -736,6 +828,11 @@ def _rowcount(result: Any) -> int:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], list):
         return len(result[1])  # fetch_described: (names, rows)
     return -1
+
+
+def _limit(timeout: Timeout) -> Timeout:
+    """A ``timeout=`` argument, checked."""
+    return timeout if timeout is DEFAULT else check_timeout(timeout)
 
 
 def _params(params: Sequence[Any] | None) -> list[Any]:

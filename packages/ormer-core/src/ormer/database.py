@@ -10,6 +10,7 @@ from .connection import Connection
 from .dialect import URL, Dialect
 from .errors import ConfigurationError
 from .pool import PoolBuilder
+from .timeouts import take_option
 
 __all__ = ["Database", "DbType", "resolve_target"]
 
@@ -77,12 +78,15 @@ class Database:
 
         ``Database.connect(DbType.SQLITE, "app.db")`` or
         ``Database.connect("postgresql://u:p@host/db")`` (the scheme picks the dialect).
-        ``options`` go to the driver's connect call.
+        ``options`` go to the driver's connect call, except ``statement_timeout``
+        (seconds; also a URL option): the connection's default statement limit.
         """
         dialect, parsed = resolve_target(db_type_or_url, url)
+        parsed, options, statement_timeout = take_option(parsed, options)
         driver = await dialect.connect(parsed, options)
         created = plugins.query_hooks().connection_created
         conn = Connection(dialect, driver)
+        conn.statement_timeout = statement_timeout
         if created is not None:
             created(conn=driver)
         return conn

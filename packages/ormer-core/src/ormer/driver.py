@@ -14,6 +14,9 @@ do is an optional capability, a Protocol of its own:
   INSERT; required by a dialect without ``supports_returning``.
 * :class:`SupportsCopy`: ``copy_rows``, a bulk load (PostgreSQL's ``COPY``),
   used when the dialect sets ``supports_bulk_copy``.
+* :class:`SupportsCancel`: ``cancel_statement``, cancel the statement running
+  on the connection ON THE SERVER, leaving the connection usable (what a
+  statement timeout uses; without it a timed-out connection is discarded).
 
 The capabilities a driver has are read ONCE, when a connection opens, by
 :func:`capabilities` (a frozen :class:`DriverCapabilities`); nothing on the
@@ -43,6 +46,7 @@ __all__ = [
     "DriverCapabilities",
     "DriverConnection",
     "Row",
+    "SupportsCancel",
     "SupportsCopy",
     "SupportsLastRowId",
     "SupportsServerDialect",
@@ -148,6 +152,22 @@ class SupportsCopy(Protocol):
         ...
 
 
+@runtime_checkable
+class SupportsCancel(Protocol):
+    """A driver that can cancel its running statement on the server (statement timeouts)."""
+
+    async def cancel_statement(self) -> None:
+        """Ask the server to stop the statement this connection is running.
+
+        Called from another task while the statement is awaited; returns once the
+        request was delivered (PostgreSQL's cancel request, MariaDB's ``KILL
+        QUERY`` on a side connection, SQLite's ``interrupt()``). The statement then
+        fails with the server's "cancelled" error and the connection stays usable.
+        When no statement runs, it must do nothing to the connection's next one.
+        """
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class DriverCapabilities:
     """The optional capabilities of one driver connection, resolved when it opens.
@@ -160,6 +180,7 @@ class DriverCapabilities:
     server_dialect: Dialect | None = None
     last_row_id: SupportsLastRowId | None = None
     copy: SupportsCopy | None = None
+    cancel: SupportsCancel | None = None
 
 
 def capabilities(driver: DriverConnection, dialect: Dialect) -> DriverCapabilities:
@@ -181,6 +202,7 @@ def capabilities(driver: DriverConnection, dialect: Dialect) -> DriverCapabiliti
         server_dialect=server,
         last_row_id=last_row_id,
         copy=driver if isinstance(driver, SupportsCopy) else None,
+        cancel=driver if isinstance(driver, SupportsCancel) else None,
     )
 
 

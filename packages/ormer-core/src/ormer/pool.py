@@ -44,6 +44,7 @@ from .errors import (
 )
 from .model import FieldInfo, Model
 from .query import QueryAPI
+from .timeouts import DEFAULT, Timeout, check_timeout, take_option
 
 if TYPE_CHECKING:
     from .dialect import URL, Dialect, DriverConnection, Row
@@ -128,6 +129,7 @@ class PooledConnection(Connection):
         self._holder = holder
         self._released = False
         self._stack = stack
+        self._statement_timeout = pool.statement_timeout
 
     def _server_dialect_changed(self) -> None:
         # the driver switched variant: later borrowers of this connection compile with it
@@ -232,6 +234,7 @@ class Pool(QueryAPI):
         max_lifetime: float | None,
         health_check: float | None,
         connect_options: dict[str, Any],
+        statement_timeout: float | None = None,
     ) -> None:
         self._dialect = dialect
         self._url = url
@@ -241,6 +244,8 @@ class Pool(QueryAPI):
         self.acquire_timeout = acquire_timeout
         self.max_lifetime = max_lifetime
         self.health_check = health_check
+        #: the statement_timeout of every connection lent (see Connection.statement_timeout)
+        self.statement_timeout = statement_timeout
         self._options = connect_options
         self._idle: list[_Holder] = []
         self._holders: set[_Holder] = set()
@@ -722,45 +727,58 @@ class Pool(QueryAPI):
         await self.close()
 
     # -- the query API, one borrowed connection per statement --------------------------
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    async def _fetch(
+        self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
+    ) -> list[Row]:
         async with self.get() as conn:
-            return await conn._fetch(sql, params)
+            return await conn._fetch(sql, params, timeout)
 
-    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+    async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
         async with self.get() as conn:
-            return await conn._execute(sql, params)
+            return await conn._execute(sql, params, timeout)
 
     async def _stream(
-        self, sql: str, params: Sequence[Any], batch: int
+        self, sql: str, params: Sequence[Any], batch: int, timeout: Timeout = DEFAULT
     ) -> AsyncIterator[list[Row]]:
         async with self.get() as conn:
-            async for rows in conn._stream(sql, params, batch):
+            async for rows in conn._stream(sql, params, batch, timeout):
                 yield rows
 
     async def _insert(
-        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+        self,
+        objects: Sequence[Model],
+        upsert: bool,
+        conflict: tuple[FieldInfo, ...],
+        timeout: Timeout = DEFAULT,
     ) -> int:
         async with self.get() as conn:
-            return await conn._insert(objects, upsert, conflict)
+            return await conn._insert(objects, upsert, conflict, timeout)
 
     async def exec_rows(
-        self, sql: str, params: Sequence[Any] | None = None
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
     ) -> list[tuple[Any, ...]]:
         """Raw SQL on a borrowed connection (see ``Connection.exec_rows``)."""
         async with self.get() as conn:
-            return await conn.exec_rows(sql, params)
+            return await conn.exec_rows(sql, params, timeout=timeout)
 
-    async def exec_non_query(self, sql: str, params: Sequence[Any] | None = None) -> int:
+    async def exec_non_query(
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
+    ) -> int:
         """Raw SQL on a borrowed connection (see ``Connection.exec_non_query``)."""
         async with self.get() as conn:
-            return await conn.exec_non_query(sql, params)
+            return await conn.exec_non_query(sql, params, timeout=timeout)
 
     async def exec_table(
-        self, model: type[M], sql: str, params: Sequence[Any] | None = None
+        self,
+        model: type[M],
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: Timeout = DEFAULT,
     ) -> list[M]:
         """Raw SQL mapped onto a model, on a borrowed connection."""
         async with self.get() as conn:
-            return await conn.exec_table(model, sql, params)
+            return await conn.exec_table(model, sql, params, timeout=timeout)
 
     async def create_table(self, model: type[Model], if_not_exists: bool = True) -> None:
         """CREATE TABLE on a borrowed connection."""
@@ -789,6 +807,7 @@ class PoolBuilder:
         self._max_lifetime: float | None = None
         self._health_check: float | None = 30.0
         self._options: dict[str, Any] = {}
+        self._statement_timeout: Any = DEFAULT  # DEFAULT: the URL's or connect options'
 
     def max_size(self, n: int) -> PoolBuilder:
         """Most open connections (default 10)."""
@@ -823,6 +842,13 @@ class PoolBuilder:
     def health_check(self, after_idle_seconds: float | None) -> PoolBuilder:
         """Ping a connection idle this long before handing it out (default 30 s)."""
         self._health_check = after_idle_seconds
+        return self
+
+    def statement_timeout(self, seconds: float | None) -> PoolBuilder:
+        """The limit of each statement on the pool's connections (default: the URL's
+        ``statement_timeout``, else none); a statement's ``.timeout(s)`` overrides it.
+        A statement over it is cancelled on the server: StatementTimeoutError."""
+        self._statement_timeout = seconds
         return self
 
     def connect_options(self, **driver_kwargs: Any) -> PoolBuilder:
@@ -861,16 +887,20 @@ class PoolBuilder:
         pool compiles for it from the start.
         """
         self._validate()
+        url, options, statement_timeout = take_option(self._url, self._options)
+        if self._statement_timeout is not DEFAULT:
+            statement_timeout = check_timeout(self._statement_timeout, "statement_timeout")
         pool = Pool(
             self._dialect,
-            self._url,
+            url,
             min_size=self._min_size,
             max_size=self._max_size,
             idle_timeout=self._idle_timeout,
             acquire_timeout=self._acquire_timeout,
             max_lifetime=self._max_lifetime,
             health_check=self._health_check,
-            connect_options=dict(self._options),
+            connect_options=options,
+            statement_timeout=statement_timeout,
         )
         return await pool._open()
 

@@ -7,6 +7,7 @@ a pool that borrows one per statement.
 
 from __future__ import annotations
 
+import copy
 import decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
@@ -34,6 +35,7 @@ from .hydrate import RowsConverter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .planner import find_plan, rows_converter, statement_plan
 from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
+from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
 
@@ -80,14 +82,24 @@ class Executor(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]: ...
+    async def _fetch(
+        self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
+    ) -> list[Row]: ...
 
-    async def _execute(self, sql: str, params: Sequence[Any]) -> int: ...
+    async def _execute(
+        self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
+    ) -> int: ...
 
-    def _stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]: ...
+    def _stream(
+        self, sql: str, params: Sequence[Any], batch: int, timeout: Timeout = DEFAULT
+    ) -> AsyncIterator[list[Row]]: ...
 
     async def _insert(
-        self, objects: Sequence[Model], upsert: bool, conflict: tuple[FieldInfo, ...]
+        self,
+        objects: Sequence[Model],
+        upsert: bool,
+        conflict: tuple[FieldInfo, ...],
+        timeout: Timeout = DEFAULT,
     ) -> int: ...
 
 
@@ -142,7 +154,7 @@ class Select(Generic[T]):
     tuples; ``conn.select(User.name, func.count())`` tuples of values.
     """
 
-    __slots__ = ("_ex", "_nullable", "_scalars", "_stmt")
+    __slots__ = ("_ex", "_nullable", "_scalars", "_stmt", "_timeout")
 
     def __init__(self, executor: Executor, items: Sequence[Any]) -> None:
         if not items:
@@ -153,6 +165,7 @@ class Select(Generic[T]):
         self._stmt = SelectStmt(resolved, from_ if from_ is not None else _NO_FROM)
         self._nullable: frozenset[int] = frozenset()
         self._scalars = False
+        self._timeout: Timeout = DEFAULT
 
     def _copy(self) -> Select[T]:
         new = Select.__new__(Select)
@@ -160,7 +173,20 @@ class Select(Generic[T]):
         new._stmt = self._stmt.copy()
         new._nullable = self._nullable
         new._scalars = self._scalars
+        new._timeout = self._timeout
         return cast("Select[T]", new)
+
+    def timeout(self, seconds: float | None) -> Select[T]:
+        """A new builder whose statement may run at most ``seconds`` (None: no limit).
+
+        Overrides the connection's ``statement_timeout``. Over the limit the
+        statement is cancelled on the server and StatementTimeoutError is raised;
+        ``stream()`` applies it to each batch's round trip. The SQL is unchanged.
+        """
+        limit = check_timeout(seconds)
+        new = self._copy()
+        new._timeout = limit
+        return new
 
     def __ormer_statement__(self) -> SelectStmt:
         self._check_from()
@@ -319,7 +345,7 @@ class Select(Generic[T]):
     async def collect(self) -> list[T]:
         """Run the query and return every result."""
         compiled, params = self._compiled()
-        rows = await self._ex._fetch(compiled.sql, params)
+        rows = await self._ex._fetch(compiled.sql, params, self._timeout)
         return self._converter(compiled)(rows)
 
     async def first(self) -> T | None:
@@ -337,7 +363,7 @@ class Select(Generic[T]):
         stmt.order_by = ()
         stmt.limit = Param(1, _INT)
         compiled, params = new._compiled()
-        return bool(await self._ex._fetch(compiled.sql, params))
+        return bool(await self._ex._fetch(compiled.sql, params, self._timeout))
 
     async def _scalar(self, expr: Func) -> Any:
         self._check_from()
@@ -358,7 +384,7 @@ class Select(Generic[T]):
             outer.items = (expr,)
             outer.order_by = ()
         compiled, nodes = statement_plan(self._ex.dialect, outer)
-        rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
+        rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes), self._timeout)
         values = rows_converter(self._ex.dialect, compiled, (expr,), scalars=True)(rows)
         return values[0] if values else None
 
@@ -413,7 +439,7 @@ class Select(Generic[T]):
             raise ConfigurationError(f"stream batch must be a positive int, got {batch!r}")
         compiled, params = self._compiled()
         convert = self._converter(compiled)
-        batches = self._ex._stream(compiled.sql, params, batch)
+        batches = self._ex._stream(compiled.sql, params, batch, self._timeout)
         try:
             async for rows in batches:
                 for item in convert(rows):
@@ -434,6 +460,9 @@ class _NoFrom(TableInfo):
 _NO_FROM: Any = _NoFrom()
 
 
+P = TypeVar("P", bound="_Pending")
+
+
 class _Pending:
     """A write statement that warns when it is garbage-collected without having run.
 
@@ -442,14 +471,29 @@ class _Pending:
     an exception, so a second complaint would be noise).
     """
 
-    __slots__ = ("_done", "_site")
+    __slots__ = ("_done", "_site", "_timeout")
     _done: bool
     _site: Site
+    _timeout: Timeout
 
     def _start_pending(self) -> None:
         # user code -> QueryAPI method -> builder __init__ -> here
         self._site = creation_site(3)
         self._done = False
+        self._timeout = DEFAULT
+
+    def timeout(self: P, seconds: float | None) -> P:
+        """A new statement that may run at most ``seconds`` (None: no limit), each of
+        its statements for a batch insert; see ``Select.timeout``. This one is spent."""
+        try:
+            limit = check_timeout(seconds)
+        except BaseException:
+            self._done = True
+            raise
+        new = copy.copy(self)
+        new._timeout = limit
+        self._done = True
+        return new
 
     def _describe(self) -> str:
         raise NotImplementedError
@@ -482,6 +526,7 @@ class _Write(_Pending):
         new._ex = self._ex
         new._stmt = self._stmt.copy()
         new._all = self._all
+        new._timeout = self._timeout
         new._site = self._site
         new._done = False
         self._done = True
@@ -538,7 +583,7 @@ class _Write(_Pending):
     async def execute(self) -> int:
         """Run it; return the number of affected rows."""
         sql, params = self.sql()
-        return await self._ex._execute(sql, params)
+        return await self._ex._execute(sql, params, self._timeout)
 
     def __await__(self) -> Generator[Any, None, int]:
         return self.execute().__await__()
@@ -676,7 +721,7 @@ class ObjectUpdate(_Pending, Generic[M]):
     async def execute(self) -> int:
         """Run it; return 1, or raise NotFoundError when the row is gone."""
         sql, params = self.sql()
-        n = await self._ex._execute(sql, params)
+        n = await self._ex._execute(sql, params, self._timeout)
         if n == 0:
             obj = self._obj
             raise NotFoundError(
@@ -719,7 +764,7 @@ class ObjectDelete(_Pending, Generic[M]):
     async def execute(self) -> int:
         """Run it; return the number of rows deleted (0 or 1)."""
         sql, params = self.sql()
-        return await self._ex._execute(sql, params)
+        return await self._ex._execute(sql, params, self._timeout)
 
     def __await__(self) -> Generator[Any, None, int]:
         return self.execute().__await__()
@@ -775,7 +820,7 @@ class Insert(_Pending, Generic[M]):
     async def execute(self) -> int:
         """Run the insert; return the number of rows written."""
         self._done = True
-        return await self._ex._insert(self._objects, self._upsert, self._conflict)
+        return await self._ex._insert(self._objects, self._upsert, self._conflict, self._timeout)
 
     def __await__(self) -> Generator[Any, None, int]:
         return self.execute().__await__()

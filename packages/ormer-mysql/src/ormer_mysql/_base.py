@@ -263,6 +263,7 @@ class MySQLDriverBase:
         "_closed",
         "_conn",
         "_init_command",
+        "_kwargs",
         "_stream",
         "server_dialect",
         "server_version",
@@ -286,6 +287,7 @@ class MySQLDriverBase:
         self._closed = False
         self._init_command = init_command
         self._stream: Any = None  # the unbuffered cursor of a stream still open
+        self._kwargs: dict[str, Any] = {}  # the connect call's, for cancel_statement
         #: the dialect variant for this server (read by ormer's Connection)
         self.server_dialect = server_dialect
         self.server_version: str = conn.get_server_info()
@@ -320,6 +322,7 @@ class MySQLDriverBase:
                 conn = await cls._connect(**kwargs)
                 variant = dialect.for_server(conn.get_server_info(), returning)
                 driver = cls(conn, variant, kwargs.get("init_command"))
+                driver._kwargs = kwargs
                 await driver._setup()
                 return driver
             except BaseException:
@@ -409,6 +412,27 @@ class MySQLDriverBase:
 
     async def _stream_cursor(self) -> Any:
         raise NotImplementedError
+
+    async def cancel_statement(self) -> None:
+        """Cancel the running statement: ``KILL QUERY <thread id>`` on a short-lived side
+        connection (same server and options, bounded by ``connect_timeout``). The
+        statement fails with 1317 and the connection stays usable; on an idle
+        connection the server ignores it."""
+        kwargs = {k: v for k, v in self._kwargs.items() if k != "init_command"}
+        timeout = float(kwargs.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT)
+        thread_id = self.thread_id
+        connect = type(self)._connect
+
+        async def kill() -> None:
+            side: Any = None
+            try:
+                side = await connect(**kwargs)
+                await side.query(f"KILL QUERY {thread_id}")
+            finally:
+                if side is not None:
+                    side.close()
+
+        await connect_within(timeout, kill, where=f"MySQL (KILL QUERY {thread_id})")
 
     # -- state -----------------------------------------------------------------------
     @property

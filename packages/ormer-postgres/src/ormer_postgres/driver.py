@@ -330,6 +330,17 @@ class PostgresDriver:
         finally:
             self._release()
 
+    async def cancel_statement(self) -> None:
+        """Cancel the running statement: PostgreSQL's cancel request, sent by asyncpg
+        on a short side connection with this backend's key (what asyncpg does for its
+        own ``timeout=``). The statement fails with 57014 and the connection stays
+        usable. Nothing is sent when no statement is in flight."""
+        if not self._busy:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._conn._cancel_current_command(waiter)
+        await waiter
+
     # -- session ---------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
@@ -364,7 +375,10 @@ class PostgresDriver:
         return bool(self._conn.is_closed())
 
     def translate_error(self, exc: BaseException) -> errors.OrmerError:
-        return translate_error(exc)
+        error = translate_error(exc)
+        if isinstance(error, errors.StatementTimeoutError) and isinstance(exc, TimeoutError):
+            error.timeout = self._conn._config.command_timeout
+        return error
 
 
 def _is_interface_error(exc: BaseException) -> bool:
@@ -445,12 +459,14 @@ ERRORS = ErrorRules(
             types=(asyncpg.exceptions.InternalClientError,),
             template="{kind}: {message}",
         ),
-        # asyncpg's command_timeout: it sent the server a cancel request and waited for the
-        # statement to end, so the connection is usable (the figure is the caller's option)
+        # asyncpg's command_timeout: it cancelled the statement on the server, and the
+        # connection stays usable (TimeoutError is an OSError: before the next rule)
         ErrorRule(
             errors.StatementTimeoutError,
             types=(TimeoutError,),
-            template="the statement ran past the connection's command_timeout and was cancelled",
+            template="the statement ran longer than command_timeout and was cancelled "
+            "on the server",
+            sqlstate="57014",
         ),
         ErrorRule(
             errors.ConnectionLostError, types=(OSError, EOFError), template="{kind}: {message}"

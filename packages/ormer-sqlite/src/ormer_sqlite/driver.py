@@ -295,6 +295,12 @@ class SQLiteDriver:
         finally:
             await run(cursor.close)
 
+    async def cancel_statement(self) -> None:
+        """Interrupt the running statement (``sqlite3_interrupt``, safe from any thread;
+        a no-op when none runs): it fails with "interrupted", the connection stays usable."""
+        with contextlib.suppress(sqlite3.Error):
+            self._raw.interrupt()
+
     @property
     def in_transaction(self) -> bool:
         return self._raw.in_transaction

@@ -324,6 +324,12 @@ class TursoDriver:
         finally:
             await run(cursor.close)
 
+    async def cancel_statement(self) -> None:  # SupportsCancel
+        """Interrupt the running statement (pyturso's ``interrupt()``, safe from any
+        thread; a no-op when none runs): it fails with "interrupted"."""
+        with contextlib.suppress(turso.Error):
+            self._raw.interrupt()
+
     @property
     def in_transaction(self) -> bool:  # SupportsTransactionStatus
         return self._raw.in_transaction

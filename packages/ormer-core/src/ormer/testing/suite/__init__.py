@@ -12,6 +12,7 @@ from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
 from .test_safety import TestSafety
+from .test_timeouts import TestStatementTimeouts, running_statements
 from .test_transactions import TestTransactions
 from .test_types import TestTypes
 from .test_writes import TestWrites
@@ -27,8 +28,10 @@ __all__ = [
     "TestRawSQL",
     "TestSafety",
     "TestSqlLogging",
+    "TestStatementTimeouts",
     "TestTransactions",
     "TestTypes",
     "TestWrites",
+    "running_statements",
     "slow_query_sql",
 ]
