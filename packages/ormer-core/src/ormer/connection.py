@@ -405,6 +405,9 @@ class Connection(QueryAPI):
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         return await self._run(self._driver.fetch, sql, params)
 
+    # a builder's SELECT: on a plain connection, exactly _fetch (no extra frame)
+    _read = _fetch
+
     async def _execute(self, sql: str, params: Sequence[Any]) -> int:
         return await self._write(self._driver.execute, sql, params)
 

@@ -82,6 +82,11 @@ class Executor(Protocol):
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]: ...
 
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """A SELECT a builder compiled (no side effect): a pool may retry it once
+        on a fresh connection when its connection turns out dead."""
+        ...
+
     async def _execute(self, sql: str, params: Sequence[Any]) -> int: ...
 
     def _stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]: ...
@@ -319,7 +324,7 @@ class Select(Generic[T]):
     async def collect(self) -> list[T]:
         """Run the query and return every result."""
         compiled, params = self._compiled()
-        rows = await self._ex._fetch(compiled.sql, params)
+        rows = await self._ex._read(compiled.sql, params)
         return self._converter(compiled)(rows)
 
     async def first(self) -> T | None:
@@ -337,7 +342,7 @@ class Select(Generic[T]):
         stmt.order_by = ()
         stmt.limit = Param(1, _INT)
         compiled, params = new._compiled()
-        return bool(await self._ex._fetch(compiled.sql, params))
+        return bool(await self._ex._read(compiled.sql, params))
 
     async def _scalar(self, expr: Func) -> Any:
         self._check_from()
@@ -358,7 +363,7 @@ class Select(Generic[T]):
             outer.items = (expr,)
             outer.order_by = ()
         compiled, nodes = statement_plan(self._ex.dialect, outer)
-        rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes))
+        rows = await self._ex._read(compiled.sql, compiled.bind(nodes))
         values = rows_converter(self._ex.dialect, compiled, (expr,), scalars=True)(rows)
         return values[0] if values else None
 
@@ -972,7 +977,7 @@ class QueryAPI:
         # The common case: one cached plan per model (SQL, dumpers, row converter), so a
         # lookup builds no query tree; same SQL as select(model).filter(pk == k).first().
         plan = find_plan(ex.dialect, model)
-        found = plan.convert(await ex._fetch(plan.sql, plan.params(keys)))
+        found = plan.convert(await ex._read(plan.sql, plan.params(keys)))
         return found[0] if found else None
 
 
