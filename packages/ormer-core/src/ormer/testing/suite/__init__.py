@@ -6,6 +6,7 @@ from .test_errors import TestErrors
 from .test_logging import TestSqlLogging
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
+from .test_pool_faults import TestPoolFaults
 from .test_pool_safety import TestPoolSafety
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
@@ -19,6 +20,7 @@ __all__ = [
     "TestErrors",
     "TestModels",
     "TestPool",
+    "TestPoolFaults",
     "TestPoolSafety",
     "TestPoolStateMachine",
     "TestQueries",
