@@ -423,33 +423,19 @@ class Pool(QueryAPI):
         return _Checkout(self, timeout)
 
     async def _acquire(self, timeout: float | None, oneshot: bool = False) -> PooledConnection:
-        if self._closing:
-            raise PoolClosedError("the pool is closed")
-        explicit = timeout is not None
-        timeout = self.acquire_timeout if timeout is None else timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        holder = await self._checkout(deadline, timeout, explicit)
-        self._holders.add(holder)
-        holder.task = asyncio.current_task(self._loop)
-        self._acquired += 1
-        stack = _borrower_stack() if self._debug else None
-        conn = PooledConnection(self, holder, stack, timeout, deadline if oneshot else None)
-        checkout = plugins.query_hooks().connection_checkout
-        if checkout is not None:
-            checkout(conn=conn)
-        return conn
-
-    async def _checkout(
-        self, deadline: float | None, timeout: float | None, explicit: bool
-    ) -> _Holder:
-        """A connection for a borrower within ``deadline`` (not yet counted in use).
+        """Borrow a connection within the deadline.
 
         A connect that fails while other connections live (idle, or held by other
         tasks) is not the caller's failure: it waits for one of those, up to its
         deadline. With no live connection the connect error propagates.
         """
+        if self._closing:
+            raise PoolClosedError("the pool is closed")
+        explicit = timeout is not None
+        timeout = self.acquire_timeout if timeout is None else timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         last_error: ConnectionError | None = None
-        while True:
+        while True:  # inline, not a helper: the checkout path awaits nothing extra
             try:
                 holder = await self._take(deadline)
             except _WaitExpired as exc:
@@ -466,8 +452,17 @@ class Pool(QueryAPI):
                 last_error = exc
                 continue
             if holder is not None:
-                return holder
+                break
             # a stale idle connection was discarded: look again
+        self._holders.add(holder)
+        holder.task = asyncio.current_task(self._loop)
+        self._acquired += 1
+        stack = _borrower_stack() if self._debug else None
+        conn = PooledConnection(self, holder, stack, timeout, deadline if oneshot else None)
+        checkout = plugins.query_hooks().connection_checkout
+        if checkout is not None:
+            checkout(conn=conn)
+        return conn
 
     async def _take(self, deadline: float | None) -> _Holder | None:
         """One connection for a borrower (not yet counted in use), or None to retry."""
