@@ -139,24 +139,18 @@ class PooledConnection(Connection):
     retires the underlying connection instead of returning it.
     """
 
-    __slots__ = ("_deadline", "_holder", "_pool", "_released", "_stack", "_timeout")
+    __slots__ = ("_deadline", "_holder", "_pool", "_released", "_stack")
 
     def __init__(
-        self,
-        pool: Pool,
-        holder: _Holder,
-        stack: list[str] | None,
-        timeout: float | None = None,
-        deadline: float | None = None,
+        self, pool: Pool, holder: _Holder, stack: list[str] | None, deadline: float | None
     ) -> None:
         super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
         self._pool = pool
         self._holder = holder
         self._released = False
         self._stack = stack
-        # for a retry's fresh connection: the get()'s timeout, and for the pool's
-        # one-statement methods the get()'s deadline itself (the retry counts against it)
-        self._timeout = timeout
+        # the pool's one-statement methods: the get()'s deadline, which a retried
+        # read's fresh connection counts against (None: a new acquire_timeout)
         self._deadline = deadline
 
     # -- transparent retry of reads on a connection found dead ----------------------------
@@ -203,12 +197,14 @@ class PooledConnection(Connection):
 
     async def _swap(self, lost: ConnectionLostError) -> None:
         """Replace the dead connection under this borrower by a fresh one (same slot)."""
+        pool = self._pool
+        timeout = pool.acquire_timeout
         deadline = self._deadline
-        if deadline is None and self._timeout is not None:
-            deadline = time.monotonic() + self._timeout
+        if deadline is None and timeout is not None:
+            deadline = time.monotonic() + timeout
         log.info("pool retries a read on a fresh connection: %s", lost)
         try:
-            holder = await self._pool._replace(self._holder, deadline, self._timeout)
+            holder = await pool._replace(self._holder, deadline, timeout)
         except BaseException:
             self._released = True  # the slot went with the dead connection
             raise
@@ -273,19 +269,18 @@ class PooledConnection(Connection):
 class _Checkout:
     """What ``pool.get()`` returns: awaitable, and an async context manager."""
 
-    __slots__ = ("_conn", "_oneshot", "_pool", "_timeout")
+    __slots__ = ("_conn", "_pool", "_timeout")
 
-    def __init__(self, pool: Pool, timeout: float | None, oneshot: bool = False) -> None:
+    def __init__(self, pool: Pool, timeout: float | None) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._oneshot = oneshot
         self._conn: PooledConnection | None = None
 
     def __await__(self) -> Generator[Any, None, PooledConnection]:
         return self._pool._acquire(self._timeout).__await__()
 
     async def __aenter__(self) -> PooledConnection:
-        self._conn = await self._pool._acquire(self._timeout, self._oneshot)
+        self._conn = await self._pool._acquire(self._timeout)
         return self._conn
 
     async def __aexit__(
@@ -297,6 +292,17 @@ class _Checkout:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.release()
+
+
+class _OneShot(_Checkout):
+    """The checkout of a pool's one-statement method: a retried read's fresh
+    connection counts against the same deadline."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> PooledConnection:
+        self._conn = await self._pool._acquire(self._timeout, True)
+        return self._conn
 
 
 class Pool(QueryAPI):
@@ -458,7 +464,7 @@ class Pool(QueryAPI):
         holder.task = asyncio.current_task(self._loop)
         self._acquired += 1
         stack = _borrower_stack() if self._debug else None
-        conn = PooledConnection(self, holder, stack, timeout, deadline if oneshot else None)
+        conn = PooledConnection(self, holder, stack, deadline if oneshot else None)
         checkout = plugins.query_hooks().connection_checkout
         if checkout is not None:
             checkout(conn=conn)
@@ -952,7 +958,7 @@ class Pool(QueryAPI):
     # -- the query API, one borrowed connection per statement --------------------------
     def _borrow(self) -> _Checkout:
         """A checkout for one statement: a retried read counts against its deadline."""
-        return _Checkout(self, None, oneshot=True)
+        return _OneShot(self, None)
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         async with self.get() as conn:
