@@ -461,6 +461,9 @@ class Connection(QueryAPI):
     ) -> list[Row]:
         return await self._run(self._driver.fetch, sql, params, timeout)
 
+    # a builder's SELECT: on a plain connection, exactly _fetch (no extra frame)
+    _read = _fetch
+
     async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
         return await self._write(self._driver.execute, sql, params, timeout)
 

@@ -5,7 +5,8 @@ Bookkeeping invariants, true between any two awaits:
 * ``_size`` = open connections + connects in flight + grants of capacity
   handed to waiters; it never exceeds ``max_size``.
 * ``_size == len(_idle) + len(_holders) + _opening``, where ``_opening``
-  counts connects in flight (including granted capacity).
+  counts connects in flight (including granted capacity) and connections
+  being health-checked.
 * idle connections are a stack (most recently used on top); waiters are a
   FIFO queue of futures. A release hands its connection (or, when it was
   discarded, the capacity to open one) straight to the oldest live waiter.
@@ -14,6 +15,9 @@ A checkout costs no round trip when the connection is clean: the borrower's
 ``Connection`` records whether it left a transaction open, ran raw SQL or was
 interrupted mid-statement, and only then is it rolled back, reset or
 discarded. Health pings happen only after ``health_check`` seconds idle.
+
+Every wait of ``get()`` is bounded by its deadline: the queue, the connect and the
+health ping (the last two run in a task abandoned, and cancelled, at the deadline).
 """
 
 from __future__ import annotations
@@ -26,16 +30,18 @@ import os
 import time
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import plugins
 from .connection import Connection, SessionState
 from .driver import DriverCapabilities, capabilities
 from .errors import (
     ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
     ConnectionReleasedError,
     OrmerError,
     PoolClosedError,
@@ -57,7 +63,20 @@ _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot i
 
 
 class _WaitExpired(Exception):
-    """Set on a waiter whose deadline passed (the borrower turns it into PoolTimeoutError)."""
+    """Set on a waiter whose deadline passed (the borrower turns it into PoolTimeoutError).
+
+    ``described``: the pool as it was when the deadline passed, built before any
+    waiter of the same sweep was failed (so it counts them all as waiting).
+    """
+
+    def __init__(self, described: str) -> None:
+        super().__init__(described)
+        self.described = described
+
+
+#: seconds after a failed connect during which waiters wait for the pool's live
+#: connections instead of each opening one (one waiter retries when it ends)
+CONNECT_BACKOFF = 1.0
 
 
 # Frames left out of the ORMER_DEBUG "Acquired at" stack: the event loop's, and
@@ -121,15 +140,80 @@ class PooledConnection(Connection):
     retires the underlying connection instead of returning it.
     """
 
-    __slots__ = ("_holder", "_pool", "_released", "_stack")
+    __slots__ = ("_deadline", "_holder", "_pool", "_released", "_stack")
 
-    def __init__(self, pool: Pool, holder: _Holder, stack: list[str] | None) -> None:
+    def __init__(
+        self, pool: Pool, holder: _Holder, stack: list[str] | None, deadline: float | None
+    ) -> None:
         super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
         self._pool = pool
         self._holder = holder
         self._released = False
         self._stack = stack
         self._statement_timeout = pool.statement_timeout
+        # the pool's one-statement methods: the get()'s deadline, which a retried
+        # read's fresh connection counts against (None: a new acquire_timeout)
+        self._deadline = deadline
+
+    # -- transparent retry of reads on a connection found dead ----------------------------
+    def _may_retry(self) -> bool:
+        """Whether a read that lost this connection may run again on a fresh one:
+        outside a transaction, with no session state changed (raw SQL), nothing held."""
+        return not (self._released or self._tx_stack or self._session_dirty or self._gate_held)
+
+    async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
+        try:
+            return await self._run(self._driver.fetch, sql, params, timeout)
+        except ConnectionLostError as exc:
+            if not self._may_retry():
+                raise
+            await self._swap(exc)
+        return await self._run(self._driver.fetch, sql, params, timeout)
+
+    async def _stream(
+        self, sql: str, params: Sequence[Any], batch: int, timeout: Timeout = DEFAULT
+    ) -> AsyncIterator[list[Row]]:
+        started = False
+        first = cast(
+            "AsyncGenerator[list[Row], None]", Connection._stream(self, sql, params, batch, timeout)
+        )
+        try:
+            async for rows in first:
+                started = True
+                yield rows
+            return
+        except ConnectionLostError as exc:
+            if started or not self._may_retry():
+                raise
+            await self._swap(exc)
+        finally:
+            await first.aclose()
+        again = cast(
+            "AsyncGenerator[list[Row], None]", Connection._stream(self, sql, params, batch, timeout)
+        )
+        try:
+            async for rows in again:
+                yield rows
+        finally:
+            await again.aclose()
+
+    async def _swap(self, lost: ConnectionLostError) -> None:
+        """Replace the dead connection under this borrower by a fresh one (same slot)."""
+        pool = self._pool
+        timeout = pool.acquire_timeout
+        deadline = self._deadline
+        if deadline is None and timeout is not None:
+            deadline = time.monotonic() + timeout
+        log.info("pool retries a read on a fresh connection: %s", lost)
+        try:
+            holder = await pool._replace(self._holder, deadline, timeout)
+        except BaseException:
+            self._released = True  # the slot went with the dead connection
+            raise
+        statement_timeout = self._statement_timeout
+        Connection.__init__(self, self._pool.dialect, holder.driver, holder.write_gate, holder.caps)
+        self._statement_timeout = statement_timeout
+        self._holder = holder
 
     def _server_dialect_changed(self) -> None:
         # the driver switched variant: later borrowers of this connection compile with it
@@ -214,6 +298,17 @@ class _Checkout:
             await conn.release()
 
 
+class _OneShot(_Checkout):
+    """The checkout of a pool's one-statement method: a retried read's fresh
+    connection counts against the same deadline."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> PooledConnection:
+        self._conn = await self._pool._acquire(self._timeout, True)
+        return self._conn
+
+
 class Pool(QueryAPI):
     """A pool of connections to one database.
 
@@ -235,6 +330,7 @@ class Pool(QueryAPI):
         health_check: float | None,
         connect_options: dict[str, Any],
         statement_timeout: float | None = None,
+        health_check_timeout: float | None = 5.0,
     ) -> None:
         self._dialect = dialect
         self._url = url
@@ -246,6 +342,7 @@ class Pool(QueryAPI):
         self.health_check = health_check
         #: the statement_timeout of every connection lent (see Connection.statement_timeout)
         self.statement_timeout = statement_timeout
+        self.health_check_timeout = health_check_timeout
         self._options = connect_options
         self._idle: list[_Holder] = []
         self._holders: set[_Holder] = set()
@@ -265,6 +362,10 @@ class Pool(QueryAPI):
         self._deadlines: dict[asyncio.Future[Any], float] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_at: float | None = None
+        # after a failed connect: until when waiters wait for live connections
+        # instead of each opening one (CONNECT_BACKOFF)
+        self._backoff_until: float | None = None
+        self._backoff_timer: asyncio.TimerHandle | None = None
 
     # -- life cycle ------------------------------------------------------------------
     @property
@@ -308,6 +409,8 @@ class Pool(QueryAPI):
             caps = capabilities(driver, self._dialect)  # a driver lacking what it needs: refused
         except BaseException as exc:
             self._size -= 1
+            if isinstance(exc, ConnectionError):
+                self._back_off()
             self._grant_capacity()
             if isinstance(exc, OrmerError):
                 log.warning("pool connect failed: %s", exc)
@@ -332,47 +435,154 @@ class Pool(QueryAPI):
         """
         return _Checkout(self, timeout)
 
-    async def _acquire(self, timeout: float | None) -> PooledConnection:
+    async def _acquire(self, timeout: float | None, oneshot: bool = False) -> PooledConnection:
+        """Borrow a connection within the deadline.
+
+        A connect that fails while other connections live (idle, or held by other
+        tasks) is not the caller's failure: it waits for one of those, up to its
+        deadline. With no live connection the connect error propagates.
+        """
         if self._closing:
             raise PoolClosedError("the pool is closed")
         explicit = timeout is not None
         timeout = self.acquire_timeout if timeout is None else timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+        last_error: ConnectionError | None = None
+        while True:  # inline, not a helper: the checkout path awaits nothing extra
             try:
                 holder = await self._take(deadline)
-            except _WaitExpired:
+            except _WaitExpired as exc:
+                self._timeouts += 1
+                log.warning("pool timeout: %s", exc.described)
                 source = f"get(timeout={timeout})" if explicit else "acquire_timeout"
+                detail = "" if last_error is None else f"; last connect error: {last_error}"
                 raise PoolTimeoutError(
-                    f"no connection within {timeout}s ({source}): {self._describe()}"
-                ) from None
-            if holder is None:
-                continue  # a stale idle connection was discarded: look again
-            self._holders.add(holder)
-            holder.task = asyncio.current_task(self._loop)
-            self._acquired += 1
-            stack = _borrower_stack() if self._debug else None
-            conn = PooledConnection(self, holder, stack)
-            checkout = plugins.query_hooks().connection_checkout
-            if checkout is not None:
-                checkout(conn=conn)
-            return conn
+                    f"no connection within {timeout}s ({source}): {exc.described}{detail}"
+                ) from last_error
+            except ConnectionError as exc:
+                if self._closing or not self._has_live(asyncio.current_task()):
+                    raise
+                last_error = exc
+                continue
+            if holder is not None:
+                break
+            # a stale idle connection was discarded: look again
+        self._holders.add(holder)
+        holder.task = asyncio.current_task(self._loop)
+        self._acquired += 1
+        stack = _borrower_stack() if self._debug else None
+        conn = PooledConnection(self, holder, stack, deadline if oneshot else None)
+        checkout = plugins.query_hooks().connection_checkout
+        if checkout is not None:
+            checkout(conn=conn)
+        return conn
 
     async def _take(self, deadline: float | None) -> _Holder | None:
         """One connection for a borrower (not yet counted in use), or None to retry."""
         queued = self._has_waiters()
         if self._idle and not queued:
             holder = self._idle.pop()
-            return holder if self._fresh(holder) else await self._vet(holder)
-        if self._size < self.max_size and not queued:
+            return holder if self._fresh(holder) else await self._vet(holder, deadline)
+        if self._size < self.max_size and not queued and not self._backing_off():
             self._size += 1
-            return await self._connect()
+            return await self._open_within(deadline)
         if len(self._holders) >= self.max_size:
             self._check_not_held_by_current_task()
         grant = await self._wait(deadline)
         if grant is _CAPACITY:
-            return await self._connect()
-        return grant if self._fresh(grant) else await self._vet(grant)
+            return await self._open_within(deadline)
+        return grant if self._fresh(grant) else await self._vet(grant, deadline)
+
+    async def _replace(
+        self, dead: _Holder, deadline: float | None, timeout: float | None
+    ) -> _Holder:
+        """A borrower's connection was lost: close it and open a fresh one in its slot."""
+        if dead not in self._holders:  # the pool was terminated under the borrower
+            raise PoolClosedError("the pool is closed")
+        self._holders.discard(dead)
+        dead.task = None
+        self._closed_count += 1
+        self._spawn(self._close_quietly(dead.driver))
+        try:
+            holder = await self._open_within(deadline)
+        except _WaitExpired as exc:
+            self._timeouts += 1
+            raise PoolTimeoutError(
+                f"no fresh connection within {timeout}s to retry a read: {exc.described}"
+            ) from None
+        self._holders.add(holder)
+        holder.task = asyncio.current_task(self._loop)
+        return holder
+
+    # -- bounded connects and pings ----------------------------------------------------
+    async def _open_within(self, deadline: float | None) -> _Holder:
+        """``_connect`` (its slot already counted), abandoned at ``deadline``."""
+        if deadline is None:
+            return await self._connect()  # bounded by the driver's connect timeout
+        done, value = await self._bounded(self._connect(), deadline)
+        if done:
+            return value  # type: ignore[no-any-return]
+        log.warning("pool connect still running at the acquire deadline: abandoned")
+        raise _WaitExpired(self._describe())
+
+    async def _bounded(self, aw: Awaitable[Any], at: float) -> tuple[bool, Any]:
+        """Run ``aw`` in a task until monotonic time ``at``: ``(True, result)``, or
+        ``(False, None)`` when it was still running (it is then cancelled; a
+        connection it opened anyway is closed in the background)."""
+        task = asyncio.ensure_future(aw)
+        try:
+            done, _ = await asyncio.wait((task,), timeout=max(0.0, at - time.monotonic()))
+        except BaseException:
+            # the caller was cancelled: cancel the work too, and let it finish
+            # cleaning up (its slot) before the cancellation goes on
+            task.cancel()
+            task.add_done_callback(self._adopt)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait((task,))
+            raise
+        if done:
+            return True, task.result()
+        task.cancel()
+        task.add_done_callback(self._adopt)
+        return False, None
+
+    def _adopt(self, task: asyncio.Future[Any]) -> None:
+        """An abandoned connect or ping ended: close a connection it opened regardless."""
+        if task.cancelled() or task.exception() is not None:
+            return
+        holder = task.result()
+        if isinstance(holder, _Holder):
+            self._discard(holder, "opened after its borrower gave up")
+
+    def _backing_off(self) -> bool:
+        """Whether new connects wait: a connect failed moments ago and live connections
+        (idle, or held by other tasks) may come back to the caller instead."""
+        until = self._backoff_until
+        return (
+            until is not None
+            and time.monotonic() < until
+            and self._has_live(asyncio.current_task())
+        )
+
+    def _has_live(self, task: asyncio.Task[Any] | None = None) -> bool:
+        """Whether the pool has an open connection that may come back to ``task``."""
+        return bool(self._idle) or any(h.task is not task or task is None for h in self._holders)
+
+    def _back_off(self) -> None:
+        """A connect failed: for CONNECT_BACKOFF seconds, waiters wait for live
+        connections; then one waiter is granted a connect attempt."""
+        loop = self._loop
+        if loop is None or self._closing:
+            return
+        self._backoff_until = time.monotonic() + CONNECT_BACKOFF
+        if self._backoff_timer is not None:
+            self._backoff_timer.cancel()
+        self._backoff_timer = loop.call_later(CONNECT_BACKOFF, self._backoff_over)
+
+    def _backoff_over(self) -> None:
+        self._backoff_timer = None
+        self._backoff_until = None
+        self._grant_capacity()
 
     def _check_not_held_by_current_task(self) -> None:
         """Fail fast when the current task holds every connection: it would wait on itself.
@@ -402,8 +612,12 @@ class Pool(QueryAPI):
             and (self.health_check is None or now - holder.last_used < self.health_check)
         )
 
-    async def _vet(self, holder: _Holder) -> _Holder | None:
-        """Check an idle connection before handing it out: lifetime, then health."""
+    async def _vet(self, holder: _Holder, deadline: float | None = None) -> _Holder | None:
+        """Check an idle connection before handing it out: lifetime, then health.
+
+        The ping ends by ``deadline`` and by ``health_check_timeout``, whichever
+        comes first; a ping that does not answer by then discards the connection.
+        """
         now = time.monotonic()
         if self.max_lifetime is not None and now - holder.created > self.max_lifetime:
             self._discard(holder, "reached max_lifetime")
@@ -412,12 +626,28 @@ class Pool(QueryAPI):
             self._discard(holder, "found closed")
             return None
         if self.health_check is not None and now - holder.last_used >= self.health_check:
+            limit = self.health_check_timeout
+            at = deadline
+            if limit is not None and (at is None or now + limit < at):
+                at = now + limit
+            self._opening += 1  # counted while its ping runs (neither idle nor in use)
             try:
-                await holder.driver.ping()
+                if at is None:
+                    await holder.driver.ping()
+                    answered = True
+                else:
+                    answered, _ = await self._bounded(holder.driver.ping(), at)
             except BaseException as exc:
+                self._opening -= 1
                 self._discard(holder, f"failed its health check ({exc!r})")
                 if not isinstance(exc, Exception):
                     raise
+                return None
+            self._opening -= 1
+            if not answered:
+                self._discard(holder, "its health check did not answer in time")
+                if deadline is not None and time.monotonic() >= deadline - 1e-3:
+                    raise _WaitExpired(self._describe())
                 return None
         return holder
 
@@ -432,16 +662,13 @@ class Pool(QueryAPI):
                 self._schedule_sweep(loop, deadline)
         try:
             return await fut
-        except BaseException as exc:
+        except BaseException:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self._hand_back(fut.result())  # granted as we gave up: pass it on
             else:
                 fut.cancel()
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(fut)
-            if isinstance(exc, _WaitExpired):
-                self._timeouts += 1
-                log.warning("pool timeout: %s", self._describe())
             raise
         finally:
             if deadline is not None:
@@ -458,12 +685,15 @@ class Pool(QueryAPI):
         self._sweeper = self._sweep_at = None
         now = time.monotonic() + 1e-4  # the loop may fire a timer a clock tick early
         earliest: float | None = None
+        described: str | None = None  # built before any is failed: all count as waiting
         for fut, deadline in list(self._deadlines.items()):
             if fut.done():
                 del self._deadlines[fut]
             elif deadline <= now:
                 del self._deadlines[fut]
-                fut.set_exception(_WaitExpired())
+                if described is None:
+                    described = self._describe()
+                fut.set_exception(_WaitExpired(described))
             elif earliest is None or deadline < earliest:
                 earliest = deadline
         if earliest is not None and not self._closed:
@@ -501,8 +731,11 @@ class Pool(QueryAPI):
             self._put_idle(grant)
 
     def _grant_capacity(self) -> None:
-        """After the size dropped: let the oldest waiter open a connection."""
+        """After the size dropped: let the oldest waiter open a connection (not while
+        backing off from a failed connect with live connections to wait for)."""
         if self._closing or self._size >= self.max_size:
+            return
+        if self._backoff_until is not None and self._has_live():
             return
         waiter = self._next_waiter()
         if waiter is not None:
@@ -694,6 +927,9 @@ class Pool(QueryAPI):
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = self._sweep_at = None
+        if self._backoff_timer is not None:
+            self._backoff_timer.cancel()
+            self._backoff_timer = None
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(BaseException):
@@ -727,11 +963,19 @@ class Pool(QueryAPI):
         await self.close()
 
     # -- the query API, one borrowed connection per statement --------------------------
+    def _borrow(self) -> _Checkout:
+        """A checkout for one statement: a retried read counts against its deadline."""
+        return _OneShot(self, None)
+
     async def _fetch(
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
     ) -> list[Row]:
         async with self.get() as conn:
             return await conn._fetch(sql, params, timeout)
+
+    async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
+        async with self._borrow() as conn:
+            return await conn._read(sql, params, timeout)
 
     async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
         async with self.get() as conn:
@@ -740,7 +984,7 @@ class Pool(QueryAPI):
     async def _stream(
         self, sql: str, params: Sequence[Any], batch: int, timeout: Timeout = DEFAULT
     ) -> AsyncIterator[list[Row]]:
-        async with self.get() as conn:
+        async with self._borrow() as conn:
             async for rows in conn._stream(sql, params, batch, timeout):
                 yield rows
 
@@ -806,6 +1050,7 @@ class PoolBuilder:
         self._acquire_timeout: float | None = 30.0
         self._max_lifetime: float | None = None
         self._health_check: float | None = 30.0
+        self._health_check_timeout: float | None = 5.0
         self._options: dict[str, Any] = {}
         self._statement_timeout: Any = DEFAULT  # DEFAULT: the URL's or connect options'
 
@@ -851,6 +1096,12 @@ class PoolBuilder:
         self._statement_timeout = seconds
         return self
 
+    def health_check_timeout(self, seconds: float | None) -> PoolBuilder:
+        """Longest a health ping may take before the connection is discarded (default
+        5 s; a ping also ends at the caller's acquire deadline)."""
+        self._health_check_timeout = seconds
+        return self
+
     def connect_options(self, **driver_kwargs: Any) -> PoolBuilder:
         """Options passed to the driver's connect call."""
         self._options.update(driver_kwargs)
@@ -873,6 +1124,7 @@ class PoolBuilder:
             ("acquire_timeout", self._acquire_timeout),
             ("max_lifetime", self._max_lifetime),
             ("health_check", self._health_check),
+            ("health_check_timeout", self._health_check_timeout),
         ):
             if seconds is not None and (
                 not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0
@@ -901,6 +1153,7 @@ class PoolBuilder:
             health_check=self._health_check,
             connect_options=options,
             statement_timeout=statement_timeout,
+            health_check_timeout=self._health_check_timeout,
         )
         return await pool._open()
 

@@ -86,6 +86,11 @@ class Executor(Protocol):
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
     ) -> list[Row]: ...
 
+    async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
+        """A SELECT a builder compiled (no side effect): a pool may retry it once
+        on a fresh connection when its connection turns out dead."""
+        ...
+
     async def _execute(
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
     ) -> int: ...
@@ -345,7 +350,7 @@ class Select(Generic[T]):
     async def collect(self) -> list[T]:
         """Run the query and return every result."""
         compiled, params = self._compiled()
-        rows = await self._ex._fetch(compiled.sql, params, self._timeout)
+        rows = await self._ex._read(compiled.sql, params, self._timeout)
         return self._converter(compiled)(rows)
 
     async def first(self) -> T | None:
@@ -363,7 +368,7 @@ class Select(Generic[T]):
         stmt.order_by = ()
         stmt.limit = Param(1, _INT)
         compiled, params = new._compiled()
-        return bool(await self._ex._fetch(compiled.sql, params, self._timeout))
+        return bool(await self._ex._read(compiled.sql, params, self._timeout))
 
     async def _scalar(self, expr: Func) -> Any:
         self._check_from()
@@ -384,7 +389,7 @@ class Select(Generic[T]):
             outer.items = (expr,)
             outer.order_by = ()
         compiled, nodes = statement_plan(self._ex.dialect, outer)
-        rows = await self._ex._fetch(compiled.sql, compiled.bind(nodes), self._timeout)
+        rows = await self._ex._read(compiled.sql, compiled.bind(nodes), self._timeout)
         values = rows_converter(self._ex.dialect, compiled, (expr,), scalars=True)(rows)
         return values[0] if values else None
 
@@ -1017,7 +1022,7 @@ class QueryAPI:
         # The common case: one cached plan per model (SQL, dumpers, row converter), so a
         # lookup builds no query tree; same SQL as select(model).filter(pk == k).first().
         plan = find_plan(ex.dialect, model)
-        found = plan.convert(await ex._fetch(plan.sql, plan.params(keys)))
+        found = plan.convert(await ex._read(plan.sql, plan.params(keys)))
         return found[0] if found else None
 
 

@@ -7,6 +7,7 @@ from .test_large_in import TestLargeIn
 from .test_logging import TestSqlLogging
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
+from .test_pool_faults import TestPoolFaults
 from .test_pool_safety import TestPoolSafety
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
@@ -22,6 +23,7 @@ __all__ = [
     "TestLargeIn",
     "TestModels",
     "TestPool",
+    "TestPoolFaults",
     "TestPoolSafety",
     "TestPoolStateMachine",
     "TestQueries",
