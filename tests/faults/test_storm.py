@@ -1,0 +1,112 @@
+"""Cancellation storms: thousands of tasks cancelled at random points of their work."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ormer import Database, Pool
+
+from .conftest import Backend, bounded
+from .workload import (
+    Ledger,
+    Tally,
+    assert_pool_whole,
+    assert_server_sessions,
+    check_ledger,
+    read,
+    reset_table,
+    transfer,
+)
+
+pytestmark = pytest.mark.faults
+
+TASKS = 2000
+ROUND = 500
+MAX_SIZE = 10
+
+
+async def _work(pool: Pool, tally: Tally, kind: int) -> None:
+    if kind == 0:
+        await transfer(pool, tally)
+    elif kind == 1:
+        await read(pool, tally)
+    else:  # a borrowed connection, a transaction of reads, an explicit release
+        async with pool.get() as conn, conn.transaction():
+            await conn.select(Ledger).filter(Ledger.pair == -1).collect()
+            await conn.select(Ledger).count()
+
+
+async def storm(pool: Pool, tally: Tally, seed: int) -> dict[str, int]:
+    """TASKS tasks in rounds of ROUND, each cancelled after a random delay (0-60 ms;
+    one in five is left to finish). Returns how each ended."""
+    rng = random.Random(seed)
+    loop = asyncio.get_running_loop()
+    ended: dict[str, int] = {"done": 0, "cancelled": 0}
+    unexpected: list[BaseException] = []
+    for _ in range(TASKS // ROUND):
+        tasks = []
+        for _ in range(ROUND):
+            task = loop.create_task(_work(pool, tally, rng.randrange(3)))
+            if rng.random() < 0.8:
+                loop.call_later(rng.uniform(0, 0.06), task.cancel)
+            tasks.append(task)
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, asyncio.CancelledError):
+                ended["cancelled"] += 1
+            elif isinstance(result, BaseException):
+                unexpected.append(result)
+            else:
+                ended["done"] += 1
+    assert not unexpected, f"{len(unexpected)} tasks failed: {unexpected[:5]!r}"
+    return ended
+
+
+@bounded(120)
+async def test_cancellation_storm(backend: Backend, figure: Callable[[str], None]) -> None:
+    url = backend.url()
+    await reset_table(url)
+    tally = Tally()
+    async with (
+        await Database.create_pool(url).max_size(MAX_SIZE).acquire_timeout(30).build() as pool
+    ):
+        start = time.monotonic()
+        ended = await storm(pool, tally, seed=15)
+        took = time.monotonic() - start
+        await assert_pool_whole(pool)
+        sessions = await assert_server_sessions(backend, pool)
+        counts = await check_ledger(url, tally)
+        assert await pool.select(Ledger).count() == 2 * counts["pairs"]
+        s = pool.stats()
+        figure(
+            f"{backend.name}: {TASKS} tasks in {took:.1f}s, {ended['cancelled']} cancelled, "
+            f"{ended['done']} finished; {counts['acked']} transfers acknowledged, "
+            f"{counts['unacked_committed']} committed unacknowledged; connections created "
+            f"{s.created}, closed {s.closed}; {sessions} server sessions after, 0 idle in tx"
+        )
+
+
+@pytest.mark.sqlite
+@bounded(120)
+async def test_cancellation_storm_sqlite(tmp_path: Path, figure: Callable[[str], None]) -> None:
+    url = f"sqlite:///{tmp_path / 'storm.db'}"
+    await reset_table(url)
+    tally = Tally()
+    async with await Database.create_pool(url).max_size(4).acquire_timeout(30).build() as pool:
+        start = time.monotonic()
+        ended = await storm(pool, tally, seed=16)
+        took = time.monotonic() - start
+        await assert_pool_whole(pool)
+        counts = await check_ledger(url, tally)
+        async with pool.get() as conn:  # the write lock was not left held
+            await conn.insert(Ledger(pair=0, amount=0))
+        figure(
+            f"sqlite: {TASKS} tasks in {took:.1f}s, {ended['cancelled']} cancelled, "
+            f"{ended['done']} finished; {counts['acked']} transfers acknowledged; "
+            f"pool {pool.stats()}"
+        )
