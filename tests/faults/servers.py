@@ -65,6 +65,27 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def _descendants(root: int) -> list[int]:
+    """The pids descending from ``root`` (from /proc), children first found first."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class PrivateServer:
     """A server process of our own: start, stop, restart, stall (SIGSTOP), resume."""
 
@@ -153,22 +174,30 @@ class PrivateServer:
         return await self.start()
 
     def pause(self) -> None:
-        """SIGSTOP the server and its children (the whole process group we started)."""
+        """SIGSTOP the server and every descendant of it (PostgreSQL's backends put
+        themselves in sessions of their own: the process group is not enough)."""
         assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGSTOP)
+        os.killpg(self.proc.pid, signal.SIGSTOP)  # first: no new child after the scan
         self.stopped = True
+        for pid in _descendants(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         """SIGCONT what :meth:`pause` stopped."""
         if self.stopped and self.proc is not None and self.proc.poll() is None:
+            for pid in _descendants(self.proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
             os.killpg(self.proc.pid, signal.SIGCONT)
         self.stopped = False
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGCONT)
-            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in [*_descendants(proc.pid), proc.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(10)
 
@@ -182,7 +211,8 @@ class PrivateServer:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 self._kill_group(proc)
-        # children (PostgreSQL backends) that outlived their postmaster
+        # children that outlived the server process (PostgreSQL backends of a
+        # postmaster that was killed): the process group and its descendants
         if proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,171 @@
+"""A stalled server (SIGSTOP of the server and its children): every wait ends in time.
+
+The server accepts TCP (the kernel completes the handshake) but answers nothing,
+which is what a hung server or a lost route looks like to a client. While it is
+stopped: ``get()`` with ``acquire_timeout(1)`` raises PoolTimeoutError within
+about a second whether the pool must ping an idle connection (health check due)
+or connect a new one, ``Database.connect`` with ``connect_timeout=1`` raises
+ConnectionError, and a statement with ``.timeout(0.5)`` raises
+StatementTimeoutError. After SIGCONT everything serves again.
+
+Needs from issue 15: acquire_timeout bounding connect and ping (pool), the
+statement timeout (``.timeout()`` on builders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from ormer import (
+    ConnectionError,
+    ConnectionLostError,
+    Database,
+    PoolTimeoutError,
+    StatementTimeoutError,
+)
+
+from .conftest import Backend, bounded
+from .workload import Ledger, assert_pool_whole, assert_server_sessions, reset_table, until
+
+pytestmark = pytest.mark.faults
+
+#: how much later than its timeout a bounded wait may end (2 shared cores under CI load)
+SLACK = 1.0
+#: after SIGCONT, the pools must serve within this
+RECOVERY_BOUND = 5.0
+
+
+#: a bounded wait still running this long after its bound has no bound (fail fast)
+GIVE_UP = 5.0
+
+
+async def timed(coro: object, bound: float) -> tuple[float, BaseException | None]:
+    """How long ``coro`` took and what it raised; fails if it outlives ``bound`` + GIVE_UP."""
+    start = time.monotonic()
+    try:
+        async with asyncio.timeout(bound + GIVE_UP):
+            await coro  # type: ignore[misc]
+    except TimeoutError as exc:
+        if time.monotonic() - start >= bound + GIVE_UP:
+            raise AssertionError(
+                f"still waiting {bound + GIVE_UP}s later (bound {bound}s)"
+            ) from exc
+        return time.monotonic() - start, exc
+    except Exception as exc:
+        return time.monotonic() - start, exc
+    return time.monotonic() - start, None
+
+
+async def _get_and_release(pool: object) -> None:
+    conn = await pool.get()  # type: ignore[attr-defined]
+    await conn.release()
+
+
+@bounded(60)
+async def test_stalled_server_pool_get_is_bounded(
+    backend: Backend, figure: Callable[[str], None]
+) -> None:
+    url = backend.url()
+    await reset_table(url)
+    pinging = await Database.create_pool(url).max_size(2).acquire_timeout(1).health_check(0).build()
+    fresh = await Database.create_pool(url).max_size(2).acquire_timeout(1).build()
+    try:
+        await _get_and_release(pinging)  # one idle connection, pinged at every checkout
+        await fresh.close()  # reopened below as an empty pool
+        fresh = await Database.create_pool(url).max_size(2).acquire_timeout(1).build()
+        assert fresh.stats().size == 0
+        backend.server.pause()
+        try:
+            ping_took, ping_err = await timed(_get_and_release(pinging), 1)
+            connect_took, connect_err = await timed(_get_and_release(fresh), 1)
+            direct_took, direct_err = await timed(Database.connect(url, connect_timeout=1), 1)
+        finally:
+            backend.server.resume()
+        resumed = time.monotonic()
+        assert isinstance(ping_err, PoolTimeoutError), f"ping: {ping_err!r}"
+        assert ping_took <= 1 + SLACK, f"get() with a ping due took {ping_took:.2f}s"
+        assert isinstance(connect_err, PoolTimeoutError), f"connect: {connect_err!r}"
+        assert connect_took <= 1 + SLACK, f"get() needing a connect took {connect_took:.2f}s"
+        assert isinstance(direct_err, ConnectionError), f"Database.connect: {direct_err!r}"
+        assert direct_took <= 1 + SLACK, f"Database.connect took {direct_took:.2f}s"
+
+        assert await until(lambda: _serves(pinging), RECOVERY_BOUND), "no recovery after SIGCONT"
+        assert await until(lambda: _serves(fresh), RECOVERY_BOUND), "no recovery after SIGCONT"
+        recovered = time.monotonic() - resumed
+        for pool in (pinging, fresh):
+            await assert_pool_whole(pool)
+        figure(
+            f"{backend.name} SIGSTOP: get() with ping due {ping_took:.2f}s, get() needing a "
+            f"connect {connect_took:.2f}s, Database.connect {direct_took:.2f}s (all limits 1 s); "
+            f"serving {recovered:.2f}s after SIGCONT"
+        )
+    finally:
+        backend.server.resume()
+        await pinging.terminate()
+        await fresh.terminate()
+
+
+async def _serves(pool: object) -> bool:
+    try:
+        await pool.select(Ledger).count()  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return True
+
+
+@bounded(60)
+async def test_stalled_server_statement_timeout(
+    backend: Backend, figure: Callable[[str], None]
+) -> None:
+    url = backend.url()
+    await reset_table(url)
+    async with await Database.create_pool(url).max_size(3).acquire_timeout(5).build() as pool:
+        async with pool.get() as conn:
+            await conn.select(Ledger).count()
+            backend.server.pause()
+            try:
+                took, err = await timed(conn.select(Ledger).timeout(0.5).collect(), 0.5)
+            finally:
+                backend.server.resume()
+        # the connection may be given up (its statement's fate is unknown), never hung
+        assert isinstance(err, (StatementTimeoutError, ConnectionLostError)), repr(err)
+        if isinstance(err, StatementTimeoutError):
+            assert err.timeout == 0.5
+        assert took <= 0.5 + SLACK, f".timeout(0.5) on a stalled server took {took:.2f}s"
+        assert await until(lambda: _serves(pool), RECOVERY_BOUND)
+        await assert_pool_whole(pool)
+        await assert_server_sessions(backend, pool)
+        figure(f"{backend.name} SIGSTOP: .timeout(0.5) ended in {took:.2f}s ({type(err).__name__})")
+
+
+@bounded(60)
+async def test_stall_under_load_recovers(backend: Backend, figure: Callable[[str], None]) -> None:
+    """20 tasks reading through a pool with acquire_timeout(1) and statement_timeout(1)
+    while the server is stopped: every one ends (PoolTimeoutError, StatementTimeoutError)
+    within its bounds, and all serve after SIGCONT."""
+    url = backend.url()
+    await reset_table(url)
+    builder = Database.create_pool(url).max_size(5).acquire_timeout(1).statement_timeout(1)
+    async with await builder.build() as pool:
+        await asyncio.gather(*(pool.select(Ledger).count() for _ in range(5)))
+        backend.server.pause()
+        try:
+            results = await asyncio.gather(
+                *(timed(pool.select(Ledger).count(), 2) for _ in range(20))
+            )
+        finally:
+            backend.server.resume()
+        worst = max(t for t, _ in results)
+        errors = {type(e).__name__ for _, e in results if e is not None}
+        assert errors <= {"PoolTimeoutError", "StatementTimeoutError"}, errors
+        # a borrower served just before its acquire deadline then runs a statement of 1 s
+        assert worst <= 2 + SLACK, f"a borrower took {worst:.2f}s (1 s to get, 1 s to run)"
+        assert await until(lambda: _serves(pool), RECOVERY_BOUND)
+        await asyncio.gather(*(pool.select(Ledger).count() for _ in range(20)))
+        await assert_pool_whole(pool)
+        await assert_server_sessions(backend, pool)
+        figure(f"{backend.name} SIGSTOP under load: 20 borrowers all ended within {worst:.2f}s")
