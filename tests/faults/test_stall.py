@@ -29,40 +29,20 @@ from ormer import (
 )
 
 from .conftest import Backend, bounded
-from .workload import Ledger, assert_pool_whole, assert_server_sessions, reset_table, until
+from .workload import (
+    RECOVERY_BOUND,
+    SLACK,
+    Ledger,
+    assert_pool_whole,
+    assert_server_sessions,
+    get_and_release,
+    reset_table,
+    serves,
+    timed,
+    until,
+)
 
 pytestmark = pytest.mark.faults
-
-#: how much later than its timeout a bounded wait may end (2 shared cores under CI load)
-SLACK = 1.0
-#: after SIGCONT, the pools must serve within this
-RECOVERY_BOUND = 5.0
-
-
-#: a bounded wait still running this long after its bound has no bound (fail fast)
-GIVE_UP = 5.0
-
-
-async def timed(coro: object, bound: float) -> tuple[float, BaseException | None]:
-    """How long ``coro`` took and what it raised; fails if it outlives ``bound`` + GIVE_UP."""
-    start = time.monotonic()
-    try:
-        async with asyncio.timeout(bound + GIVE_UP):
-            await coro  # type: ignore[misc]
-    except TimeoutError as exc:
-        if time.monotonic() - start >= bound + GIVE_UP:
-            raise AssertionError(
-                f"still waiting {bound + GIVE_UP}s later (bound {bound}s)"
-            ) from exc
-        return time.monotonic() - start, exc
-    except Exception as exc:
-        return time.monotonic() - start, exc
-    return time.monotonic() - start, None
-
-
-async def _get_and_release(pool: object) -> None:
-    conn = await pool.get()  # type: ignore[attr-defined]
-    await conn.release()
 
 
 @bounded(60)
@@ -74,14 +54,14 @@ async def test_stalled_server_pool_get_is_bounded(
     pinging = await Database.create_pool(url).max_size(2).acquire_timeout(1).health_check(0).build()
     fresh = await Database.create_pool(url).max_size(2).acquire_timeout(1).build()
     try:
-        await _get_and_release(pinging)  # one idle connection, pinged at every checkout
+        await get_and_release(pinging)  # one idle connection, pinged at every checkout
         await fresh.close()  # reopened below as an empty pool
         fresh = await Database.create_pool(url).max_size(2).acquire_timeout(1).build()
         assert fresh.stats().size == 0
         backend.server.pause()
         try:
-            ping_took, ping_err = await timed(_get_and_release(pinging), 1)
-            connect_took, connect_err = await timed(_get_and_release(fresh), 1)
+            ping_took, ping_err = await timed(get_and_release(pinging), 1)
+            connect_took, connect_err = await timed(get_and_release(fresh), 1)
             direct_took, direct_err = await timed(Database.connect(url, connect_timeout=1), 1)
         finally:
             backend.server.resume()
@@ -93,8 +73,8 @@ async def test_stalled_server_pool_get_is_bounded(
         assert isinstance(direct_err, ConnectionError), f"Database.connect: {direct_err!r}"
         assert direct_took <= 1 + SLACK, f"Database.connect took {direct_took:.2f}s"
 
-        assert await until(lambda: _serves(pinging), RECOVERY_BOUND), "no recovery after SIGCONT"
-        assert await until(lambda: _serves(fresh), RECOVERY_BOUND), "no recovery after SIGCONT"
+        assert await until(lambda: serves(pinging), RECOVERY_BOUND), "no recovery after SIGCONT"
+        assert await until(lambda: serves(fresh), RECOVERY_BOUND), "no recovery after SIGCONT"
         recovered = time.monotonic() - resumed
         for pool in (pinging, fresh):
             await assert_pool_whole(pool)
@@ -107,14 +87,6 @@ async def test_stalled_server_pool_get_is_bounded(
         backend.server.resume()
         await pinging.terminate()
         await fresh.terminate()
-
-
-async def _serves(pool: object) -> bool:
-    try:
-        await pool.select(Ledger).count()  # type: ignore[attr-defined]
-    except Exception:
-        return False
-    return True
 
 
 @bounded(60)
@@ -136,7 +108,7 @@ async def test_stalled_server_statement_timeout(
         if isinstance(err, StatementTimeoutError):
             assert err.timeout == 0.5
         assert took <= 0.5 + SLACK, f".timeout(0.5) on a stalled server took {took:.2f}s"
-        assert await until(lambda: _serves(pool), RECOVERY_BOUND)
+        assert await until(lambda: serves(pool), RECOVERY_BOUND)
         await assert_pool_whole(pool)
         await assert_server_sessions(backend, pool)
         figure(f"{backend.name} SIGSTOP: .timeout(0.5) ended in {took:.2f}s ({type(err).__name__})")
@@ -164,7 +136,7 @@ async def test_stall_under_load_recovers(backend: Backend, figure: Callable[[str
         assert errors <= {"PoolTimeoutError", "StatementTimeoutError"}, errors
         # a borrower served just before its acquire deadline then runs a statement of 1 s
         assert worst <= 2 + SLACK, f"a borrower took {worst:.2f}s (1 s to get, 1 s to run)"
-        assert await until(lambda: _serves(pool), RECOVERY_BOUND)
+        assert await until(lambda: serves(pool), RECOVERY_BOUND)
         await asyncio.gather(*(pool.select(Ledger).count() for _ in range(20)))
         await assert_pool_whole(pool)
         await assert_server_sessions(backend, pool)

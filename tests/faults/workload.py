@@ -209,3 +209,43 @@ async def sample_sessions(backend: Any, stop: asyncio.Event, seen: list[int]) ->
         with contextlib.suppress(OrmerError):  # the server is down (restart): nothing to count
             seen.append(len(await backend.session_ids()))
         await asyncio.sleep(0.1)
+
+
+#: how much later than its timeout a bounded wait may end (2 shared cores under CI load)
+SLACK = 1.0
+#: once a fault is over (SIGCONT, network restored), the pools must serve within this
+RECOVERY_BOUND = 5.0
+#: a bounded wait still running this long after its bound has no bound (fail fast)
+GIVE_UP = 5.0
+
+
+async def timed(coro: object, bound: float) -> tuple[float, BaseException | None]:
+    """How long ``coro`` took and what it raised; fails if it outlives ``bound`` + GIVE_UP."""
+    start = time.monotonic()
+    try:
+        async with asyncio.timeout(bound + GIVE_UP):
+            await coro  # type: ignore[misc]
+    except TimeoutError as exc:
+        if time.monotonic() - start >= bound + GIVE_UP:
+            raise AssertionError(
+                f"still waiting {bound + GIVE_UP}s later (bound {bound}s)"
+            ) from exc
+        return time.monotonic() - start, exc
+    except Exception as exc:
+        return time.monotonic() - start, exc
+    return time.monotonic() - start, None
+
+
+async def get_and_release(pool: object) -> None:
+    """Borrow a connection and give it back."""
+    conn = await pool.get()  # type: ignore[attr-defined]
+    await conn.release()
+
+
+async def serves(pool: object) -> bool:
+    """Whether a read through the pool succeeds now."""
+    try:
+        await pool.select(Ledger).count()  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return True
