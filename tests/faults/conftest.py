@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,6 +32,7 @@ from .servers import (
     ServerStartError,
     start_mariadb,
     start_postgres,
+    sweep_orphans,
 )
 
 P = ParamSpec("P")
@@ -86,7 +88,14 @@ def bounded(seconds: float) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
 
 
 # -- the private servers ----------------------------------------------------------------------
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")  # pytest then runs the finalizers: servers stopped
+
+
 def _start(backend: str, starter: Callable[[], Awaitable[Any]]) -> Any:
+    sweep_orphans()
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         server = asyncio.run(starter())  # type: ignore[arg-type]
     except ServerStartError as exc:
@@ -122,6 +131,8 @@ class Backend:
     server: PrivatePostgres | PrivateMariaDB
     #: a statement that sleeps ``{}`` seconds on the server
     sleep_sql: str
+    #: a statement that runs for minutes, busy on the server, until cancelled
+    slow_sql: str
 
     def url(self, port: int | None = None) -> str:
         raise NotImplementedError
@@ -144,10 +155,15 @@ class Backend:
     async def kill(self, session_id: int) -> None:
         raise NotImplementedError
 
+    async def running(self) -> int:
+        """How many statements the pools' sessions are running now."""
+        raise NotImplementedError
+
 
 class PgBackend(Backend):
     name = "postgres"
     sleep_sql = "SELECT pg_sleep({})"
+    slow_sql = "SELECT pg_sleep(300)"
     app = "ormer_faults"
 
     def __init__(self, server: PrivatePostgres) -> None:
@@ -176,10 +192,19 @@ class PgBackend(Backend):
     async def kill(self, session_id: int) -> None:
         await self.admin(f"SELECT pg_terminate_backend({int(session_id)})")
 
+    async def running(self) -> int:
+        ((n,),) = await self.admin(
+            "SELECT count(*) FROM pg_stat_activity"
+            f" WHERE application_name = '{self.app}' AND state = 'active'"
+        )
+        return int(n)
+
 
 class MariaBackend(Backend):
     name = "mariadb"
     sleep_sql = "SELECT SLEEP({})"
+    # not SLEEP(): a KILL QUERY makes SLEEP return 1 without an error
+    slow_sql = "SELECT COUNT(*) FROM seq_1_to_100000 a, seq_1_to_100000 b"
 
     def __init__(self, server: PrivateMariaDB) -> None:
         self.server = server
@@ -205,6 +230,13 @@ class MariaBackend(Backend):
 
     async def kill(self, session_id: int) -> None:
         await self.admin(f"KILL CONNECTION {int(session_id)}")
+
+    async def running(self) -> int:
+        ((n,),) = await self.admin(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+            " WHERE USER = 'app' AND COMMAND = 'Query'"
+        )
+        return int(n)
 
 
 @pytest.fixture

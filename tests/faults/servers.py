@@ -65,6 +65,35 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+PREFIX = "ormer-faults-"
+
+
+def sweep_orphans() -> list[str]:
+    """Stop the servers of fault sessions that died without tearing down (killed by
+    SIGKILL, say): a directory ``ormer-faults-<name>-<pid>-*`` whose pid is gone. Only
+    processes whose command line names that directory are killed. Returns what went."""
+    swept = []
+    tmp = Path(tempfile.gettempdir())
+    for d in tmp.glob(f"{PREFIX}*"):
+        parts = d.name[len(PREFIX) :].split("-")
+        if len(parts) < 3 or not parts[1].isdigit() or Path(f"/proc/{parts[1]}").exists():
+            continue
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(d).encode() in cmdline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry), signal.SIGCONT)
+                    os.kill(int(entry), signal.SIGKILL)
+        shutil.rmtree(d, ignore_errors=True)
+        swept.append(str(d))
+    return swept
+
+
 def _descendants(root: int) -> list[int]:
     """The pids descending from ``root`` (from /proc), children first found first."""
     children: dict[int, list[int]] = {}
@@ -92,7 +121,7 @@ class PrivateServer:
     name = "server"
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix=f"ormer-faults-{self.name}-{os.getpid()}-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{self.name}-{os.getpid()}-"))
         os.chmod(self.root, 0o755)
         self.port = free_port()
         self.log = self.root / "server.log"
@@ -566,4 +595,5 @@ __all__: Sequence[str] = [
     "free_port",
     "start_mariadb",
     "start_postgres",
+    "sweep_orphans",
 ]
