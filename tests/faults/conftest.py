@@ -67,20 +67,28 @@ def figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 def bounded(seconds: float) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """The watchdog: the test body runs under ``asyncio.timeout(seconds)``; a hung task
-    fails the test (with the stack of what hung) instead of hanging CI."""
+    fails the test (with the stack of what hung) instead of hanging CI. A body that
+    ends must leave no task of its own running (2 s of grace for closings)."""
 
     def wrap(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(fn)
         async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            before = asyncio.all_tasks()
             try:
                 async with asyncio.timeout(seconds):
-                    return await fn(*args, **kwargs)
+                    result = await fn(*args, **kwargs)
             except TimeoutError as exc:
-                if exc.__context__ is not None and isinstance(
-                    exc.__context__, asyncio.CancelledError
-                ):
+                if isinstance(exc.__context__, asyncio.CancelledError):
                     raise AssertionError(f"watchdog: the test body hung past {seconds}s") from exc
                 raise
+            left: set[asyncio.Task[Any]] = set()
+            for _ in range(40):
+                left = {t for t in asyncio.all_tasks() - before if not t.done()}
+                if not left:
+                    break
+                await asyncio.sleep(0.05)
+            assert not left, f"tasks still running after the test: {sorted(map(repr, left))[:5]}"
+            return result
 
         return run
 

@@ -56,6 +56,12 @@ async def test_restart_mid_load(backend: Backend, figure: Callable[[str], None])
         first = tally.first_success_after(up)
         assert first is not None, f"no operation succeeded after the restart: {tally.describe()}"
         recovery = first - up
+        figure(
+            f"{backend.name} restart: server down+up {up - down:.2f}s (ready after "
+            f"{ready_after:.2f}s), first success {recovery:.2f}s after it was up, outage "
+            f"{first - down:.2f}s; {tally.describe()}; peak sessions {max(seen, default=0)}"
+            f"/{MAX_SIZE}"
+        )
         assert recovery <= RECOVERY_BOUND, f"recovered {recovery:.2f}s after the server was up"
         assert not tally.unexpected, f"untyped failures: {tally.unexpected[:5]!r}"
         assert max(seen, default=0) <= MAX_SIZE, f"server sessions above max_size: {max(seen)}"
@@ -63,12 +69,7 @@ async def test_restart_mid_load(backend: Backend, figure: Callable[[str], None])
         sessions = await assert_server_sessions(backend, pool)
         counts = await check_ledger(url, tally)
         assert len(tally.acked) > before, "no transfer acknowledged after the restart"
-        figure(
-            f"{backend.name} restart: server down+up {up - down:.2f}s (ready after "
-            f"{ready_after:.2f}s), first success {recovery:.2f}s after it was up, outage "
-            f"{first - down:.2f}s; {tally.describe()}; pairs {counts}; "
-            f"peak sessions {max(seen, default=0)}/{MAX_SIZE}, {sessions} after"
-        )
+        figure(f"{backend.name} restart: ledger {counts}, {sessions} server sessions after")
     finally:
         stop.set()
         await pool.terminate()
