@@ -50,10 +50,23 @@ async def test_cut_connect_and_ping_bounded(
     await reset_table(backend.url())
     async with TcpProxy(backend.server.port) as proxy:
         url = backend.url(proxy.port)
+        # a connect begun while the network is cut ends by its own timeout (2 s) once the
+        # caller gave up: short, so that the pool is whole soon after the network is back
         pinging = await (
-            Database.create_pool(url).max_size(2).acquire_timeout(1).health_check(0).build()
+            Database.create_pool(url)
+            .max_size(2)
+            .acquire_timeout(1)
+            .health_check(0)
+            .connect_options(connect_timeout=2)
+            .build()
         )
-        empty = await Database.create_pool(url).max_size(2).acquire_timeout(1).build()
+        empty = await (
+            Database.create_pool(url)
+            .max_size(2)
+            .acquire_timeout(1)
+            .connect_options(connect_timeout=2)
+            .build()
+        )
         try:
             await get_and_release(pinging)  # one idle connection, pinged at every checkout
             proxy.blackhole()
@@ -91,8 +104,10 @@ async def test_cut_mid_statement_bounded(backend: Backend, figure: Callable[[str
             async with pool.get() as conn:
                 await conn.select(Ledger).count()
                 proxy.blackhole()
-                took, err = await timed(conn.select(Ledger).timeout(0.5).collect(), 0.5)
-            proxy.restore()
+                try:
+                    took, err = await timed(conn.select(Ledger).timeout(0.5).collect(), 0.5)
+                finally:
+                    proxy.restore()  # before the connection goes back to the pool
             # the statement's fate is unknown to the client: its connection may be given up
             assert isinstance(err, (StatementTimeoutError, ConnectionLostError)), repr(err)
             assert took <= 0.5 + SLACK, f".timeout(0.5) across a cut took {took:.2f}s"
