@@ -70,9 +70,13 @@ async def test_cut_connect_and_ping_bounded(
         try:
             await get_and_release(pinging)  # one idle connection, pinged at every checkout
             proxy.blackhole()
-            direct_took, direct_err = await timed(Database.connect(url, connect_timeout=1), 1)
-            connect_took, connect_err = await timed(get_and_release(empty), 1)
-            ping_took, ping_err = await timed(get_and_release(pinging), 1)
+            direct_took, direct_err = await timed(
+                Database.connect(url, connect_timeout=1), 1, "Database.connect"
+            )
+            connect_took, connect_err = await timed(
+                get_and_release(empty), 1, "get() needing a connect"
+            )
+            ping_took, ping_err = await timed(get_and_release(pinging), 1, "get() with a ping due")
             assert isinstance(direct_err, ConnectionError), f"Database.connect: {direct_err!r}"
             assert direct_took <= 1 + SLACK, f"Database.connect took {direct_took:.2f}s"
             assert isinstance(connect_err, PoolTimeoutError), f"get() to connect: {connect_err!r}"
@@ -105,7 +109,9 @@ async def test_cut_mid_statement_bounded(backend: Backend, figure: Callable[[str
                 await conn.select(Ledger).count()
                 proxy.blackhole()
                 try:
-                    took, err = await timed(conn.select(Ledger).timeout(0.5).collect(), 0.5)
+                    took, err = await timed(
+                        conn.select(Ledger).timeout(0.5).collect(), 0.5, ".timeout(0.5)"
+                    )
                 finally:
                     proxy.restore()  # before the connection goes back to the pool
             # the statement's fate is unknown to the client: its connection may be given up
@@ -133,7 +139,9 @@ async def test_reset_connections(backend: Backend, figure: Callable[[str], None]
                 await c.release()
             async with pool.get() as conn:
                 proxy.cut()
-                took, err = await timed(conn.select(Ledger).count(), 0.5)
+                took, err = await timed(
+                    conn.select(Ledger).count(), 0.5, "a statement on a reset connection"
+                )
             assert isinstance(err, ConnectionLostError), repr(err)
             assert took <= 0.5 + SLACK, f"a statement on a reset connection took {took:.2f}s"
             failures = []

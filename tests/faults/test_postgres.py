@@ -56,7 +56,7 @@ async def test_max_connections_callers_wait_for_the_pools_connections(
         took = time.monotonic() - start
         failed = [r for r in results if isinstance(r, BaseException)]
         # a pool that holds no connection cannot serve: a typed error within its bound
-        empty_took, empty_err = await timed(_borrow(empty), 1)
+        empty_took, empty_err = await timed(_borrow(empty), 1, "get() on an empty pool")
         for c in held:
             await c.close()
         held = []

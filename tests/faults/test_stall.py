@@ -58,9 +58,13 @@ async def test_stalled_server_pool_get_is_bounded(
         assert fresh.stats().size == 0  # a get() must connect
         backend.server.pause()
         try:
-            ping_took, ping_err = await timed(get_and_release(pinging), 1)
-            connect_took, connect_err = await timed(get_and_release(fresh), 1)
-            direct_took, direct_err = await timed(Database.connect(url, connect_timeout=1), 1)
+            ping_took, ping_err = await timed(get_and_release(pinging), 1, "get() with a ping due")
+            connect_took, connect_err = await timed(
+                get_and_release(fresh), 1, "get() needing a connect"
+            )
+            direct_took, direct_err = await timed(
+                Database.connect(url, connect_timeout=1), 1, "Database.connect"
+            )
         finally:
             backend.server.resume()
         resumed = time.monotonic()
@@ -98,7 +102,9 @@ async def test_stalled_server_statement_timeout(
             await conn.select(Ledger).count()
             backend.server.pause()
             try:
-                took, err = await timed(conn.select(Ledger).timeout(0.5).collect(), 0.5)
+                took, err = await timed(
+                    conn.select(Ledger).timeout(0.5).collect(), 0.5, ".timeout(0.5)"
+                )
             finally:
                 backend.server.resume()
         # the connection may be given up (its statement's fate is unknown), never hung
@@ -125,7 +131,7 @@ async def test_stall_under_load_recovers(backend: Backend, figure: Callable[[str
         backend.server.pause()
         try:
             results = await asyncio.gather(
-                *(timed(pool.select(Ledger).count(), 2) for _ in range(20))
+                *(timed(pool.select(Ledger).count(), 2, "a read") for _ in range(20))
             )
         finally:
             backend.server.resume()

@@ -219,7 +219,9 @@ RECOVERY_BOUND = 5.0
 GIVE_UP = 5.0
 
 
-async def timed(coro: object, bound: float) -> tuple[float, BaseException | None]:
+async def timed(
+    coro: object, bound: float, what: str = "the operation"
+) -> tuple[float, BaseException | None]:
     """How long ``coro`` took and what it raised; fails if it outlives ``bound`` + GIVE_UP."""
     start = time.monotonic()
     try:
@@ -228,7 +230,7 @@ async def timed(coro: object, bound: float) -> tuple[float, BaseException | None
     except TimeoutError as exc:
         if time.monotonic() - start >= bound + GIVE_UP:
             raise AssertionError(
-                f"still waiting {bound + GIVE_UP}s later (bound {bound}s)"
+                f"{what}: still waiting {bound + GIVE_UP}s later (bound {bound}s)"
             ) from exc
         return time.monotonic() - start, exc
     except Exception as exc:
