@@ -1,19 +1,22 @@
-"""Cancellation storms: thousands of tasks cancelled at random points of their work."""
+"""Cancellation storms (thousands of tasks cancelled at random points) and many waiters
+timing out together on an exhausted pool."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ormer import Database, Pool
+from ormer import Database, Pool, PoolTimeoutError
 
 from .conftest import Backend, bounded
 from .workload import (
+    SLACK,
     Ledger,
     Tally,
     assert_pool_whole,
@@ -110,3 +113,43 @@ async def test_cancellation_storm_sqlite(tmp_path: Path, figure: Callable[[str],
             f"{ended['done']} finished; {counts['acked']} transfers acknowledged; "
             f"pool {pool.stats()}"
         )
+
+
+@pytest.mark.sqlite
+@bounded(60)
+async def test_exhaustion_timeouts_say_how_many_waited(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """85 callers time out together on an exhausted pool: each ends within its bound with
+    PoolTimeoutError, and the messages show the waiters (issue 15 item 11: not waiting=0)."""
+    url = f"sqlite:///{tmp_path / 'exhausted.db'}"
+    await reset_table(url)
+    async with await Database.create_pool(url).max_size(1).build() as pool:
+        holder = await pool.get()
+        start = time.monotonic()
+        results = await asyncio.gather(
+            *(_get_within(pool, 0.5) for _ in range(85)), return_exceptions=True
+        )
+        took = time.monotonic() - start
+        await holder.release()
+        assert all(isinstance(r, PoolTimeoutError) for r in results), {
+            type(r).__name__ for r in results
+        }
+        waiting = [int(m.group(1)) for r in results if (m := WAITING.search(str(r)))]
+        assert len(waiting) == 85, str(results[0])
+        assert max(waiting) >= 84, f"85 waiters timed out, messages say waiting={max(waiting)}"
+        assert took <= 0.5 + SLACK
+        assert pool.stats().timeouts == 85
+        await assert_pool_whole(pool)
+        figure(
+            f"sqlite: 85 waiters timed out together in {took:.2f}s, messages waiting="
+            f"{min(waiting)}..{max(waiting)}"
+        )
+
+
+WAITING = re.compile(r"waiting=(\d+)")
+
+
+async def _get_within(pool: Pool, timeout: float) -> None:
+    async with pool.get(timeout=timeout):
+        pass
