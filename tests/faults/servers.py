@@ -181,13 +181,17 @@ class PrivateServer:
         self._spawn()
         return await self.wait_ready()
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """A clean (fast) shutdown: sessions are ended, the process exits."""
+    def _crash_signal(self) -> int:
+        return signal.SIGKILL
+
+    async def stop(self, timeout: float = 30.0, crash: bool = False) -> None:
+        """A clean (fast) shutdown: sessions are ended, the process exits; or with
+        ``crash``, an abrupt end (no shutdown; crash recovery at the next start)."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
         self.resume()
-        proc.send_signal(self._stop_signal())
+        proc.send_signal(self._crash_signal() if crash else self._stop_signal())
         deadline = time.monotonic() + timeout
         while proc.poll() is None:
             if time.monotonic() > deadline:
@@ -195,10 +199,10 @@ class PrivateServer:
                 break
             await asyncio.sleep(0.05)
 
-    async def restart(self, down_for: float = 0.0) -> float:
-        """Stop, stay down ``down_for`` seconds, start again on the same port and data;
-        the seconds from the new start until it accepts logins."""
-        await self.stop()
+    async def restart(self, down_for: float = 0.0, crash: bool = False) -> float:
+        """Stop (or crash), stay down ``down_for`` seconds, start again on the same port
+        and data; the seconds from the new start until it accepts logins."""
+        await self.stop(crash=crash)
         await asyncio.sleep(down_for)
         return await self.start()
 
@@ -311,7 +315,9 @@ class PrivatePostgres(PrivateServer):
             "max_connections": str(PG_MAX_CONNECTIONS),
             "superuser_reserved_connections": "0",
             "fsync": "off",
-            "synchronous_commit": "off",
+            # on: a commit is acknowledged once its WAL is written (to the OS, fsync being
+            # off), so acknowledged rows survive a crash of the server process
+            "synchronous_commit": "on",
             "full_page_writes": "off",
             "shared_buffers": "32MB",
             "log_min_messages": "warning",
@@ -323,6 +329,11 @@ class PrivatePostgres(PrivateServer):
 
     def _stop_signal(self) -> int:
         return signal.SIGINT  # fast shutdown: sessions are terminated (57P01)
+
+    def _crash_signal(self) -> int:
+        # immediate shutdown: every process quits at once, no checkpoint (SIGKILL of the
+        # postmaster would leave backends holding its shared memory)
+        return signal.SIGQUIT
 
     async def _ready(self) -> bool:
         async with await Database.connect(self.url("ormer_faults_probe"), connect_timeout=1) as db:

@@ -31,8 +31,13 @@ DOWN_FOR = 1.0
 RECOVERY_BOUND = 5.0
 
 
+@pytest.mark.parametrize("crash", [False, True], ids=["shutdown", "crash"])
 @bounded(90)
-async def test_restart_mid_load(backend: Backend, figure: Callable[[str], None]) -> None:
+async def test_restart_mid_load(
+    backend: Backend, crash: bool, figure: Callable[[str], None]
+) -> None:
+    """A fast shutdown (sessions told, transactions rolled back) or a crash (PostgreSQL
+    immediate shutdown, MariaDB SIGKILL: sockets just close, crash recovery at start)."""
     url = backend.url()
     await reset_table(url)
     tally = Tally()
@@ -47,17 +52,18 @@ async def test_restart_mid_load(backend: Backend, figure: Callable[[str], None])
         assert before > 0, f"no transfer went through before the restart: {tally.describe()}"
 
         down = time.monotonic()
-        ready_after = await backend.server.restart(down_for=DOWN_FOR)
+        ready_after = await backend.server.restart(down_for=DOWN_FOR, crash=crash)
         up = time.monotonic()
         await asyncio.sleep(2.0)  # the load runs on after the restart
         stop.set()
         await asyncio.gather(*tasks, sampler)
 
+        what = f"{backend.name} {'crash' if crash else 'restart'}"
         first = tally.first_success_after(up)
         assert first is not None, f"no operation succeeded after the restart: {tally.describe()}"
         recovery = first - up
         figure(
-            f"{backend.name} restart: server down+up {up - down:.2f}s (ready after "
+            f"{what}: server down+up {up - down:.2f}s (ready after "
             f"{ready_after:.2f}s), first success {recovery:.2f}s after it was up, outage "
             f"{first - down:.2f}s; {tally.describe()}; peak sessions {max(seen, default=0)}"
             f"/{MAX_SIZE}"
@@ -69,7 +75,7 @@ async def test_restart_mid_load(backend: Backend, figure: Callable[[str], None])
         sessions = await assert_server_sessions(backend, pool)
         counts = await check_ledger(url, tally)
         assert len(tally.acked) > before, "no transfer acknowledged after the restart"
-        figure(f"{backend.name} restart: ledger {counts}, {sessions} server sessions after")
+        figure(f"{what}: ledger {counts}, {sessions} server sessions after")
     finally:
         stop.set()
         await pool.terminate()
