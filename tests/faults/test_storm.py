@@ -24,6 +24,7 @@ from .workload import (
     check_ledger,
     read,
     reset_table,
+    sample_sessions,
     transfer,
 )
 
@@ -78,9 +79,17 @@ async def test_cancellation_storm(backend: Backend, figure: Callable[[str], None
     async with (
         await Database.create_pool(url).max_size(MAX_SIZE).acquire_timeout(30).build() as pool
     ):
+        stop = asyncio.Event()
+        seen: list[int] = []
+        sampler = asyncio.create_task(sample_sessions(backend, stop, seen))
         start = time.monotonic()
-        ended = await storm(pool, tally, seed=15)
+        try:
+            ended = await storm(pool, tally, seed=15)
+        finally:
+            stop.set()
+            await sampler
         took = time.monotonic() - start
+        assert max(seen, default=0) <= MAX_SIZE, f"server sessions above max_size: {max(seen)}"
         await assert_pool_whole(pool)
         sessions = await assert_server_sessions(backend, pool)
         counts = await check_ledger(url, tally)
@@ -90,7 +99,8 @@ async def test_cancellation_storm(backend: Backend, figure: Callable[[str], None
             f"{backend.name}: {TASKS} tasks in {took:.1f}s, {ended['cancelled']} cancelled, "
             f"{ended['done']} finished; {counts['acked']} transfers acknowledged, "
             f"{counts['unacked_committed']} committed unacknowledged; connections created "
-            f"{s.created}, closed {s.closed}; {sessions} server sessions after, 0 idle in tx"
+            f"{s.created}, closed {s.closed}; server sessions peak {max(seen, default=0)}, "
+            f"{sessions} after, 0 idle in tx"
         )
 
 
