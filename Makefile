@@ -42,8 +42,8 @@ test: $(STAMP)
 # stalled and cut off; a server that cannot be started fails the run).
 test-integration: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m "postgres or mysql" --ignore=tests/integration
-	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m faults tests/faults
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest tests/integration
+	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m faults tests/faults
 
 # The PostgreSQL and MariaDB suites, the property tests and the pool suites
 # again, on containers started by testcontainers (docs/testing.md): a Docker
