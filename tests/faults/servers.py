@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ormer import Database
 
@@ -513,20 +514,27 @@ async def start_mariadb() -> PrivateMariaDB:
 class TcpProxy:
     """A loopback TCP proxy the test controls, in the test's event loop.
 
-    ``forward`` (the start state) relays bytes both ways; :meth:`blackhole`
-    stops forwarding: bytes of existing connections are read and dropped, new
-    connections are accepted and never answered (a network that lost its
-    route); :meth:`cut` aborts every existing connection (RST to both ends);
-    :meth:`restore` forwards again (connections blackholed at accept stay dead).
+    It starts forwarding bytes both ways. :meth:`blackhole` stops forwarding,
+    as a network partition does: bytes sent meanwhile are held, not lost (TCP
+    would retransmit them), new connections are accepted (the client's connect
+    returns) but nothing reaches the server, so every client waits for an
+    answer that does not come. :meth:`restore` forwards again: what was held
+    flows on, as after a partition heals. :meth:`cut` aborts every connection
+    (a reset to both ends).
     """
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = 0
-        self.forwarding = True
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._server: asyncio.Server | None = None
-        self._transports: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def forwarding(self) -> bool:
+        return self._flowing.is_set()
 
     async def __aenter__(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -537,6 +545,7 @@ class TcpProxy:
         await self.close()
 
     async def close(self) -> None:
+        """Stop listening, reset every connection, end every task of the proxy."""
         if self._server is not None:
             self._server.close()
         self.cut()
@@ -548,54 +557,49 @@ class TcpProxy:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     def blackhole(self) -> None:
-        self.forwarding = False
+        """Stop forwarding (hold everything) until :meth:`restore`."""
+        self._flowing.clear()
 
     def restore(self) -> None:
-        self.forwarding = True
+        """Forward again, held bytes first."""
+        self._flowing.set()
 
     def cut(self) -> None:
-        for w in list(self._transports):
+        """Reset every connection going through the proxy."""
+        for w in list(self._writers):
             w.transport.abort()
-        self._transports.clear()
+        self._writers.clear()
 
-    def _track(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._transports.add(writer)
-        if not self.forwarding:
-            await self._drain_forever(reader)
-            return
+        current = asyncio.current_task()
+        assert current is not None
+        self._track(current)
+        self._writers.add(writer)
         try:
+            await self._flowing.wait()  # a connect during a partition reaches nothing
             up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             writer.transport.abort()
             return
-        self._transports.add(up_writer)
-        self._track(self._pump(up_reader, writer))
+        self._writers.add(up_writer)
+        self._track(asyncio.ensure_future(self._pump(up_reader, writer)))
         await self._pump(reader, up_writer)
-
-    async def _drain_forever(self, reader: asyncio.StreamReader) -> None:
-        with contextlib.suppress(Exception):
-            while await reader.read(65536):
-                pass
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                if self.forwarding:
-                    writer.write(data)
-                    await writer.drain()
-        except (OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                await self._flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.transport.abort()
-            self._transports.discard(writer)
+            self._writers.discard(writer)
 
 
 __all__: Sequence[str] = [

@@ -1,7 +1,8 @@
 """A network cut between ormer and its server, through a TCP proxy the test controls.
 
-``blackhole()`` stops forwarding (bytes are dropped, new connections accepted and
-never answered: a lost route); ``cut()`` resets every connection. Connect, ping
+``blackhole()`` stops forwarding as a partition does (bytes held, new connections
+accepted and never answered; ``restore()`` lets them flow on); ``cut()`` resets every
+connection. Connect, ping
 (health check) and statements must all end within their timeouts:
 ``connect_timeout``, ``acquire_timeout`` (which bounds connect and ping), and the
 statement timeout (``.timeout()``); after ``restore()`` the pool serves again.

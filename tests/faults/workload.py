@@ -245,9 +245,11 @@ async def get_and_release(pool: object) -> None:
 
 
 async def serves(pool: object) -> bool:
-    """Whether a read through the pool succeeds now."""
+    """Whether a read through the pool succeeds now (within 2 s: a pool handing out a
+    connection that hangs does not serve)."""
     try:
-        await pool.select(Ledger).count()  # type: ignore[attr-defined]
+        async with asyncio.timeout(2):
+            await pool.select(Ledger).count()  # type: ignore[attr-defined]
     except Exception:
         return False
     return True
