@@ -14,6 +14,8 @@ found dead.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -32,12 +34,15 @@ from .workload import (
     RECOVERY_BOUND,
     SLACK,
     Ledger,
+    Tally,
     assert_pool_whole,
     assert_server_sessions,
+    check_ledger,
     get_and_release,
     reset_table,
     serves,
     timed,
+    transfer,
     until,
 )
 
@@ -157,4 +162,34 @@ async def test_reset_connections(backend: Backend, figure: Callable[[str], None]
             figure(
                 f"{backend.name} connections reset: ConnectionLostError in {took:.3f}s, "
                 "then 10/10 reads ok"
+            )
+
+
+@bounded(60)
+async def test_short_partition_heals(backend: Backend, figure: Callable[[str], None]) -> None:
+    """A partition shorter than every timeout is invisible: statements and a transfer in
+    flight when it starts complete when it heals, with the right rows."""
+    await reset_table(backend.url())
+    async with TcpProxy(backend.server.port) as proxy:
+        url = backend.url(proxy.port)
+        async with await Database.create_pool(url).max_size(4).acquire_timeout(10).build() as pool:
+            await asyncio.gather(*(pool.select(Ledger).count() for _ in range(4)))
+            proxy.blackhole()
+            tally = Tally()
+            start = time.monotonic()
+            work = asyncio.gather(
+                transfer(pool, tally), *(pool.select(Ledger).count() for _ in range(6))
+            )
+            await asyncio.sleep(1.0)
+            assert not work.done(), "the partition let something through"
+            proxy.restore()
+            await work
+            took = time.monotonic() - start
+            counts = await check_ledger(url, tally)
+            assert counts == {"pairs": 1, "acked": 1, "unacked_committed": 0}
+            await assert_pool_whole(pool)
+            await assert_server_sessions(backend, pool)
+            figure(
+                f"{backend.name}: a 1 s partition healed, the work in flight finished in "
+                f"{took:.2f}s without an error"
             )

@@ -145,3 +145,22 @@ async def test_stall_under_load_recovers(backend: Backend, figure: Callable[[str
         await assert_pool_whole(pool)
         await assert_server_sessions(backend, pool)
         figure(f"{backend.name} SIGSTOP under load: 20 borrowers all ended within {worst:.2f}s")
+
+
+@bounded(60)
+async def test_short_stall_is_invisible(backend: Backend) -> None:
+    """A stall shorter than every timeout: the reads in flight complete after SIGCONT."""
+    url = backend.url()
+    await reset_table(url)
+    async with await Database.create_pool(url).max_size(4).acquire_timeout(10).build() as pool:
+        await asyncio.gather(*(pool.select(Ledger).count() for _ in range(4)))
+        backend.server.pause()
+        try:
+            work = asyncio.gather(*(pool.select(Ledger).count() for _ in range(8)))
+            await asyncio.sleep(1.0)
+            assert not work.done(), "the stopped server answered"
+        finally:
+            backend.server.resume()
+        assert await work == [0] * 8
+        await assert_pool_whole(pool)
+        await assert_server_sessions(backend, pool)
