@@ -30,16 +30,20 @@ demo: $(STAMP)
 	$(BIN)/python examples/turso_demo.py
 
 # Unit, SQLite and property tests; server-backed tests skip (with the reason
-# printed) when their database is unreachable.
+# printed) when their database is unreachable. The fault tests run in
+# test-integration only.
 test: $(STAMP)
-	$(BIN)/python -m pytest --ignore=tests/integration -m "not containers"
+	$(BIN)/python -m pytest --ignore=tests/integration -m "not containers and not faults"
 
 # The PostgreSQL and MySQL suites (failing, not skipping, when a server is
-# unreachable) and the packaging checks: each backend's wheel installed with
-# ormer-core alone into an empty venv runs the quickstart.
+# unreachable), the packaging checks (each backend's wheel installed with
+# ormer-core alone into an empty venv runs the quickstart) and the fault tests
+# (tests/faults: private PostgreSQL and MariaDB servers restarted, killed,
+# stalled and cut off; a server that cannot be started fails the run).
 test-integration: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m "postgres or mysql" --ignore=tests/integration
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest tests/integration
+	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m faults tests/faults
 
 # The PostgreSQL and MariaDB suites, the property tests and the pool suites
 # again, on containers started by testcontainers (docs/testing.md): a Docker

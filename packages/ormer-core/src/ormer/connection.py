@@ -172,7 +172,15 @@ class Transaction:
         if exc_type is None:
             await self.commit()
         elif issubclass(exc_type, Exception):
-            await self.rollback()
+            try:
+                await self.rollback()
+            except ConnectionError as error:
+                if not self._conn.is_closed:
+                    raise
+                # The connection died in the block (the server ended the transaction
+                # with it): the block's own error (ConnectionLostError) says so, not
+                # "the connection is closed" from a ROLLBACK that could not be sent.
+                log.debug("rollback after %s failed: %s", exc_type.__name__, error)
         else:
             # Cancelled (or interrupted) inside the block, maybe mid-statement: a
             # rollback the connection cannot run must not replace the cancellation.
