@@ -27,9 +27,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ormer import Database
 
@@ -509,106 +507,3 @@ async def start_mariadb() -> PrivateMariaDB:
     except BaseException:
         server.teardown()
         raise
-
-
-class TcpProxy:
-    """A loopback TCP proxy the test controls, in the test's event loop.
-
-    It starts forwarding bytes both ways. :meth:`blackhole` stops forwarding,
-    as a network partition does: bytes sent meanwhile are held, not lost (TCP
-    would retransmit them), new connections are accepted (the client's connect
-    returns) but nothing reaches the server, so every client waits for an
-    answer that does not come. :meth:`restore` forwards again: what was held
-    flows on, as after a partition heals. :meth:`cut` aborts every connection
-    (a reset to both ends).
-    """
-
-    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    @property
-    def forwarding(self) -> bool:
-        return self._flowing.is_set()
-
-    async def __aenter__(self) -> TcpProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Stop listening, reset every connection, end every task of the proxy."""
-        if self._server is not None:
-            self._server.close()
-        self.cut()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    def blackhole(self) -> None:
-        """Stop forwarding (hold everything) until :meth:`restore`."""
-        self._flowing.clear()
-
-    def restore(self) -> None:
-        """Forward again, held bytes first."""
-        self._flowing.set()
-
-    def cut(self) -> None:
-        """Reset every connection going through the proxy."""
-        for w in list(self._writers):
-            w.transport.abort()
-        self._writers.clear()
-
-    def _track(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        current = asyncio.current_task()
-        assert current is not None
-        self._track(current)
-        self._writers.add(writer)
-        try:
-            await self._flowing.wait()  # a connect during a partition reaches nothing
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except (OSError, asyncio.CancelledError):
-            writer.transport.abort()
-            return
-        self._writers.add(up_writer)
-        self._track(asyncio.ensure_future(self._pump(up_reader, writer)))
-        await self._pump(reader, up_writer)
-
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                await self._flowing.wait()
-                writer.write(data)
-                await writer.drain()
-        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.transport.abort()
-            self._writers.discard(writer)
-
-
-__all__: Sequence[str] = [
-    "PrivateMariaDB",
-    "PrivatePostgres",
-    "ServerStartError",
-    "TcpProxy",
-    "free_port",
-    "start_mariadb",
-    "start_postgres",
-    "sweep_orphans",
-]

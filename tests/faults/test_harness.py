@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from ormer import Database
+from ormer.testing.tcpproxy import TcpProxy
 
 from .conftest import Backend, bounded
-from .servers import TcpProxy
 
 pytestmark = pytest.mark.faults
 
@@ -43,12 +43,12 @@ async def test_proxy_forwards_holds_and_cuts() -> None:
     server = await asyncio.start_server(_echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with TcpProxy(port) as proxy:
+        async with await TcpProxy.start("127.0.0.1", port) as proxy:
             r, w = await asyncio.open_connection("127.0.0.1", proxy.port)
             w.write(b"ping")
             assert await asyncio.wait_for(r.read(4), 2) == b"ping"
 
-            proxy.blackhole()
+            proxy.freeze()
             w.write(b"held")
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(r.read(4), 0.3)
@@ -57,17 +57,17 @@ async def test_proxy_forwards_holds_and_cuts() -> None:
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(r2.read(5), 0.3)  # ...never answered
 
-            proxy.restore()  # the partition heals: what was held flows on, in order
+            proxy.thaw()  # the partition heals: what was held flows on, in order
             assert await asyncio.wait_for(r.readexactly(4), 2) == b"held"
             assert await asyncio.wait_for(r2.readexactly(5), 2) == b"hello"
             w.write(b"back")
             assert await asyncio.wait_for(r.readexactly(4), 2) == b"back"
-            proxy.cut()
+            proxy.sever()
             try:
                 tail = await asyncio.wait_for(r.read(4), 2)
             except ConnectionResetError:
                 tail = b""
-            assert tail == b"", "the connection survived cut()"
+            assert tail == b"", "the connection survived sever()"
             for writer in (w, w2):
                 writer.close()
     finally:

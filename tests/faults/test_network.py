@@ -1,11 +1,11 @@
 """A network cut between ormer and its server, through a TCP proxy the test controls.
 
-``blackhole()`` stops forwarding as a partition does (bytes held, new connections
-accepted and never answered; ``restore()`` lets them flow on); ``cut()`` resets every
+``freeze()`` stops forwarding as a partition does (bytes held, new connections
+accepted and never answered; ``thaw()`` lets them flow on); ``sever()`` resets every
 connection. Connect, ping
 (health check) and statements must all end within their timeouts:
 ``connect_timeout``, ``acquire_timeout`` (which bounds connect and ping), and the
-statement timeout (``.timeout()``); after ``restore()`` the pool serves again.
+statement timeout (``.timeout()``); after ``thaw()`` the pool serves again.
 
 Needs from issue 15: acquire_timeout bounding connect and ping, ``.timeout()`` on
 builders, and (for the reset test on MariaDB) the retry of reads on a connection
@@ -27,13 +27,13 @@ from ormer import (
     PoolTimeoutError,
     StatementTimeoutError,
 )
-from ormer.timeouts import grace_period
+from ormer.testing.tcpproxy import TcpProxy
 
 from .conftest import Backend, bounded
-from .servers import TcpProxy
 from .workload import (
     RECOVERY_BOUND,
     SLACK,
+    STATEMENT_BOUND,
     Ledger,
     Tally,
     assert_pool_whole,
@@ -50,16 +50,12 @@ from .workload import (
 pytestmark = pytest.mark.faults
 
 
-# a statement's limit, then the grace its cancellation gets when the server cannot answer
-BOUND = 0.5 + grace_period(0.5)
-
-
 @bounded(60)
 async def test_cut_connect_and_ping_bounded(
     backend: Backend, figure: Callable[[str], None]
 ) -> None:
     await reset_table(backend.url())
-    async with TcpProxy(backend.server.port) as proxy:
+    async with await TcpProxy.start("127.0.0.1", backend.server.port) as proxy:
         url = backend.url(proxy.port)
         # a connect begun while the network is cut ends by its own timeout (2 s) once the
         # caller gave up: short, so that the pool is whole soon after the network is back
@@ -80,7 +76,7 @@ async def test_cut_connect_and_ping_bounded(
         )
         try:
             await get_and_release(pinging)  # one idle connection, pinged at every checkout
-            proxy.blackhole()
+            proxy.freeze()
             direct_took, direct_err = await timed(
                 Database.connect(url, connect_timeout=1), 1, "Database.connect"
             )
@@ -95,7 +91,7 @@ async def test_cut_connect_and_ping_bounded(
             assert isinstance(ping_err, PoolTimeoutError), f"get() with a ping: {ping_err!r}"
             assert ping_took <= 1 + SLACK, f"get() with a ping due took {ping_took:.2f}s"
 
-            proxy.restore()
+            proxy.thaw()
             for pool in (pinging, empty):
                 assert await until(lambda p=pool: serves(p), RECOVERY_BOUND), "no recovery"
                 await assert_pool_whole(pool)
@@ -105,7 +101,7 @@ async def test_cut_connect_and_ping_bounded(
                 "(all limits 1 s)"
             )
         finally:
-            proxy.restore()
+            proxy.thaw()
             await pinging.terminate()
             await empty.terminate()
 
@@ -113,21 +109,21 @@ async def test_cut_connect_and_ping_bounded(
 @bounded(60)
 async def test_cut_mid_statement_bounded(backend: Backend, figure: Callable[[str], None]) -> None:
     await reset_table(backend.url())
-    async with TcpProxy(backend.server.port) as proxy:
+    async with await TcpProxy.start("127.0.0.1", backend.server.port) as proxy:
         url = backend.url(proxy.port)
         async with await Database.create_pool(url).max_size(2).acquire_timeout(2).build() as pool:
             async with pool.get() as conn:
                 await conn.select(Ledger).count()
-                proxy.blackhole()
+                proxy.freeze()
                 try:
                     took, err = await timed(
-                        conn.select(Ledger).timeout(0.5).collect(), BOUND, ".timeout(0.5)"
+                        conn.select(Ledger).timeout(0.5).collect(), STATEMENT_BOUND, ".timeout(0.5)"
                     )
                 finally:
-                    proxy.restore()  # before the connection goes back to the pool
+                    proxy.thaw()  # before the connection goes back to the pool
             # the statement's fate is unknown to the client: its connection may be given up
             assert isinstance(err, (StatementTimeoutError, ConnectionLostError)), repr(err)
-            assert took <= BOUND + SLACK, f".timeout(0.5) across a cut took {took:.2f}s"
+            assert took <= STATEMENT_BOUND + SLACK, f".timeout(0.5) across a cut took {took:.2f}s"
             assert await until(lambda: serves(pool), RECOVERY_BOUND), "no recovery"
             await assert_pool_whole(pool)
             figure(
@@ -142,14 +138,14 @@ async def test_reset_connections(backend: Backend, figure: Callable[[str], None]
     connection, a transaction on it raises ConnectionLostError at once; then 10/10
     reads succeed (dead idle connections are discarded or retried, never shown)."""
     await reset_table(backend.url())
-    async with TcpProxy(backend.server.port) as proxy:
+    async with await TcpProxy.start("127.0.0.1", backend.server.port) as proxy:
         url = backend.url(proxy.port)
         async with await Database.create_pool(url).max_size(4).acquire_timeout(2).build() as pool:
             idle = [await pool.get() for _ in range(3)]
             for c in idle:
                 await c.release()
             async with pool.get() as conn:
-                proxy.cut()
+                proxy.sever()
                 took, err = await timed(
                     conn.select(Ledger).count(), 0.5, "a read on a reset connection"
                 )
@@ -158,7 +154,7 @@ async def test_reset_connections(backend: Backend, figure: Callable[[str], None]
             assert took <= 0.5 + SLACK, f"a read on a reset connection took {took:.2f}s"
             async with pool.get() as conn:
                 await conn.select(Ledger).count()
-                proxy.cut()
+                proxy.sever()
 
                 async def in_transaction() -> None:
                     async with conn.transaction():
@@ -188,11 +184,11 @@ async def test_short_partition_heals(backend: Backend, figure: Callable[[str], N
     """A partition shorter than every timeout is invisible: statements and a transfer in
     flight when it starts complete when it heals, with the right rows."""
     await reset_table(backend.url())
-    async with TcpProxy(backend.server.port) as proxy:
+    async with await TcpProxy.start("127.0.0.1", backend.server.port) as proxy:
         url = backend.url(proxy.port)
         async with await Database.create_pool(url).max_size(4).acquire_timeout(10).build() as pool:
             await asyncio.gather(*(pool.select(Ledger).count() for _ in range(4)))
-            proxy.blackhole()
+            proxy.freeze()
             tally = Tally()
             start = time.monotonic()
             work = asyncio.gather(
@@ -200,7 +196,7 @@ async def test_short_partition_heals(backend: Backend, figure: Callable[[str], N
             )
             await asyncio.sleep(1.0)
             assert not work.done(), "the partition let something through"
-            proxy.restore()
+            proxy.thaw()
             await work
             took = time.monotonic() - start
             counts = await check_ledger(url, tally)

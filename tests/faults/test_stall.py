@@ -27,12 +27,12 @@ from ormer import (
     PoolTimeoutError,
     StatementTimeoutError,
 )
-from ormer.timeouts import grace_period
 
 from .conftest import Backend, bounded
 from .workload import (
     RECOVERY_BOUND,
     SLACK,
+    STATEMENT_BOUND,
     Ledger,
     assert_pool_whole,
     assert_server_sessions,
@@ -44,10 +44,6 @@ from .workload import (
 )
 
 pytestmark = pytest.mark.faults
-
-
-# a statement's limit, then the grace its cancellation gets when the server cannot answer
-BOUND = 0.5 + grace_period(0.5)
 
 
 @bounded(60)
@@ -116,7 +112,9 @@ async def test_stalled_server_statement_timeout(
         assert isinstance(err, (StatementTimeoutError, ConnectionLostError)), repr(err)
         if isinstance(err, StatementTimeoutError):
             assert err.timeout == 0.5
-        assert took <= BOUND + SLACK, f".timeout(0.5) on a stalled server took {took:.2f}s"
+        assert took <= STATEMENT_BOUND + SLACK, (
+            f".timeout(0.5) on a stalled server took {took:.2f}s"
+        )
         assert await until(lambda: serves(pool), RECOVERY_BOUND)
         await assert_pool_whole(pool)
         await assert_server_sessions(backend, pool)

@@ -34,6 +34,7 @@ from ormer import (
     StatementTimeoutError,
     primary,
 )
+from ormer.timeouts import grace_period
 
 #: the failures a fault may legitimately cause: typed, and saying "the connection/server
 #: is not there" (a plain DatabaseError or a builtin exception is a defect)
@@ -214,6 +215,8 @@ async def sample_sessions(backend: Any, stop: asyncio.Event, seen: list[int]) ->
 
 
 #: how much later than its timeout a bounded wait may end (2 shared cores under CI load)
+# .timeout(0.5), then the grace its cancellation gets when the server cannot answer
+STATEMENT_BOUND = 0.5 + grace_period(0.5)
 SLACK = 1.0
 #: once a fault is over (SIGCONT, network restored), the pools must serve within this
 RECOVERY_BOUND = 5.0
