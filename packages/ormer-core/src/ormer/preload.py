@@ -85,10 +85,22 @@ async def load_relations(
     """Run each relation's statement and store the results on its owner objects.
 
     ``loaded``: the objects in hand, by class; each relation's targets join them, so a
-    later relation may start from them (``preload(Author.posts, Post.tags)``).
+    later relation may start from them (``preload(Author.posts, Post.tags)``). A
+    relation given twice loads onto the objects the first one did not.
     """
+    done: dict[Relation, set[int]] = {}
     for rel in relations:
-        owners = [o for model, objs in loaded.items() if issubclass(model, rel.owner) for o in objs]
+        # owners that got this relation from an earlier argument keep it: preloading
+        # Category.children twice loads two levels of a tree
+        seen = done.setdefault(rel, set())
+        owners = [
+            o
+            for model, objs in loaded.items()
+            if issubclass(model, rel.owner)
+            for o in objs
+            if id(o) not in seen
+        ]
+        seen.update(id(o) for o in owners)
         targets = await _load(ex, rel, owners)
         if targets:
             loaded.setdefault(rel.target, []).extend(targets)
