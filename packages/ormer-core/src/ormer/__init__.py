@@ -36,6 +36,7 @@ from .errors import (
     PoolExhaustedByTaskError,
     PoolTimeoutError,
     QueryError,
+    StaleObjectError,
     StatementTimeoutError,
     TransientError,
     UniqueViolationError,
@@ -43,7 +44,18 @@ from .errors import (
     WriteConflictError,
 )
 from .expr import Column, Expr, exists, func, not_exists
-from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
+from .model import (
+    Model,
+    aliased,
+    asdict,
+    field,
+    foreign_key,
+    index,
+    primary,
+    table_of,
+    unique,
+    version_field,
+)
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .sqllog import LogSettings, configure_logging
@@ -97,6 +109,7 @@ __all__ = [
     "PooledConnection",
     "QueryError",
     "Select",
+    "StaleObjectError",
     "Transaction",
     "StatementTimeoutError",
     "TransientError",
@@ -118,4 +131,5 @@ __all__ = [
     "primary",
     "table_of",
     "unique",
+    "version_field",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "PoolExhaustedByTaskError",
     "PoolTimeoutError",
     "QueryError",
+    "StaleObjectError",
     "StatementTimeoutError",
     "TransientError",
     "UniqueViolationError",
@@ -51,6 +52,12 @@ class ValidationError(OrmerError):
 
 class NotFoundError(OrmerError):
     """The row an object stands for no longer exists (``update(obj)``, ``refresh(obj)``)."""
+
+
+class StaleObjectError(OrmerError):
+    """``update(obj)`` / ``delete(obj)`` of a model with a ``version_field()``: the row
+    still exists, but someone else changed it since the object was read (its version
+    differs). Reload the object with ``refresh(obj)``, reapply the change and retry."""
 
 
 class NotSupportedError(OrmerError):
