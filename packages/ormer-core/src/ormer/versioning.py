@@ -9,7 +9,7 @@ gets its statements unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .errors import StaleObjectError
 from .expr import BinaryOp, Column, Expr, Param
@@ -40,8 +40,8 @@ def held_version(info: TableInfo, obj: Model) -> int | None:
     if version is None:
         return None
     value = obj.__dict__.get(version.attr)
-    version.validate(value)
-    return int(value)
+    version.validate(value)  # a non-null int field: an int once validated
+    return cast(int, value)
 
 
 def version_condition(info: TableInfo, held: int | None) -> Expr | None:

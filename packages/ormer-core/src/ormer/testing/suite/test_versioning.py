@@ -168,8 +168,10 @@ class TestOptimisticLocking(SuiteBase):
         held = await db.find(VersionedDoc, seed.id)
         assert held is not None
         async with await Database.connect(ormer_url) as other:
-            await other.update(VersionedDoc).filter(VersionedDoc.id == seed.id).set(
-                VersionedDoc.title, "other"
+            await (
+                other.update(VersionedDoc)
+                .filter(VersionedDoc.id == seed.id)
+                .set(VersionedDoc.title, "other")
             )
         attempts = 0
 
@@ -226,8 +228,10 @@ class TestOptimisticLocking(SuiteBase):
         docs = [VersionedDoc(title=t) for t in ("a", "b", "c")]
         await db.insert(docs)
         a, b, c = docs
-        n = await db.update(VersionedDoc).filter(VersionedDoc.title != "c").set(
-            VersionedDoc.body, "bulk"
+        n = (
+            await db.update(VersionedDoc)
+            .filter(VersionedDoc.title != "c")
+            .set(VersionedDoc.body, "bulk")
         )
         assert n == 2
         assert await _rows(db) == {
@@ -241,9 +245,7 @@ class TestOptimisticLocking(SuiteBase):
         c.title = "fresh"
         assert await db.update(c) == 1  # untouched by it
         # a statement that sets the version itself is not bumped again
-        await db.update(VersionedDoc).filter(VersionedDoc.id == b.id).set(
-            VersionedDoc.version, 40
-        )
+        await db.update(VersionedDoc).filter(VersionedDoc.id == b.id).set(VersionedDoc.version, 40)
         await db.update(VersionedDoc).all().set(VersionedDoc.version, VersionedDoc.version * 2)
         assert await _rows(db) == {
             a.id: ("a", "bulk", 4),
@@ -274,7 +276,9 @@ class TestOptimisticLocking(SuiteBase):
         """The version column declared before the others, under another name, upserted
         on the key and on a unique column (MySQL assigns left to right)."""
         await fresh_tables(db, VersionedSlot)
-        await db.insert([VersionedSlot(code="s1", label="one"), VersionedSlot(code="s2", label="two")])
+        await db.insert(
+            [VersionedSlot(code="s1", label="one"), VersionedSlot(code="s2", label="two")]
+        )
         await db.insert_or_update(
             [
                 VersionedSlot(code="s1", label="uno", hits=5, rev=1),
