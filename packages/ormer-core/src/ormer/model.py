@@ -407,7 +407,10 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
 
 @dataclass_transform(
     kw_only_default=True,
-    field_specifiers=(field, primary, unique, index, foreign_key, version_field),
+    # version_field is left out on purpose: mypy and pyright give a specifier's field a
+    # default only when the call passes default=, so `version: int = version_field()`
+    # would become a required constructor argument; as a plain default it is optional.
+    field_specifiers=(field, primary, unique, index, foreign_key),
 )
 class Model:
     """Base class of ormer models.
