@@ -37,6 +37,7 @@ from .errors import (
     PoolTimeoutError,
     QueryError,
     RelationNotLoadedError,
+    StaleObjectError,
     StatementTimeoutError,
     TransientError,
     UniqueViolationError,
@@ -44,7 +45,18 @@ from .errors import (
     WriteConflictError,
 )
 from .expr import Column, Expr, exists, func, not_exists
-from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
+from .model import (
+    Model,
+    aliased,
+    asdict,
+    field,
+    foreign_key,
+    index,
+    primary,
+    table_of,
+    unique,
+    version_field,
+)
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
@@ -101,6 +113,7 @@ __all__ = [
     "Relation",
     "RelationNotLoadedError",
     "Select",
+    "StaleObjectError",
     "Transaction",
     "StatementTimeoutError",
     "TransientError",
@@ -126,4 +139,5 @@ __all__ = [
     "primary",
     "table_of",
     "unique",
+    "version_field",
 ]

@@ -512,14 +512,36 @@ class SQLCompiler:
         return "RETURNING " + ", ".join(self.q(f.column) for f in fields)
 
     def upsert_clause(self, stmt: InsertStmt) -> str:
-        """``ON CONFLICT (...) DO UPDATE SET col = excluded.col`` (PostgreSQL, SQLite)."""
+        """``ON CONFLICT (...) DO UPDATE SET col = excluded.col`` (PostgreSQL, SQLite).
+
+        A versioned model's row gets ``version = table.version + 1`` instead of the
+        object's version (docs/writes.md#optimistic-locking).
+        """
         target = ", ".join(self.q(f.column) for f in stmt.conflict)
-        conflict = {f.column for f in stmt.conflict}
-        updates = [f for f in stmt.columns if f.column not in conflict]
-        if not updates:
+        sets = [
+            f"{self.q(f.column)} = excluded.{self.q(f.column)}" for f in self.upsert_updates(stmt)
+        ]
+        bump = self.upsert_version_bump(stmt, f"{self.q(stmt.table.name)}.")
+        if bump is not None:
+            sets.append(bump)
+        if not sets:
             return f"ON CONFLICT ({target}) DO NOTHING"
-        sets = ", ".join(f"{self.q(f.column)} = excluded.{self.q(f.column)}" for f in updates)
-        return f"ON CONFLICT ({target}) DO UPDATE SET {sets}"
+        return f"ON CONFLICT ({target}) DO UPDATE SET {', '.join(sets)}"
+
+    def upsert_updates(self, stmt: InsertStmt) -> list[FieldInfo]:
+        """The columns an upsert's update branch copies from the proposed row: all but
+        the conflict columns and the version."""
+        conflict = {f.column for f in stmt.conflict}
+        version = stmt.table.version
+        return [f for f in stmt.columns if f.column not in conflict and f is not version]
+
+    def upsert_version_bump(self, stmt: InsertStmt, qualifier: str) -> str | None:
+        """``version = <qualifier>version + 1`` for a versioned model's upsert, else None."""
+        version = stmt.table.version
+        if version is None or version in stmt.conflict:
+            return None
+        column = self.q(version.column)
+        return f"{column} = {qualifier}{column} + 1"
 
     # -- DDL -----------------------------------------------------------------------------
     def create_table_sql(self, info: TableInfo, if_not_exists: bool) -> list[str]:

@@ -26,6 +26,7 @@ __all__ = [
     "PoolTimeoutError",
     "QueryError",
     "RelationNotLoadedError",
+    "StaleObjectError",
     "StatementTimeoutError",
     "TransientError",
     "UniqueViolationError",
@@ -57,6 +58,12 @@ class NotFoundError(OrmerError):
 class RelationNotLoadedError(OrmerError):
     """A relation attribute was read on an object that has not loaded it (ormer never
     queries on attribute access: ``preload`` or ``include`` it)."""
+
+
+class StaleObjectError(OrmerError):
+    """``update(obj)`` / ``delete(obj)`` of a model with a ``version_field()``: the row
+    still exists, but someone else changed it since the object was read (its version
+    differs). Reload the object with ``refresh(obj)``, reapply the change and retry."""
 
 
 class NotSupportedError(OrmerError):

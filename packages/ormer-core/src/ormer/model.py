@@ -45,6 +45,7 @@ __all__ = [
     "primary",
     "table_of",
     "unique",
+    "version_field",
 ]
 
 M = TypeVar("M", bound="Model")
@@ -72,6 +73,7 @@ class _FieldSpec:
     decimal_places: int | None = None
     timezone: bool = False
     column: str | None = None
+    version: bool = False
 
 
 def field(
@@ -164,6 +166,23 @@ def foreign_key(target: Any, *, on_delete: str | None = None, **options: Any) ->
     return spec
 
 
+def version_field(*, default: int = 1, column: str | None = None) -> Any:
+    """The optimistic-locking version of a model (docs/writes.md#optimistic-locking).
+
+    An ``int`` field, at most one per model and not part of the primary key.
+    Inserting stores the object's value (``default``, 1 unless given);
+    ``update(obj)`` and ``delete(obj)`` match the row only while it still holds
+    the object's version (else :class:`~ormer.errors.StaleObjectError`), and
+    every UPDATE of the model adds 1 to it. ``column`` stores it under another
+    column name.
+    """
+    if type(default) is not int:
+        raise ConfigurationError(f"version_field(default={default!r}): the default must be an int")
+    spec: _FieldSpec = field(default=default, column=column)
+    spec.version = True
+    return spec
+
+
 @dataclass(eq=False)
 class FieldInfo:
     """One field of a model: Python attribute, column, type and constraints."""
@@ -204,6 +223,8 @@ class TableInfo:
     auto: FieldInfo | None
     unique_groups: tuple[tuple[str, tuple[FieldInfo, ...]], ...]
     index_groups: tuple[tuple[str, tuple[FieldInfo, ...]], ...]
+    #: the ``version_field()`` of the model (optimistic locking), if any
+    version: FieldInfo | None = None
 
     def field(self, attr: str) -> FieldInfo:
         for f in self.fields:
@@ -314,6 +335,7 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
             f"{cls.__name__}: primary(auto=True) is allowed on a single-column primary key only; "
             f"found primary keys {[f.attr for f in pk]}"
         )
+    version = _version_of(cls.__name__, fields)
     ref = TableRef(cls, name)
     columns: dict[str, Column[Any]] = {f.attr: Column(ref, f) for f in fields}
     info = TableInfo(
@@ -326,6 +348,7 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
         auto=autos[0] if autos else None,
         unique_groups=_groups(fields, "unique", "unique_group", "uq", name),
         index_groups=_groups(fields, "index", "index_group", "ix", name),
+        version=version,
     )
     ref.info = info
     return info
@@ -359,6 +382,30 @@ def _field_hints(cls: type) -> dict[str, Any]:
         module = vars(sys.modules[base.__module__]) if base.__module__ in sys.modules else {}
         hints.update(typing.get_type_hints(proxy, globalns=dict(vars(base)), localns=module))
     return hints
+
+
+def _version_of(model: str, fields: list[FieldInfo]) -> FieldInfo | None:
+    """The model's ``version_field()``, checked: one at most, a non-null int, not a key."""
+    versions = [f for f in fields if f.spec.version]
+    if not versions:
+        return None
+    if len(versions) > 1:
+        raise ConfigurationError(
+            f"{model}: a model has at most one version_field(); found "
+            f"{', '.join(f.attr for f in versions)}"
+        )
+    (version,) = versions
+    where = f"{model}.{version.attr}"
+    if version.type.kind is not Kind.INT or version.nullable:
+        raise ConfigurationError(f"{where}: version_field() needs a non-null int field (`int`)")
+    if version.primary:
+        raise ConfigurationError(f"{where}: a version_field() cannot be part of the primary key")
+    if not any(f.primary for f in fields):
+        raise ConfigurationError(
+            f"{where}: version_field() needs a primary key, which update(obj) and "
+            "delete(obj) use to find the row"
+        )
+    return version
 
 
 def _field_default(cls: type, attr: str) -> Any:
@@ -402,6 +449,10 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
 
 @dataclass_transform(
     kw_only_default=True,
+    # version_field is left out on purpose: mypy and pyright give a specifier's field a
+    # default only when the call passes default=, so `version: int = version_field()`
+    # would become a required constructor argument; as a plain default it is optional.
+    # The relation specifiers take init=False: relations are not constructor arguments.
     field_specifiers=(
         field,
         primary,
@@ -497,6 +548,7 @@ class _Alias:
             auto=base.auto,
             unique_groups=base.unique_groups,
             index_groups=base.index_groups,
+            version=base.version,
         )
         ref.info = self.__ormer_table__
         self.__dict__.update(columns)

@@ -40,6 +40,7 @@ from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStm
 from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
+from .versioning import held_version, stale_error, version_condition, with_version_bump
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -681,11 +682,15 @@ class _Write(_Pending):
                 f"call .all() to say that is meant"
             )
 
+    def _final(self) -> UpdateStmt | DeleteStmt:
+        """The statement to run (``Update`` adds the version bump)."""
+        return self._stmt
+
     def sql(self) -> tuple[str, list[Any]]:
         """The SQL and parameters this statement sends, without running it."""
         self._done = True
         self._check()
-        compiled, nodes = statement_plan(self._ex.dialect, self._stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, self._final())
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
@@ -739,6 +744,16 @@ class Update(_Write, Generic[M]):
             raise ConfigurationError("update() needs at least one set(column, value)")
         super()._check()
 
+    def _final(self) -> UpdateStmt:
+        """A versioned model's rows get ``version = version + 1`` unless set here."""
+        stmt = cast("UpdateStmt", self._stmt)
+        sets = with_version_bump(stmt.table, stmt.sets)
+        if sets is stmt.sets:
+            return stmt
+        stmt = stmt.copy()
+        stmt.sets = sets
+        return stmt
+
 
 class Delete(_Write, Generic[M]):
     """``DELETE``: ``conn.delete(User).filter(...).execute()``."""
@@ -783,12 +798,21 @@ def _key_text(obj: Model) -> str:
     return ", ".join(f"{f.attr}={values.get(f.attr)!r}" for f in info.primary_key)
 
 
+async def _row_exists(executor: Executor, obj: Model) -> bool:
+    """Whether ``obj``'s row (by primary key) exists: tells a stale object from a gone one."""
+    _, condition = _key_of(obj, "update")
+    return await Select[Model](executor, (type(obj),)).filter(condition).exists()
+
+
 class ObjectUpdate(_Pending, Generic[M]):
     """``await conn.update(obj)``: write an object's non-key columns to its row.
 
     Every non-key field is written (ormer does not track which ones changed), with
     the values the object holds when the statement runs, validated first. A row
-    that no longer exists raises :class:`~ormer.errors.NotFoundError`.
+    that no longer exists raises :class:`~ormer.errors.NotFoundError`. With a
+    ``version_field()`` the row must still hold the object's version (else
+    :class:`~ormer.errors.StaleObjectError`); the update adds 1 to it, on the row
+    and on the object.
     """
 
     __slots__ = ("_ex", "_obj")
@@ -816,22 +840,30 @@ class ObjectUpdate(_Pending, Generic[M]):
         stmt = UpdateStmt(info)
         sets = []
         for f in info.fields:
-            if f.primary:
+            if f.primary or f is info.version:
                 continue
             value = values.get(f.attr)
             f.validate(value)
             sets.append((info.columns[f.attr], Param(value, f.type)))
-        stmt.sets = tuple(sets)
-        stmt.where = condition
+        stmt.sets = with_version_bump(info, tuple(sets))
+        held = version_condition(info, held_version(info, obj))
+        stmt.where = condition if held is None else condition & held
         compiled, nodes = statement_plan(self._ex.dialect, stmt)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
-        """Run it; return 1, or raise NotFoundError when the row is gone."""
-        sql, params = self.sql()
+        """Run it; return 1, or raise NotFoundError when the row is gone
+        (StaleObjectError when it holds another version)."""
+        obj = self._obj
+        info = table_of(type(obj))
+        sql, params = self.sql()  # validates the version too
+        held = held_version(info, obj)
         n = await self._ex._execute(sql, params, self._timeout)
+        if n and held is not None and info.version is not None:
+            obj.__dict__[info.version.attr] = held + 1
         if n == 0:
-            obj = self._obj
+            if held is not None and await _row_exists(self._ex, obj):
+                raise stale_error("update", obj, _key_text(obj), held)
             raise NotFoundError(
                 f"update({type(obj).__name__} object): no row with {_key_text(obj)} "
                 f"in {table_of(type(obj)).name} (deleted, or its key changed)"
@@ -846,7 +878,9 @@ class ObjectDelete(_Pending, Generic[M]):
     """``await conn.delete(obj)``: delete an object's row by primary key.
 
     Returns the number of rows deleted: 1, or 0 when the row was already gone
-    (deleting is idempotent, unlike ``update(obj)`` and ``refresh(obj)``).
+    (deleting is idempotent, unlike ``update(obj)`` and ``refresh(obj)``). With a
+    ``version_field()``, a row holding another version than the object raises
+    :class:`~ormer.errors.StaleObjectError` and stays.
     """
 
     __slots__ = ("_ex", "_obj")
@@ -865,14 +899,21 @@ class ObjectDelete(_Pending, Generic[M]):
         self._done = True
         info, condition = _key_of(self._obj, "delete")
         stmt = DeleteStmt(info)
-        stmt.where = condition
+        held = version_condition(info, held_version(info, self._obj))
+        stmt.where = condition if held is None else condition & held
         compiled, nodes = statement_plan(self._ex.dialect, stmt)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
-        """Run it; return the number of rows deleted (0 or 1)."""
+        """Run it; return the number of rows deleted (0 or 1; StaleObjectError when
+        the row holds another version)."""
+        obj = self._obj
         sql, params = self.sql()
-        return await self._ex._execute(sql, params, self._timeout)
+        held = held_version(table_of(type(obj)), obj)
+        n = await self._ex._execute(sql, params, self._timeout)
+        if n == 0 and held is not None and await _row_exists(self._ex, obj):
+            raise stale_error("delete", obj, _key_text(obj), held)
+        return n
 
     def __await__(self) -> Generator[Any, None, int]:
         return self.execute().__await__()

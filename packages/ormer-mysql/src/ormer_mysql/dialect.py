@@ -136,9 +136,12 @@ class MySQLCompiler(SQLCompiler):
         of an updated row too.
         """
         q = self.q
-        conflict = {f.column for f in stmt.conflict}
-        updates = [f for f in stmt.columns if f.column not in conflict]
-        sets = [f"{q(f.column)} = VALUES({q(f.column)})" for f in updates]
+        sets = [f"{q(f.column)} = VALUES({q(f.column)})" for f in self.upsert_updates(stmt)]
+        # The version is not among the columns assigned before it, so `version + 1`
+        # reads the row's old version (MySQL evaluates assignments left to right).
+        bump = self.upsert_version_bump(stmt, "")
+        if bump is not None:
+            sets.append(bump)
         auto = stmt.table.auto
         if auto is not None and not stmt.returning and auto not in stmt.columns:
             sets.append(f"{q(auto.column)} = LAST_INSERT_ID({q(auto.column)})")

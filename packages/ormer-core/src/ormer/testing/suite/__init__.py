@@ -16,12 +16,14 @@ from .test_safety import TestSafety
 from .test_timeouts import TestStatementTimeouts, running_statements
 from .test_transactions import TestTransactions
 from .test_types import TestTypes
+from .test_versioning import TestOptimisticLocking
 from .test_writes import TestWrites
 
 __all__ = [
     "TestErrors",
     "TestLargeIn",
     "TestModels",
+    "TestOptimisticLocking",
     "TestPool",
     "TestPoolFaults",
     "TestPoolSafety",
