@@ -64,6 +64,7 @@ from .oracle import (
     shape,
     sort_rows,
 )
+from .statements import count_statements
 from .strategies import (
     AggregateCase,
     BatchCase,
@@ -77,7 +78,6 @@ from .strategies import (
     roundtrip_cases,
     upsert_cases,
 )
-from .statements import count_statements
 
 __all__ = [
     "DifferentialProperties",

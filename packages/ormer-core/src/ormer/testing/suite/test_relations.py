@@ -231,7 +231,7 @@ def by_id(objects: Sequence[Any]) -> list[Any]:
 class TestRelations(SuiteBase):
     """docs/relations.md: has_many, belongs_to, has_one, many_to_many; preload and include."""
 
-    # -- has_many ------------------------------------------------------------------------------
+    # -- has_many ----------------------------------------------------------------------------------
     async def test_has_many_equals_the_manual_select_one_statement(self, db: Connection) -> None:
         blog = await seed(db)
         with count_statements() as c:
@@ -242,7 +242,7 @@ class TestRelations(SuiteBase):
         assert [a.name for a in authors] == ["Ann", "Bob", "Cid", "Dee"]
         for a in authors:
             assert a.posts == await posts_of(db, a.id), a.name
-        ann, bob, cid, dee = authors
+        ann, bob, _, dee = authors
         # ordered by the target's primary key (= insert order here), not by title
         assert [p.title for p in ann.posts] == ["a3", "a1", "a2"]
         assert [p.id for p in bob.posts] == [blog.posts[k].id for k in ("b-old", "b-mid", "b-new")]
@@ -321,7 +321,7 @@ class TestRelations(SuiteBase):
         assert [(p.title, p.author) for p in orphans] == [("orphan", None)]
         assert c.n == 1, c.statements  # every foreign key NULL: nothing to look up
 
-    # -- belongs_to and has_one ------------------------------------------------------------------
+    # -- belongs_to and has_one --------------------------------------------------------------------
     async def test_belongs_to_null_and_shared_target(self, db: Connection) -> None:
         blog = await seed(db)
         with count_statements() as c:
@@ -363,7 +363,7 @@ class TestRelations(SuiteBase):
         profiles = await db.select(RelProfile).preload(RelProfile.author).collect()
         assert sorted(p.author.name for p in profiles if p.author) == ["Ann", "Dee"]
 
-    # -- many_to_many --------------------------------------------------------------------------
+    # -- many_to_many ------------------------------------------------------------------------------
     async def test_many_to_many_with_empty_sides(self, db: Connection) -> None:
         blog = await seed(db)
         with count_statements() as c:
@@ -386,11 +386,11 @@ class TestRelations(SuiteBase):
         for t in all_tags:
             assert by_id(t.posts) == await posts_tagged(db, t.id), t.name
         assert {t.name: len(t.posts) for t in all_tags} == {"sql": 3, "py": 3, "unused": 0}
-        unused = [t for t in all_tags if t.name == "unused"][0]
+        unused = next(t for t in all_tags if t.name == "unused")
         assert unused.posts == []
         assert unused.id == blog.tags["unused"].id
 
-    # -- nested -----------------------------------------------------------------------------------
+    # -- nested ------------------------------------------------------------------------------------
     async def test_nested_preload_is_three_statements_for_one_and_fifty(
         self, db: Connection
     ) -> None:
@@ -430,7 +430,7 @@ class TestRelations(SuiteBase):
             n % 4 for n in range(len(posts))
         )
 
-    # -- self-referencing ---------------------------------------------------------------------------
+    # -- self-referencing --------------------------------------------------------------------------
     async def test_self_referencing_tree(self, db: Connection) -> None:
         cats = await seed_tree(db)
         # every category: its parent and its children
@@ -487,9 +487,9 @@ class TestRelations(SuiteBase):
         assert c.n == 1, c.statements
         assert [g.children for g in grandchildren] == [[], []]
 
-    # -- composite keys -------------------------------------------------------------------------
+    # -- composite keys ----------------------------------------------------------------------------
     async def test_composite_keys(self, db: Connection) -> None:
-        orders, lines = await seed_orders(db)
+        orders, _ = await seed_orders(db)
         with count_statements() as c:
             got = await (
                 db.select(RelOrder)
@@ -657,7 +657,7 @@ class TestRelations(SuiteBase):
         names = [a.name async for a in db.select(RelAuthor).order_by(RelAuthor.id).stream()]
         assert names == ["Ann", "Bob", "Cid", "Dee"]
 
-    # -- objects in hand -----------------------------------------------------------------------------
+    # -- objects in hand ---------------------------------------------------------------------------
     async def test_conn_preload_on_objects_in_hand(self, db: Connection) -> None:
         await seed(db)
         authors = await db.select(RelAuthor).order_by(RelAuthor.id).collect()
@@ -683,7 +683,7 @@ class TestRelations(SuiteBase):
             assert await db.preload([], RelAuthor.posts) == []
         assert c.n == 0, c.statements
 
-    # -- include ---------------------------------------------------------------------------------
+    # -- include -----------------------------------------------------------------------------------
     async def test_include_to_one_in_one_statement(self, db: Connection) -> None:
         await seed(db)
         with count_statements() as c:
@@ -754,7 +754,7 @@ class TestRelations(SuiteBase):
                 "Bob",
             ]
 
-    # -- unloaded access, not columns, misuse ---------------------------------------------------------
+    # -- unloaded access, not columns, misuse ------------------------------------------------------
     async def test_unloaded_relation_raises(self, db: Connection) -> None:
         await seed(db)
         ann = await db.select(RelAuthor).filter(RelAuthor.name == "Ann").first()
@@ -785,7 +785,9 @@ class TestRelations(SuiteBase):
             await fresh_tables(db, *BLOG)
         # CREATE TABLE "suite_rel_author" (...): the table named before the column list
         author_ddl = [
-            s for s in c.statements if "CREATE" in s.upper() and "suite_rel_author" in s.split("(")[0]
+            s
+            for s in c.statements
+            if "CREATE" in s.upper() and "suite_rel_author" in s.split("(")[0]
         ]
         assert len(author_ddl) == 1, c.statements
         columns = author_ddl[0].split("(", 1)[1]
