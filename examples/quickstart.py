@@ -13,12 +13,25 @@ import decimal
 import os
 import tempfile
 
-from ormer import Database, Model, col, field, foreign_key, func, index, primary, unique
+from ormer import (
+    Database,
+    Model,
+    belongs_to,
+    col,
+    field,
+    foreign_key,
+    func,
+    has_many,
+    index,
+    primary,
+    unique,
+)
 
 
 class Team(Model, table="qs_teams"):
     id: int = primary(auto=True)
     name: str = unique(max_length=100)
+    members: list[User] = has_many("User", foreign_key="team_id", order_by="name")
 
 
 class User(Model, table="qs_users"):
@@ -31,6 +44,7 @@ class User(Model, table="qs_users"):
     )
     joined: datetime.date = datetime.date(2024, 1, 1)
     team_id: int | None = foreign_key("qs_teams.id", on_delete="cascade")
+    team: Team | None = belongs_to(Team, foreign_key="team_id")
 
 
 async def main(url: str) -> None:
@@ -73,6 +87,12 @@ async def main(url: str) -> None:
             .collect()
         )
         print("members per team:", per_team)
+
+        # relations load only when asked: one statement per relation, whatever the rows
+        teams = await db.select(Team).order_by(Team.name).preload(Team.members).collect()
+        print("teams:", {t.name: [u.name for u in t.members] for t in teams})
+        with_team = await db.select(User).include(User.team).order_by(User.name).collect()
+        print("user -> team:", [(u.name, u.team.name if u.team else None) for u in with_team])
 
         total = await db.select(User).sum(User.balance)
         print("total balance:", total)
