@@ -442,6 +442,8 @@ class TestRelations(SuiteBase):
                 .collect()
             )
         assert c.n == 3, c.statements
+        # the selected rows only: the parents and children loaded are not results
+        assert [cat.name for cat in everything] == ["root", "lone", "b", "a", "a2", "a1"]
         for cat in everything:
             want_parent = (
                 None if cat.parent_id is None else await db.find(RelCategory, cat.parent_id)
@@ -527,6 +529,34 @@ class TestRelations(SuiteBase):
             joined = await db.select(RelLine).order_by(RelLine.id).include(RelLine.order).collect()
         assert c.n == 1, c.statements
         assert [ln.order for ln in joined] == [ln.order for ln in back]
+
+    async def test_composite_keys_many_parents(self, db: Connection) -> None:
+        # 1,500 two-column keys in one preload (beyond SQLite's expression depth of 1,000)
+        n = 1500
+        await fresh_tables(db, RelOrder, RelLine)
+        await db.insert([RelOrder(region=f"r{i % 3}", number=i, note=str(i)) for i in range(n)])
+        children = [
+            RelLine(order_region=f"r{i % 3}", order_number=i, qty=i) for i in range(0, n, 7)
+        ]
+        await db.insert(children)
+        with count_statements() as c:
+            got = (
+                await db.select(RelOrder)
+                .order_by(RelOrder.number)
+                .preload(RelOrder.lines)
+                .collect()
+            )
+        assert c.n == 2, len(c.statements)
+        assert len(got) == n
+        assert [[ln.qty for ln in o.lines] for o in got] == [
+            [i] if i % 7 == 0 else [] for i in range(n)
+        ]
+        with count_statements() as c:
+            lines = await db.select(RelLine).order_by(RelLine.id).preload(RelLine.order).collect()
+        assert c.n == 2, len(c.statements)
+        assert [ln.order.note if ln.order else None for ln in lines] == [
+            str(i) for i in range(0, n, 7)
+        ]
 
     async def test_composite_keys_beyond_the_bind_limit(self, db: Connection) -> None:
         # more parents than one statement may bind two key columns for
@@ -821,10 +851,11 @@ class TestRelations(SuiteBase):
     async def test_unknown_target_name(self, db: Connection) -> None:
         class RelDangling(Model, table="suite_rel_dangling"):
             id: int = primary(auto=True)
+            name: str = field(max_length=10)
             things: list[Any] = has_many("RelNoSuchModelAnywhere", foreign_key="dangling_id")
 
         await fresh_tables(db, RelDangling)
-        await db.insert(RelDangling())
+        await db.insert(RelDangling(name="x"))
         with pytest.raises(ConfigurationError, match="RelNoSuchModelAnywhere"):
             await db.select(RelDangling).preload(RelDangling.things).collect()
 
