@@ -2,10 +2,12 @@
 
 A :class:`GraphCase` is a blog: authors, posts (some without author), tags and
 post-tag links, every primary key drawn at random (so a key order is never the
-insert order) and the rows inserted in a shuffled order. :class:`GraphOracle`
+insert order) and the rows inserted in a shuffled order; and a forest of
+categories (a self-referencing model: ``parent`` and ``children``). :class:`GraphOracle`
 says what each relation holds, from the generated rows alone: what
 ``preload(GAuthor.posts, GPost.tags)``, ``preload(GPost.author)``,
-``include(GPost.author)`` and ``preload(GTag.posts)`` must put on the objects.
+``include(GPost.author)``, ``preload(GTag.posts)`` and
+``preload(GCategory.parent, GCategory.children)`` must put on the objects.
 
 The models have fixed table names (``prop_rel_*``): each example creates and
 drops them (``ormer.testing.properties.check_preload``), on a database of its own
@@ -24,6 +26,7 @@ from .. import field as model_field
 
 __all__ = [
     "GAuthor",
+    "GCategory",
     "GPost",
     "GPostTag",
     "GTag",
@@ -67,8 +70,15 @@ class GPostTag(Model, table="prop_rel_post_tag"):
     tag_id: int = foreign_key("prop_rel_tag.id")
 
 
+class GCategory(Model, table="prop_rel_category"):
+    id: int = primary()
+    parent_id: int | None = foreign_key("prop_rel_category.id", default=None)
+    parent: GCategory | None = belongs_to("GCategory", foreign_key="parent_id")
+    children: list[GCategory] = has_many("GCategory", foreign_key="parent_id")
+
+
 #: parents first (create in this order, drop in reverse)
-GRAPH_MODELS: tuple[type[Model], ...] = (GAuthor, GTag, GPost, GPostTag)
+GRAPH_MODELS: tuple[type[Model], ...] = (GAuthor, GTag, GPost, GPostTag, GCategory)
 
 
 @dataclass
@@ -79,13 +89,15 @@ class GraphCase:
     tags: list[GTag]
     posts: list[GPost]
     links: list[GPostTag]
+    #: a forest, each category after its parent
+    categories: list[GCategory] = field(default_factory=list)
 
     def shape(self) -> str:
         """A short description for the coverage report: sizes and NULL foreign keys."""
         orphans = sum(1 for p in self.posts if p.author_id is None)
         return (
             f"{len(self.authors)}a/{len(self.posts)}p/{orphans}null/"
-            f"{len(self.tags)}t/{len(self.links)}l"
+            f"{len(self.tags)}t/{len(self.links)}l/{len(self.categories)}c"
         )
 
 
@@ -110,11 +122,17 @@ def graph_cases(draw: st.DrawFn) -> GraphCase:
             pairs += [(post.id, tag_id) for tag_id in linked]
     pairs = draw(st.permutations(pairs))
     link_ids = draw(st.lists(keys, unique=True, min_size=len(pairs), max_size=len(pairs)))
+    category_ids = draw(st.lists(keys, unique=True, max_size=8))
+    categories: list[GCategory] = []
+    for cid in category_ids:  # a parent among the categories drawn before, or none
+        parent = draw(st.none() | st.sampled_from(categories)) if categories else None
+        categories.append(GCategory(id=cid, parent_id=parent.id if parent else None))
     return GraphCase(
         authors=draw(st.permutations([GAuthor(id=i, name=f"a{i}") for i in author_ids])),
         tags=draw(st.permutations([GTag(id=i, name=f"t{i}") for i in tag_ids])),
         posts=draw(st.permutations(posts)),
         links=[GPostTag(id=lid, post_id=p, tag_id=t) for lid, (p, t) in zip(link_ids, pairs)],
+        categories=categories,
     )
 
 
@@ -130,6 +148,10 @@ class GraphOracle:
     posts_tagged: dict[int, list[int]] = field(default_factory=dict)
     #: post id -> its author id, or None
     author_of: dict[int, int | None] = field(default_factory=dict)
+    #: category id -> its parent's id, or None
+    parent_of: dict[int, int | None] = field(default_factory=dict)
+    #: category id -> ids of its children, ascending
+    children_of: dict[int, list[int]] = field(default_factory=dict)
     #: rows by primary key, as generated
     rows: dict[tuple[type[Model], int], Model] = field(default_factory=dict)
 
@@ -147,9 +169,15 @@ class GraphOracle:
         for link in case.links:
             o.tags_of[link.post_id].append(link.tag_id)
             o.posts_tagged[link.tag_id].append(link.post_id)
-        for ids in (*o.posts_of.values(), *o.tags_of.values(), *o.posts_tagged.values()):
+        o.children_of = {c.id: [] for c in case.categories}
+        for c in case.categories:
+            o.parent_of[c.id] = c.parent_id
+            if c.parent_id is not None:
+                o.children_of[c.parent_id].append(c.id)
+        lists = (o.posts_of, o.tags_of, o.posts_tagged, o.children_of)
+        for ids in (ids for mapping in lists for ids in mapping.values()):
             ids.sort()
-        rows: list[Any] = [*case.authors, *case.tags, *case.posts]
+        rows: list[Any] = [*case.authors, *case.tags, *case.posts, *case.categories]
         o.rows = {(type(r), r.id): r for r in rows}
         return o
 

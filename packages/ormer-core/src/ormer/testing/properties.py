@@ -46,11 +46,20 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, reject, settings
 from hypothesis import strategies as st
 
-from .. import Connection, Database
+from .. import Connection, Database, col
 from ..expr import BinaryOp, Column, Expr, Func, Param, func
 from ..model import Model, table_of
 from ..types import INT64_MAX, INT64_MIN, Kind
-from .graphs import GRAPH_MODELS, GAuthor, GPost, GraphCase, GraphOracle, GTag, graph_cases
+from .graphs import (
+    GRAPH_MODELS,
+    GAuthor,
+    GCategory,
+    GPost,
+    GraphCase,
+    GraphOracle,
+    GTag,
+    graph_cases,
+)
 from .oracle import (
     Semantics,
     Unpredictable,
@@ -572,6 +581,8 @@ async def check_preload(conn: Connection, case: GraphCase) -> None:
         for rows in (case.authors, case.tags, case.posts, case.links):
             if rows:
                 await conn.insert(rows)
+        for category in case.categories:  # one at a time: each after its parent
+            await conn.insert(category)
 
         # authors -> posts -> tags
         query = conn.select(GAuthor).order_by(GAuthor.id).preload(GAuthor.posts, GPost.tags)
@@ -616,6 +627,36 @@ async def check_preload(conn: Connection, case: GraphCase) -> None:
         assert _ids(tags) == sorted(o.posts_tagged), "tags"
         for t in tags:
             assert sorted(_ids(t.posts)) == o.posts_tagged[t.id], f"tag {t.id}: posts"
+
+        await _check_tree(conn, o)
+
+
+async def _check_tree(conn: Connection, o: GraphOracle) -> None:
+    """A self-referencing model: every category's parent and children, and two levels
+    of children from the roots."""
+    query = conn.select(GCategory).order_by(GCategory.id)
+    with count_statements() as counter:
+        every = await query.preload(GCategory.parent, GCategory.children).collect()
+    has_parent = any(p is not None for p in o.parent_of.values())
+    want = 1 + has_parent + bool(o.parent_of)
+    assert counter.n == want, f"preload(parent, children): {counter.n} statements, not {want}"
+    assert _ids(every) == sorted(o.parent_of), "categories: the selected rows only"
+    for c in every:
+        parent = c.parent
+        assert (parent.id if parent else None) == o.parent_of[c.id], f"category {c.id}: parent"
+        assert _ids(c.children) == o.children_of[c.id], f"category {c.id}: children"
+        if parent is not None:  # the loaded parents got their children too
+            assert _ids(parent.children) == o.children_of[parent.id], "parent's children"
+    roots = await (
+        query.filter(col(GCategory.parent_id).is_null())
+        .preload(GCategory.children, GCategory.children)
+        .collect()
+    )
+    assert _ids(roots) == sorted(k for k, p in o.parent_of.items() if p is None), "roots"
+    for root in roots:
+        assert _ids(root.children) == o.children_of[root.id], f"root {root.id}: children"
+        for child in root.children:
+            assert _ids(child.children) == o.children_of[child.id], f"{child.id}: level 3"
 
 
 # -- the test classes ---------------------------------------------------------------------------
