@@ -584,51 +584,58 @@ async def check_preload(conn: Connection, case: GraphCase) -> None:
         for category in case.categories:  # one at a time: each after its parent
             await conn.insert(category)
 
-        # authors -> posts -> tags
-        query = conn.select(GAuthor).order_by(GAuthor.id).preload(GAuthor.posts, GPost.tags)
-        with count_statements() as counter:
-            authors = await query.collect()
-        loaded = [p for a in authors for p in a.posts]
-        want = 1 + bool(authors) + bool(loaded)
-        assert counter.n == want, f"preload(posts, tags): {counter.n} statements, not {want}"
-        assert _ids(authors) == sorted(o.posts_of), "authors"
-        for a in authors:
-            assert a == o.row(GAuthor, a.id), "author row"
-            assert _ids(a.posts) == o.posts_of[a.id], f"author {a.id}: posts (key order)"
-            for p in a.posts:
-                assert p == o.row(GPost, p.id), "post row"
-                assert sorted(_ids(p.tags)) == o.tags_of[p.id], f"post {p.id}: tags"
-                assert all(t == o.row(GTag, t.id) for t in p.tags), "tag row"
-        _assert_shared((t for p in loaded for t in p.tags), "GPost.tags")
-
-        # posts -> author (NULL author_id: None)
-        query = conn.select(GPost).order_by(GPost.id).preload(GPost.author)
-        with count_statements() as counter:
-            posts = await query.collect()
-        want = 1 + any(p.author_id is not None for p in case.posts)
-        assert counter.n == want, f"preload(GPost.author): {counter.n} statements, not {want}"
-        assert _ids(posts) == sorted(o.author_of), "posts"
-        for p in posts:
-            key = o.author_of[p.id]
-            expected = None if key is None else o.row(GAuthor, key)
-            assert p.author == expected, f"post {p.id}: author"
-        _assert_shared((p.author for p in posts if p.author is not None), "GPost.author")
-
-        # the same through a LEFT JOIN: one statement
-        query = conn.select(GPost).order_by(GPost.id).include(GPost.author)
-        with count_statements() as counter:
-            included = await query.collect()
-        assert counter.n == 1, f"include(GPost.author): {counter.n} statements"
-        assert included == posts, "include: posts"
-        assert [p.author for p in included] == [p.author for p in posts], "include: authors"
-
-        # tags -> posts, the other side of the many_to_many
-        tags = await conn.select(GTag).order_by(GTag.id).preload(GTag.posts).collect()
-        assert _ids(tags) == sorted(o.posts_tagged), "tags"
-        for t in tags:
-            assert sorted(_ids(t.posts)) == o.posts_tagged[t.id], f"tag {t.id}: posts"
-
+        await _check_authors(conn, o)
+        await _check_post_authors(conn, case, o)
+        await _check_tags(conn, o)
         await _check_tree(conn, o)
+
+
+async def _check_authors(conn: Connection, o: GraphOracle) -> None:
+    """authors -> posts -> tags: ``preload(GAuthor.posts, GPost.tags)``."""
+    query = conn.select(GAuthor).order_by(GAuthor.id).preload(GAuthor.posts, GPost.tags)
+    with count_statements() as counter:
+        authors = await query.collect()
+    loaded = [p for a in authors for p in a.posts]
+    want = 1 + bool(authors) + bool(loaded)
+    assert counter.n == want, f"preload(posts, tags): {counter.n} statements, not {want}"
+    assert _ids(authors) == sorted(o.posts_of), "authors"
+    for a in authors:
+        assert a == o.row(GAuthor, a.id), "author row"
+        assert _ids(a.posts) == o.posts_of[a.id], f"author {a.id}: posts (key order)"
+        for p in a.posts:
+            assert p == o.row(GPost, p.id), "post row"
+            assert sorted(_ids(p.tags)) == o.tags_of[p.id], f"post {p.id}: tags"
+            assert all(t == o.row(GTag, t.id) for t in p.tags), "tag row"
+    _assert_shared((t for p in loaded for t in p.tags), "GPost.tags")
+
+
+async def _check_post_authors(conn: Connection, case: GraphCase, o: GraphOracle) -> None:
+    """posts -> author (None for a NULL author_id), by preload and by include."""
+    query = conn.select(GPost).order_by(GPost.id)
+    with count_statements() as counter:
+        posts = await query.preload(GPost.author).collect()
+    want = 1 + any(p.author_id is not None for p in case.posts)
+    assert counter.n == want, f"preload(GPost.author): {counter.n} statements, not {want}"
+    assert _ids(posts) == sorted(o.author_of), "posts"
+    for p in posts:
+        key = o.author_of[p.id]
+        expected = None if key is None else o.row(GAuthor, key)
+        assert p.author == expected, f"post {p.id}: author"
+    _assert_shared((p.author for p in posts if p.author is not None), "GPost.author")
+    # the same through a LEFT JOIN: one statement
+    with count_statements() as counter:
+        included = await query.include(GPost.author).collect()
+    assert counter.n == 1, f"include(GPost.author): {counter.n} statements"
+    assert included == posts, "include: posts"
+    assert [p.author for p in included] == [p.author for p in posts], "include: authors"
+
+
+async def _check_tags(conn: Connection, o: GraphOracle) -> None:
+    """tags -> posts, the other side of the many_to_many."""
+    tags = await conn.select(GTag).order_by(GTag.id).preload(GTag.posts).collect()
+    assert _ids(tags) == sorted(o.posts_tagged), "tags"
+    for t in tags:
+        assert sorted(_ids(t.posts)) == o.posts_tagged[t.id], f"tag {t.id}: posts"
 
 
 async def _check_tree(conn: Connection, o: GraphOracle) -> None:
