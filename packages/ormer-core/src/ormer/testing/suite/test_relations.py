@@ -33,6 +33,7 @@ from ormer import (
     many_to_many,
     primary,
     table_of,
+    unique,
 )
 from ormer.testing.base import SuiteBase, fresh_tables
 from ormer.testing.capabilities import lacks, requires
@@ -113,6 +114,22 @@ class RelLine(Model, table="suite_rel_line"):
     order_number: int | None = None
     qty: int = 0
     order: RelOrder | None = belongs_to(RelOrder, foreign_key=("order_region", "order_number"))
+
+
+class RelCountry(Model, table="suite_rel_country"):
+    """Referenced by a unique code, not by its primary key."""
+
+    id: int = primary(auto=True)
+    code: str = unique(max_length=2)
+    cities: list[RelCity] = has_many("RelCity", foreign_key="country_code", references="code")
+
+
+class RelCity(Model, table="suite_rel_city"):
+    id: int = primary(auto=True)
+    name: str = field(max_length=20)
+    country_code: str | None = foreign_key("suite_rel_country.code", default=None, max_length=2)
+    # references: the column foreign_key() names (code), not the primary key
+    country: RelCountry | None = belongs_to(RelCountry, foreign_key="country_code")
 
 
 BLOG = (RelAuthor, RelProfile, RelTag, RelPost, RelPostTag)
@@ -531,6 +548,48 @@ class TestRelations(SuiteBase):
             joined = await db.select(RelLine).order_by(RelLine.id).include(RelLine.order).collect()
         assert c.n == 1, c.statements
         assert [ln.order for ln in joined] == [ln.order for ln in back]
+
+    async def test_references_a_unique_column(self, db: Connection) -> None:
+        await fresh_tables(db, RelCountry, RelCity)
+        # ids and codes in opposite orders: a key mix-up cannot pass
+        countries = [RelCountry(code=c) for c in ("zz", "fr", "de")]
+        await db.insert(countries)
+        cities = [
+            RelCity(name="Paris", country_code="fr"),
+            RelCity(name="Nowhere", country_code=None),
+            RelCity(name="Lyon", country_code="fr"),
+            RelCity(name="Bonn", country_code="de"),
+        ]
+        await db.insert(cities)
+        with count_statements() as c:
+            got = await db.select(RelCity).order_by(RelCity.id).preload(RelCity.country).collect()
+        assert c.n == 2, c.statements
+        assert [x.country.code if x.country else None for x in got] == ["fr", None, "fr", "de"]
+        assert got[0].country == await db.select(RelCountry).filter(RelCountry.code == "fr").first()
+        with count_statements() as c:
+            back = await (
+                db.select(RelCountry).order_by(RelCountry.id).preload(RelCountry.cities).collect()
+            )
+        assert c.n == 2, c.statements
+        assert {x.code: [y.name for y in x.cities] for x in back} == {
+            "zz": [],
+            "fr": ["Paris", "Lyon"],
+            "de": ["Bonn"],
+        }
+        for x in back:
+            manual = (
+                await db.select(RelCity)
+                .filter(RelCity.country_code == x.code)
+                .order_by(RelCity.id)
+                .collect()
+            )
+            assert x.cities == manual, x.code
+        with count_statements() as c:
+            joined = (
+                await db.select(RelCity).order_by(RelCity.id).include(RelCity.country).collect()
+            )
+        assert c.n == 1, c.statements
+        assert [x.country for x in joined] == [x.country for x in got]
 
     async def test_composite_keys_many_parents(self, db: Connection) -> None:
         # 1,500 two-column keys in one preload (beyond SQLite's expression depth of 1,000)
