@@ -24,6 +24,7 @@ from ormer import (
     Model,
     NotSupportedError,
     RelationNotLoadedError,
+    asdict,
     belongs_to,
     col,
     field,
@@ -381,6 +382,21 @@ class TestRelations(SuiteBase):
         # and back: the profile's belongs_to
         profiles = await db.select(RelProfile).preload(RelProfile.author).collect()
         assert sorted(p.author.name for p in profiles if p.author) == ["Ann", "Dee"]
+
+    async def test_has_one_several_rows_takes_the_first_by_key(self, db: Connection) -> None:
+        blog = await seed(db)
+        ann = blog.authors["Ann"]
+        await db.insert(RelProfile(author_id=ann.id, bio="second"))
+        query = db.select(RelAuthor).filter(RelAuthor.name == "Ann")
+        with count_statements() as c:
+            preloaded = await query.preload(RelAuthor.profile).collect()
+        assert c.n == 2, c.statements
+        assert [a.profile.bio if a.profile else None for a in preloaded] == ["ann's bio"]
+        # include: still one result per selected row (a LEFT JOIN must not repeat Ann)
+        with count_statements() as c:
+            included = await query.include(RelAuthor.profile).collect()
+        assert c.n == 1, c.statements
+        assert [a.profile.bio if a.profile else None for a in included] == ["ann's bio"]
 
     # -- many_to_many ------------------------------------------------------------------------------
     async def test_many_to_many_with_empty_sides(self, db: Connection) -> None:
@@ -899,6 +915,13 @@ class TestRelations(SuiteBase):
             await db.insert(ann)
         assert len(c.statements) == 1, c.statements
         assert "posts" not in c.statements[0]
+        assert asdict(ann) == {"id": ann.id, "name": "Ann"}
+        ann.name = "Anne"
+        with count_statements() as c:
+            assert await db.update(ann) == 1
+        assert len(c.statements) == 1, c.statements
+        assert "posts" not in c.statements[0]
+        assert await db.select(RelAuthor.name).scalars().collect() == ["Anne"]
         assert await db.select(RelPost).count() == 0
         assert await db.select(RelAuthor).collect() == [ann]
         # loaded relations do not take part in == or repr
