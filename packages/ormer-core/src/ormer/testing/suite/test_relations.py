@@ -808,6 +808,16 @@ class TestRelations(SuiteBase):
             want = None if p.author_id is None else await db.find(RelAuthor, p.author_id)
             assert p.author == want, p.title
         assert [p.author for p in posts if p.title == "orphan"] == [None]
+        # include needs no other statement: it streams on one connection on every backend
+        query = db.select(RelPost).order_by(RelPost.id).include(RelPost.author)
+        with count_statements() as c:
+            streamed = [p async for p in query.stream(batch=3)]
+        assert c.n == 1, c.statements
+        assert streamed == posts
+        assert [p.author for p in streamed] == [p.author for p in posts]
+        first = await query.filter(col(RelPost.author_id).is_null()).first()
+        assert first is not None
+        assert (first.title, first.author) == ("orphan", None)
         with count_statements() as c:
             authors = (
                 await db.select(RelAuthor)
