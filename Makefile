@@ -13,7 +13,7 @@ BENCH_BIN   := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS  ?=
 
-.PHONY: install demo test test-integration test-containers fuzz lint build bench clean
+.PHONY: install demo test test-integration test-wheels test-faults test-containers fuzz lint build bench clean
 
 $(STAMP): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
@@ -42,7 +42,14 @@ test: $(STAMP)
 # stalled and cut off; a server that cannot be started fails the run).
 test-integration: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m "postgres or mysql" --ignore=tests/integration
+	$(MAKE) test-wheels test-faults
+
+# The two parts of test-integration besides the server suites (CI runs the server
+# suites in `make test`, with ORMER_TEST_REQUIRE set so they cannot skip).
+test-wheels: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest tests/integration
+
+test-faults: $(STAMP)
 	ORMER_TEST_REQUIRE=postgres,mysql $(BIN)/python -m pytest -m faults tests/faults
 
 # The PostgreSQL and MariaDB suites, the property tests and the pool suites

@@ -159,16 +159,16 @@ def test_preload_statements_sql() -> None:
 
     assert sql(RAuthor.posts, [1, 2]) == (  # type: ignore[arg-type]
         'SELECT "r_posts"."id", "r_posts"."author_id", "r_posts"."title" FROM "r_posts" '
-        'WHERE "r_posts"."author_id" IN (?, ?) ORDER BY "r_posts"."title" DESC, '
+        'WHERE "r_posts"."author_id" IN (SELECT value FROM json_each(?)) ORDER BY "r_posts"."title" DESC, '
         '"r_posts"."id" ASC'
     )
     assert sql(RPost.author, [3]) == (  # type: ignore[arg-type]
-        'SELECT "r_authors"."id", "r_authors"."name" FROM "r_authors" WHERE "r_authors"."id" IN (?)'
+        'SELECT "r_authors"."id", "r_authors"."name" FROM "r_authors" WHERE "r_authors"."id" IN (SELECT value FROM json_each(?))'
     )
     assert sql(RPost.tags, [1]) == (  # type: ignore[arg-type]
         'SELECT "r_tags"."id", "r_tags"."name", "r_post_tags"."post_id" FROM "r_tags" '
         'JOIN "r_post_tags" ON "r_post_tags"."tag_id" = "r_tags"."id" '
-        'WHERE "r_post_tags"."post_id" IN (?) ORDER BY "r_tags"."id" ASC'
+        'WHERE "r_post_tags"."post_id" IN (SELECT value FROM json_each(?)) ORDER BY "r_tags"."id" ASC'
     )
     composite = sql(ROrg.members, [("eu", 1), ("us", 2)])  # type: ignore[arg-type]
     assert composite.endswith(

@@ -254,12 +254,12 @@ class SQLCompiler:
         return f"{self.operand(node.operand)} IS {'NOT ' if node.negate else ''}NULL"
 
     def visit_in_list(self, node: InList) -> str:
+        # operand first: positional placeholders (? %s) bind in the order rendered
+        if node.array is not None:
+            return self.in_array(self.operand(node.operand), node.array, node.negate)
         if not node.values:
             return self.visit_const(Const(node.negate))
-        # operand first: positional placeholders (? %s) bind in the order rendered
         operand = self.operand(node.operand)
-        if node.array is not None:
-            return self.in_array(operand, node.array, node.negate)
         values = ", ".join(self.process(v) for v in node.values)
         return f"{operand} {'NOT IN' if node.negate else 'IN'} ({values})"
 

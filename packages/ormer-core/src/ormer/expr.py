@@ -589,6 +589,18 @@ class InList(Expr):
         if len(values) > IN_ARRAY_MIN and all(type(v) is Param for v in values):
             self.array = Param(tuple([v.value for v in values]), operand.type)  # type: ignore[attr-defined]
 
+    @classmethod
+    def of_array(cls, operand: Expr, values: tuple[Any, ...], negate: bool = False) -> InList:
+        """``operand [NOT] IN`` the (non-empty) ``values``, bound as one array parameter
+        whatever their number: one statement shape and one prepared statement for every
+        length (relation preloads use it). The values must already fit the operand."""
+        node = cls.__new__(cls)
+        node.operand = operand
+        node.values = ()
+        node.negate = negate
+        node.array = Param(values, operand.type)
+        return node
+
     @property
     def type(self) -> ColumnType:
         return _BOOL

@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
-from .expr import BinaryOp, BoolOp, Expr, Ordering, Param
+from .expr import IN_ARRAY_MIN, BinaryOp, BoolOp, Expr, InList, Ordering, Param
 from .model import FieldInfo, Model, TableInfo, aliased, table_of
 from .planner import rows_converter, statement_plan
 from .relations import TO_ONE, Relation, Resolved
@@ -117,7 +117,7 @@ async def _load(ex: Executor, rel: Relation, owners: list[Model]) -> list[Model]
             keys[k] = None
     rows: list[Any] = []
     if keys:
-        for chunk in _chunks(list(keys), len(res.local), ex):
+        for chunk in _chunks(list(keys), len(res.remote), res.remote[0].type.kind, ex):
             stmt = _statement(rel, res, chunk)
             compiled, nodes = statement_plan(ex.dialect, stmt)
             found = await ex._read(compiled.sql, compiled.bind(nodes))
@@ -181,10 +181,12 @@ def _assign_linked(
     return list(shared.values())
 
 
-def _chunks(keys: list[Any], width: int, ex: Executor) -> list[list[Any]]:
-    """One chunk for a single-column key (a long list binds as one array parameter);
-    composite keys in chunks that fit the dialect's bind-parameter limit."""
+def _chunks(keys: list[Any], width: int, key_kind: Kind, ex: Executor) -> list[list[Any]]:
+    """One chunk for a single-column key (bound as one array parameter), except bytes
+    keys; composite keys in chunks that fit the dialect's bind-parameter limit."""
     if width == 1:
+        if key_kind is Kind.BYTES:  # an IN list: within the bind-parameter limit
+            return [keys[i : i + IN_ARRAY_MIN] for i in range(0, len(keys), IN_ARRAY_MIN)]
         return [keys]
     size = max(1, (ex.dialect.max_bind_params - _SPARE_PARAMS) // width)
     return [keys[i : i + size] for i in range(0, len(keys), size)]
@@ -192,7 +194,11 @@ def _chunks(keys: list[Any], width: int, ex: Executor) -> list[list[Any]]:
 
 def _key_condition(columns: Sequence[Any], keys: list[Any]) -> Expr:
     if len(columns) == 1:
-        return columns[0].in_(keys)  # type: ignore[no-any-return]
+        column = columns[0]
+        if column.type.kind is Kind.BYTES:  # SQLite's array (JSON) cannot carry bytes
+            return column.in_(keys)  # type: ignore[no-any-return]
+        # one array parameter: one statement shape (and prepared statement) for any count
+        return InList.of_array(column, tuple(keys))
     rows = []
     for key in keys:
         parts = [BinaryOp("=", c, Param(v, c.type), _BOOL) for c, v in zip(columns, key)]

@@ -59,11 +59,17 @@ class PostgresCompiler(SQLCompiler):
     function_names: ClassVar[dict[str, str]] = {}  # type: ignore[misc]
 
     def in_array(self, operand: str, array: Param, negate: bool) -> str:
-        """``= ANY($n::type[])`` / ``<> ALL(...)``: one array parameter, any length."""
+        """``[NOT] IN (SELECT unnest($n::type[]))``: one array parameter, any length.
+
+        Not ``= ANY($n)``: asyncpg prepares statements, and once PostgreSQL switches a
+        prepared statement to its generic plan, ``= ANY`` over a parameter is a linear
+        search of the array per row scanned (18 ms instead of 1.3 ms for 10,000 rows
+        against 1,000 keys); the subquery plans as a hash semi-join (or an index
+        nested loop) in either plan. Same NULL semantics as an IN list."""
         placeholder = self.bind_array(array, self.array_elements(array))
         cast = self.dialect.param_sql(placeholder, array.type)
         bound = f"{cast}[]" if cast != placeholder else placeholder
-        return f"{operand} {'<> ALL' if negate else '= ANY'}({bound})"
+        return f"{operand} {'NOT IN' if negate else 'IN'} (SELECT unnest({bound}))"
 
     def ilike(self, operand: str, pattern: str, negate: bool) -> str:
         return f"{operand} {'NOT ILIKE' if negate else 'ILIKE'} {pattern}"
