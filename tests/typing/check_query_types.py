@@ -26,10 +26,12 @@ from ormer import (
     PooledConnection,
     Select,
     aliased,
+    belongs_to,
     col,
     exists,
     foreign_key,
     func,
+    has_many,
     primary,
 )
 from ormer.expr import Case, Exists, Expr, Func, Label
@@ -65,6 +67,19 @@ class Host(Model, table="typing_hosts"):
 
     id: int = primary(auto=True)
     address: ipaddress.IPv4Address
+
+
+class Author(Model, table="typing_authors"):
+    id: int = primary(auto=True)
+    name: str
+    posts: list[Post] = has_many("Post", foreign_key="author_id")
+
+
+class Post(Model, table="typing_posts"):
+    id: int = primary(auto=True)
+    title: str
+    author_id: int | None = foreign_key("typing_authors.id", default=None)
+    author: Author | None = belongs_to(Author, foreign_key="author_id")
 
 
 async def models(db: DB) -> None:
@@ -126,6 +141,23 @@ async def models(db: DB) -> None:
         db.select(User, boss).left_join(boss, User.team_id == boss.id),
         Select[tuple[User, User | None]],
     )
+
+
+async def relations(db: DB) -> None:
+    """Relation attributes read as their annotations; preload and include keep the type."""
+    a = Author(name="Ann")
+    assert_type(a.posts, list[Post])
+    p = Post(title="t", author_id=None)
+    assert_type(p.author, Author | None)
+    assert_type(db.select(Author).preload(Author.posts), Select[Author])
+    assert_type(db.select(Author).preload(Author.posts, Post.author), Select[Author])
+    assert_type(await db.select(Author).preload(Author.posts).collect(), list[Author])
+    assert_type(await db.select(Author).preload(Author.posts).first(), Author | None)
+    assert_type(db.select(Post).include(Post.author), Select[Post])
+    both = db.select(Post, Author).join(Author, Post.author_id == Author.id)
+    assert_type(both.preload(Author.posts), Select[tuple[Post, Author]])
+    for post in await db.select(Post).preload(Post.author).collect():
+        assert_type(post.author, Author | None)
 
 
 async def projections(db: DB) -> None:

@@ -10,7 +10,18 @@ from __future__ import annotations
 import decimal
 from typing import assert_type
 
-from ormer import Connection, Model, Pool, Select, col, foreign_key, func, primary
+from ormer import (
+    Connection,
+    Model,
+    Pool,
+    Select,
+    belongs_to,
+    col,
+    foreign_key,
+    func,
+    has_many,
+    primary,
+)
 from ormer.expr import Expr, Func, Label
 
 
@@ -26,6 +37,23 @@ class User(Model, table="typing_fail_users"):
     email: str | None = None
     balance: decimal.Decimal = decimal.Decimal(0)
     team_id: int | None = foreign_key("typing_fail_teams.id", default=None)
+
+
+class Writer(Model, table="typing_fail_writers"):
+    id: int = primary(auto=True)
+    articles: list[Article] = has_many("Article", foreign_key="writer_id")
+
+
+class Article(Model, table="typing_fail_articles"):
+    id: int = primary(auto=True)
+    writer_id: int | None = foreign_key("typing_fail_writers.id", default=None)
+    writer: Writer | None = belongs_to(Writer, foreign_key="writer_id")
+
+
+async def wrong_relations(db: Connection, w: Writer, a: Article) -> None:
+    assert_type(w.articles, list[Writer])  # E: assert-type
+    assert_type(a.writer, Writer)  # E: assert-type
+    assert_type(db.select(Writer).preload(Writer.articles), Select[Article])  # E: assert-type
 
 
 async def wrong_results(db: Connection, pool: Pool) -> None:

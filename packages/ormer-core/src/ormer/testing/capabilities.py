@@ -28,6 +28,7 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "server_side_cursor": lambda d: d.supports_server_side_cursor,
     "bulk_copy": lambda d: d.supports_bulk_copy,
     "negative_zero": lambda d: d.keeps_negative_zero,
+    "statements_during_stream": lambda d: d.stream_allows_statements,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

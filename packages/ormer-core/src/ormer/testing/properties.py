@@ -1,5 +1,5 @@
 """Property tests a dialect runs on itself: differential (against the oracle),
-metamorphic (TLP, NoREC, count) and round-trip properties (docs/testing.md).
+metamorphic (TLP, NoREC, count), round-trip and relation properties (docs/testing.md).
 
 A test module subclasses the classes here (their names do not start with
 ``Test``, so importing them collects nothing by itself) and supplies one
@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NoReturn, TypeVar
@@ -46,10 +46,20 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, reject, settings
 from hypothesis import strategies as st
 
-from .. import Connection, Database
+from .. import Connection, Database, col
 from ..expr import BinaryOp, Column, Expr, Func, Param, func
 from ..model import Model, table_of
 from ..types import INT64_MAX, INT64_MIN, Kind
+from .graphs import (
+    GRAPH_MODELS,
+    GAuthor,
+    GCategory,
+    GPost,
+    GraphCase,
+    GraphOracle,
+    GTag,
+    graph_cases,
+)
 from .oracle import (
     Semantics,
     Unpredictable,
@@ -63,6 +73,7 @@ from .oracle import (
     shape,
     sort_rows,
 )
+from .statements import count_statements
 from .strategies import (
     AggregateCase,
     BatchCase,
@@ -80,10 +91,12 @@ from .strategies import (
 __all__ = [
     "DifferentialProperties",
     "PropertySuite",
+    "RelationProperties",
     "RoundTripProperties",
     "Target",
     "check_aggregates",
     "check_batch",
+    "check_preload",
     "check_query",
     "check_roundtrip",
     "check_upsert",
@@ -535,6 +548,124 @@ async def check_batch(conn: Connection, case: BatchCase) -> None:
         assert await conn.select(model).count() == len(seen), "row count"
 
 
+# -- the relation property ------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def _graph_tables(conn: Connection) -> AsyncIterator[None]:
+    for model in reversed(GRAPH_MODELS):
+        await conn.drop_table(model, if_exists=True)
+    for model in GRAPH_MODELS:
+        await conn.create_table(model)
+    try:
+        yield
+    finally:
+        for model in reversed(GRAPH_MODELS):
+            await conn.drop_table(model, if_exists=True)
+
+
+def _ids(objects: Iterable[Any]) -> list[int]:
+    return [o.id for o in objects]
+
+
+def _assert_shared(objects: Iterable[Any], what: str) -> None:
+    """Objects of one preload statement with the same key are one object."""
+    seen: dict[int, Any] = {}
+    for obj in objects:
+        assert seen.setdefault(obj.id, obj) is obj, f"{what}: two objects for key {obj.id}"
+
+
+async def check_preload(conn: Connection, case: GraphCase) -> None:
+    """Preloads and includes over a random authors/posts/tags graph equal the oracle,
+    at one statement per relation argument that has owners with a non-NULL key."""
+    o = GraphOracle.of(case)
+    async with _graph_tables(conn):
+        for rows in (case.authors, case.tags, case.posts, case.links):
+            if rows:
+                await conn.insert(rows)
+        for category in case.categories:  # one at a time: each after its parent
+            await conn.insert(category)
+
+        await _check_authors(conn, o)
+        await _check_post_authors(conn, case, o)
+        await _check_tags(conn, o)
+        await _check_tree(conn, o)
+
+
+async def _check_authors(conn: Connection, o: GraphOracle) -> None:
+    """authors -> posts -> tags: ``preload(GAuthor.posts, GPost.tags)``."""
+    query = conn.select(GAuthor).order_by(GAuthor.id).preload(GAuthor.posts, GPost.tags)
+    with count_statements() as counter:
+        authors = await query.collect()
+    loaded = [p for a in authors for p in a.posts]
+    want = 1 + bool(authors) + bool(loaded)
+    assert counter.n == want, f"preload(posts, tags): {counter.n} statements, not {want}"
+    assert _ids(authors) == sorted(o.posts_of), "authors"
+    for a in authors:
+        assert a == o.row(GAuthor, a.id), "author row"
+        assert _ids(a.posts) == o.posts_of[a.id], f"author {a.id}: posts (key order)"
+        for p in a.posts:
+            assert p == o.row(GPost, p.id), "post row"
+            assert sorted(_ids(p.tags)) == o.tags_of[p.id], f"post {p.id}: tags"
+            assert all(t == o.row(GTag, t.id) for t in p.tags), "tag row"
+    _assert_shared((t for p in loaded for t in p.tags), "GPost.tags")
+
+
+async def _check_post_authors(conn: Connection, case: GraphCase, o: GraphOracle) -> None:
+    """posts -> author (None for a NULL author_id), by preload and by include."""
+    query = conn.select(GPost).order_by(GPost.id)
+    with count_statements() as counter:
+        posts = await query.preload(GPost.author).collect()
+    want = 1 + any(p.author_id is not None for p in case.posts)
+    assert counter.n == want, f"preload(GPost.author): {counter.n} statements, not {want}"
+    assert _ids(posts) == sorted(o.author_of), "posts"
+    for p in posts:
+        key = o.author_of[p.id]
+        expected = None if key is None else o.row(GAuthor, key)
+        assert p.author == expected, f"post {p.id}: author"
+    _assert_shared((p.author for p in posts if p.author is not None), "GPost.author")
+    # the same through a LEFT JOIN: one statement
+    with count_statements() as counter:
+        included = await query.include(GPost.author).collect()
+    assert counter.n == 1, f"include(GPost.author): {counter.n} statements"
+    assert included == posts, "include: posts"
+    assert [p.author for p in included] == [p.author for p in posts], "include: authors"
+
+
+async def _check_tags(conn: Connection, o: GraphOracle) -> None:
+    """tags -> posts, the other side of the many_to_many."""
+    tags = await conn.select(GTag).order_by(GTag.id).preload(GTag.posts).collect()
+    assert _ids(tags) == sorted(o.posts_tagged), "tags"
+    for t in tags:
+        assert sorted(_ids(t.posts)) == o.posts_tagged[t.id], f"tag {t.id}: posts"
+
+
+async def _check_tree(conn: Connection, o: GraphOracle) -> None:
+    """A self-referencing model: every category's parent and children, and two levels
+    of children from the roots."""
+    query = conn.select(GCategory).order_by(GCategory.id)
+    with count_statements() as counter:
+        every = await query.preload(GCategory.parent, GCategory.children).collect()
+    has_parent = any(p is not None for p in o.parent_of.values())
+    want = 1 + has_parent + bool(o.parent_of)
+    assert counter.n == want, f"preload(parent, children): {counter.n} statements, not {want}"
+    assert _ids(every) == sorted(o.parent_of), "categories: the selected rows only"
+    for c in every:
+        parent = c.parent
+        assert (parent.id if parent else None) == o.parent_of[c.id], f"category {c.id}: parent"
+        assert _ids(c.children) == o.children_of[c.id], f"category {c.id}: children"
+        if parent is not None:  # the loaded parents got their children too
+            assert _ids(parent.children) == o.children_of[parent.id], "parent's children"
+    roots = await (
+        query.filter(col(GCategory.parent_id).is_null())
+        .preload(GCategory.children, GCategory.children)
+        .collect()
+    )
+    assert _ids(roots) == sorted(k for k, p in o.parent_of.items() if p is None), "roots"
+    for root in roots:
+        assert _ids(root.children) == o.children_of[root.id], f"root {root.id}: children"
+        for child in root.children:
+            assert _ids(child.children) == o.children_of[child.id], f"{child.id}: level 3"
+
+
 # -- the test classes ---------------------------------------------------------------------------
 def _optional_fixture(request: pytest.FixtureRequest, name: str, default: T) -> T:
     try:
@@ -565,8 +696,9 @@ class _Base:
         strategy: st.SearchStrategy[T],
         body: Callable[[T], Coroutine[Any, Any, None]],
         describe_case: Callable[[T], tuple[str, type[Model]]],
+        examples: int | None = None,
     ) -> None:
-        @settings(property_settings(target.max_examples))
+        @settings(property_settings(examples if examples is not None else target.max_examples))
         @given(case=strategy)
         def run(case: T) -> None:
             shape_, model = describe_case(case)
@@ -650,5 +782,28 @@ class RoundTripProperties(_Base):
         self._run(t, "batch ids", batch_cases(t.limits), body, describe_case)
 
 
-class PropertySuite(DifferentialProperties, RoundTripProperties):
+class RelationProperties(_Base):
+    """Preloads over random relation graphs agree with the oracle (``ormer.testing.graphs``)."""
+
+    #: the relation property runs 1/example_share of the profile's examples (each
+    #: example creates four tables: ~25 on the ci profile)
+    example_share = 8
+
+    def test_preload_matches_oracle(self, ormer_target: Target) -> None:
+        t = ormer_target
+        examples = t.max_examples
+        if examples is None:
+            profile = settings.get_profile(profile_name())
+            examples = max(1, profile.max_examples // self.example_share)
+
+        async def body(case: GraphCase) -> None:
+            await check_preload(t.conn, case)
+
+        def describe_case(case: GraphCase) -> tuple[str, type[Model]]:
+            return case.shape(), GAuthor
+
+        self._run(t, "preload", graph_cases(), body, describe_case, examples)
+
+
+class PropertySuite(DifferentialProperties, RoundTripProperties, RelationProperties):
     """Every property; subclass it in a test module that supplies ``ormer_url``."""

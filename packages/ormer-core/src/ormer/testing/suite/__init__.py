@@ -12,6 +12,7 @@ from .test_pool_safety import TestPoolSafety
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
+from .test_relations import TestRelations
 from .test_safety import TestSafety
 from .test_timeouts import TestStatementTimeouts, running_statements
 from .test_transactions import TestTransactions
@@ -30,6 +31,7 @@ __all__ = [
     "TestPoolStateMachine",
     "TestQueries",
     "TestRawSQL",
+    "TestRelations",
     "TestSafety",
     "TestSqlLogging",
     "TestStatementTimeouts",
