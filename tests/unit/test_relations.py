@@ -159,20 +159,24 @@ def test_preload_statements_sql() -> None:
 
     assert sql(RAuthor.posts, [1, 2]) == (  # type: ignore[arg-type]
         'SELECT "r_posts"."id", "r_posts"."author_id", "r_posts"."title" FROM "r_posts" '
-        'WHERE "r_posts"."author_id" IN (SELECT value FROM json_each(?)) ORDER BY "r_posts"."title" DESC, '
-        '"r_posts"."id" ASC'
+        'WHERE "r_posts"."author_id" IN (SELECT value FROM json_each(?)) '
+        'ORDER BY "r_posts"."title" DESC, "r_posts"."id" ASC'
     )
     assert sql(RPost.author, [3]) == (  # type: ignore[arg-type]
-        'SELECT "r_authors"."id", "r_authors"."name" FROM "r_authors" WHERE "r_authors"."id" IN (SELECT value FROM json_each(?))'
+        'SELECT "r_authors"."id", "r_authors"."name" FROM "r_authors" '
+        'WHERE "r_authors"."id" IN (SELECT value FROM json_each(?))'
     )
     assert sql(RPost.tags, [1]) == (  # type: ignore[arg-type]
         'SELECT "r_tags"."id", "r_tags"."name", "r_post_tags"."post_id" FROM "r_tags" '
         'JOIN "r_post_tags" ON "r_post_tags"."tag_id" = "r_tags"."id" '
-        'WHERE "r_post_tags"."post_id" IN (SELECT value FROM json_each(?)) ORDER BY "r_tags"."id" ASC'
+        'WHERE "r_post_tags"."post_id" IN (SELECT value FROM json_each(?)) '
+        'ORDER BY "r_tags"."id" ASC'
     )
     composite = sql(ROrg.members, [("eu", 1), ("us", 2)])  # type: ignore[arg-type]
     assert composite.endswith(
-        'WHERE (("r_members"."org_region" = ?) AND ("r_members"."org_code" = ?)) OR '
-        '(("r_members"."org_region" = ?) AND ("r_members"."org_code" = ?)) '
+        'WHERE ("r_members"."org_region", "r_members"."org_code") IN (VALUES (?, ?), (?, ?)) '
         'ORDER BY "r_members"."id" ASC'
     )
+    pg = get_dialect("postgresql")
+    composite_pg = statement_plan(pg, _statement(ROrg.members, ROrg.members.resolve(), [("eu", 1)]))  # type: ignore[attr-defined]
+    assert "IN (SELECT * FROM unnest($1::text[], $2::bigint[]))" in composite_pg[0].sql

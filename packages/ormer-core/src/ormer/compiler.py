@@ -36,6 +36,7 @@ from .expr import (
     Not,
     Ordering,
     Param,
+    RowIn,
     ScalarSubquery,
 )
 from .model import FieldInfo, TableInfo
@@ -262,6 +263,16 @@ class SQLCompiler:
         operand = self.operand(node.operand)
         values = ", ".join(self.process(v) for v in node.values)
         return f"{operand} {'NOT IN' if node.negate else 'IN'} ({values})"
+
+    def visit_row_in(self, node: RowIn) -> str:
+        # columns first: positional placeholders bind in the order rendered
+        return self.row_in(tuple(self.operand(c) for c in node.columns), node)
+
+    def row_in(self, columns: tuple[str, ...], node: RowIn) -> str:
+        """``(a, b) IN (VALUES (?, ?), ...)``: a composite key among ``node.rows``
+        (SQL-standard; PostgreSQL unnests ``node.arrays``, MySQL lists row values)."""
+        rows = ", ".join("(" + ", ".join(self.process(v) for v in row) + ")" for row in node.rows)
+        return f"({', '.join(columns)}) IN (VALUES {rows})"
 
     def in_array(self, operand: str, array: Param, negate: bool) -> str:
         """``operand [NOT] IN`` a long list bound as ONE parameter (``array.value`` is a

@@ -618,6 +618,41 @@ class InList(Expr):
             value._walk(key, params)
 
 
+class RowIn(Expr):
+    """``(c1, c2) IN (<keys>)``: a composite key among several (relation preloads).
+
+    One row value per key, so no expression depth grows with the count (an OR of
+    ANDs is refused past a depth of 1,000 by SQLite, 100 by Turso). The keys are
+    held two ways, both walked: ``rows`` (a parameter per value, for
+    ``IN (VALUES (?, ?), ...)``) and ``arrays`` (one parameter per column holding
+    that column's values, for a dialect that unnests arrays: PostgreSQL); the
+    compiler renders one of them (``SQLCompiler.row_in``).
+    """
+
+    __slots__ = ("arrays", "columns", "rows")
+    visit_name = "row_in"
+
+    def __init__(self, columns: tuple[Expr, ...], keys: Sequence[tuple[Any, ...]]) -> None:
+        self.columns = columns
+        types = [c.type for c in columns]
+        self.rows = tuple(tuple(Param(v, t) for v, t in zip(key, types)) for key in keys)
+        self.arrays = tuple(Param(tuple(key[i] for key in keys), t) for i, t in enumerate(types))
+
+    @property
+    def type(self) -> ColumnType:
+        return _BOOL
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("ROWIN", len(self.columns), len(self.rows)))
+        for column in self.columns:
+            column._walk(key, params)
+        for array in self.arrays:
+            array._walk(key, params)
+        for row in self.rows:
+            for value in row:
+                value._walk(key, params)
+
+
 class InSubquery(Expr):
     """``operand [NOT] IN (SELECT ...)``."""
 

@@ -141,11 +141,20 @@ def index(*, group: str | None = None, **options: Any) -> Any:
     return spec
 
 
-def foreign_key(target: Any, *, on_delete: str | None = None, **options: Any) -> Any:
+def foreign_key(
+    target: Any,
+    *,
+    on_delete: str | None = None,
+    unique: bool = False,
+    index: bool = False,
+    **options: Any,
+) -> Any:
     """A field referencing another table's column: ``"teams.id"`` or ``Team.id``.
 
     ``on_delete``: ``"cascade"``, ``"restrict"``, ``"set null"``, ``"set default"``
-    or ``"no action"``.
+    or ``"no action"``. ``unique=True`` makes it a UNIQUE column (a one-to-one link,
+    which ``include`` of a ``has_one`` needs); ``index=True`` indexes it (what a
+    ``has_many`` preload looks rows up by).
     """
     if isinstance(target, Column):
         target = f"{target.table.name}.{target.name}"
@@ -163,6 +172,8 @@ def foreign_key(target: Any, *, on_delete: str | None = None, **options: Any) ->
     spec: _FieldSpec = field(**options)
     spec.foreign_key = target
     spec.on_delete = on_delete.lower() if on_delete else None
+    spec.unique = unique
+    spec.index = index and not unique  # a UNIQUE constraint is already an index
     return spec
 
 

@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
-from .expr import IN_ARRAY_MIN, BinaryOp, BoolOp, Expr, InList, Ordering, Param
+from .expr import IN_ARRAY_MIN, BinaryOp, BoolOp, Expr, InList, Ordering, RowIn
 from .model import FieldInfo, Model, TableInfo, aliased, table_of
 from .planner import rows_converter, statement_plan
 from .relations import TO_ONE, Relation, Resolved
@@ -199,11 +199,7 @@ def _key_condition(columns: Sequence[Any], keys: list[Any]) -> Expr:
             return column.in_(keys)  # type: ignore[no-any-return]
         # one array parameter: one statement shape (and prepared statement) for any count
         return InList.of_array(column, tuple(keys))
-    rows = []
-    for key in keys:
-        parts = [BinaryOp("=", c, Param(v, c.type), _BOOL) for c, v in zip(columns, key)]
-        rows.append(BoolOp.of("AND", *parts))
-    return rows[0] if len(rows) == 1 else BoolOp.of("OR", *rows)
+    return RowIn(tuple(columns), keys)
 
 
 def _pairs(
@@ -290,13 +286,22 @@ def plan_includes(
                 f"(belongs_to, has_one) through a join; a {rel.kind} relation is a list: "
                 f"use preload({rel.owner.__name__}.{rel.name})"
             )
+        res = rel.resolve()
+        if rel.kind == "has_one" and not _unique(res.target, res.remote):
+            target_name = res.target.model.__name__
+            keys = ", ".join(f"{target_name}.{f.attr}" for f in res.remote)
+            raise ConfigurationError(
+                f"include({rel.owner.__name__}.{rel.name}): {keys} is not unique, so the "
+                f"join would repeat a {rel.owner.__name__} for each matching "
+                f"{target_name}; declare it unique (foreign_key(..., unique=True)) or use "
+                f"preload({rel.owner.__name__}.{rel.name}), which takes the first by key"
+            )
         owner = next((t for t in tables if issubclass(t.model, rel.owner)), None)
         if owner is None:
             raise ConfigurationError(
                 f"include({rel.owner.__name__}.{rel.name}): the query yields no "
                 f"{rel.owner.__name__} objects to load it onto"
             )
-        res = rel.resolve()
         position = len(items) + len(new_items)
         target = _alias(rel, position)
         on = _pairs(target, res.remote, owner, res.local)  # remote fields are the target's
@@ -306,6 +311,14 @@ def plan_includes(
         positions[id(target)] = position
         tables.append(target)
     return IncludePlan(tuple(new_items), tuple(joins), tuple(assign))
+
+
+def _unique(info: TableInfo, fields: Sequence[FieldInfo]) -> bool:
+    """Whether the fields hold at most one row per value: they cover the primary key or
+    a unique constraint."""
+    have = {id(f) for f in fields}
+    groups = [info.primary_key, *(group for _, group in info.unique_groups)]
+    return any(group and {id(f) for f in group} <= have for group in groups)
 
 
 def apply_includes(rows: list[Any], plan: IncludePlan, width: int, single: bool) -> list[Any]:

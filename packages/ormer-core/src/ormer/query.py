@@ -375,7 +375,8 @@ class Select(Generic[T]):
             items = stmt.items
             if len(items) == 1:
                 if isinstance(items[0], TableInfo):
-                    loaded[items[0].model] = results
+                    # a copy: a self-referencing preload adds its targets to this list
+                    loaded[items[0].model] = list(results)
                 return results, loaded
         for at, item in enumerate(stmt.items):
             if isinstance(item, TableInfo):

@@ -48,7 +48,7 @@ from ormer.dialect import (
 from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError
-from ormer.expr import Param
+from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:
@@ -82,6 +82,12 @@ class MySQLCompiler(SQLCompiler):
     literal (an ``ESCAPE '%'`` clause) is doubled for the driver's pyformat
     interpolation, which runs whenever a statement has parameters.
     """
+
+    def row_in(self, columns: tuple[str, ...], node: RowIn) -> str:
+        """``(a, b) IN ((?, ?), ...)``: MySQL 8 spells a VALUES row ``ROW(...)``, MariaDB
+        does not; a list of row values works on both."""
+        rows = ", ".join("(" + ", ".join(self.process(v) for v in row) + ")" for row in node.rows)
+        return f"({', '.join(columns)}) IN ({rows})"
 
     def in_array(self, operand: str, array: Param, negate: bool) -> str:
         """``IN %s`` with the values as one sequence: the driver interpolates it as

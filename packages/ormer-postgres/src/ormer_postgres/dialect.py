@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ormer.compiler import SQLCompiler
 from ormer.dialect import URL, Dialect, DriverConnection, Dumper, Loader, decimal_from_number
 from ormer.driverkit import dump_bytes
-from ormer.expr import Param
+from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 
 if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
@@ -68,8 +68,22 @@ class PostgresCompiler(SQLCompiler):
         nested loop) in either plan. Same NULL semantics as an IN list."""
         placeholder = self.bind_array(array, self.array_elements(array))
         cast = self.dialect.param_sql(placeholder, array.type)
-        bound = f"{cast}[]" if cast != placeholder else placeholder
-        return f"{operand} {'NOT IN' if negate else 'IN'} (SELECT unnest({bound}))"
+        if cast == placeholder:  # a type without a cast: unnest() could not type it
+            return f"{operand} {'<> ALL' if negate else '= ANY'}({placeholder})"
+        return f"{operand} {'NOT IN' if negate else 'IN'} (SELECT unnest({cast}[]))"
+
+    def row_in(self, columns: tuple[str, ...], node: RowIn) -> str:
+        """``(a, b) IN (SELECT * FROM unnest($1::t1[], $2::t2[]))``: one array per key
+        column, one statement shape for any count (a long list of row values makes
+        PostgreSQL exceed its stack depth); columns of a type without a cast fall back
+        to row values."""
+        if any(self.dialect.param_sql("$0", a.type) == "$0" for a in node.arrays):
+            return super().row_in(columns, node)
+        arrays = []
+        for array in node.arrays:
+            placeholder = self.bind_array(array, self.array_elements(array))
+            arrays.append(f"{self.dialect.param_sql(placeholder, array.type)}[]")
+        return f"({', '.join(columns)}) IN (SELECT * FROM unnest({', '.join(arrays)}))"
 
     def ilike(self, operand: str, pattern: str, negate: bool) -> str:
         return f"{operand} {'NOT ILIKE' if negate else 'ILIKE'} {pattern}"

@@ -24,6 +24,7 @@ from ormer import (
     Model,
     NotSupportedError,
     RelationNotLoadedError,
+    UniqueViolationError,
     asdict,
     belongs_to,
     col,
@@ -55,11 +56,13 @@ class RelAuthor(Model, table="suite_rel_author"):
         "RelPost", foreign_key="author_id", order_by=("title", "-id")
     )
     profile: RelProfile | None = has_one("RelProfile", foreign_key="author_id")
+    # a has_one over a non-unique key: preload takes the first by key, include refuses
+    first_post: RelPost | None = has_one("RelPost", foreign_key="author_id")
 
 
 class RelProfile(Model, table="suite_rel_profile"):
     id: int = primary(auto=True)
-    author_id: int = foreign_key("suite_rel_author.id")
+    author_id: int = foreign_key("suite_rel_author.id", unique=True)
     bio: str = field(max_length=50)
     author: RelAuthor | None = belongs_to(RelAuthor, foreign_key="author_id")
 
@@ -384,19 +387,27 @@ class TestRelations(SuiteBase):
         assert sorted(p.author.name for p in profiles if p.author) == ["Ann", "Dee"]
 
     async def test_has_one_several_rows_takes_the_first_by_key(self, db: Connection) -> None:
-        blog = await seed(db)
-        ann = blog.authors["Ann"]
-        await db.insert(RelProfile(author_id=ann.id, bio="second"))
-        query = db.select(RelAuthor).filter(RelAuthor.name == "Ann")
+        await seed(db)
+        query = db.select(RelAuthor).order_by(RelAuthor.id)
         with count_statements() as c:
-            preloaded = await query.preload(RelAuthor.profile).collect()
+            authors = await query.preload(RelAuthor.first_post).collect()
         assert c.n == 2, c.statements
-        assert [a.profile.bio if a.profile else None for a in preloaded] == ["ann's bio"]
-        # include: still one result per selected row (a LEFT JOIN must not repeat Ann)
-        with count_statements() as c:
-            included = await query.include(RelAuthor.profile).collect()
-        assert c.n == 1, c.statements
-        assert [a.profile.bio if a.profile else None for a in included] == ["ann's bio"]
+        assert len(authors) == 4
+        for a in authors:
+            manual = (
+                await db.select(RelPost)
+                .filter(RelPost.author_id == a.id)
+                .order_by(RelPost.id)
+                .first()
+            )
+            assert a.first_post == manual, a.name
+        assert sum(a.first_post is not None for a in authors) >= 2
+        # include refuses: a LEFT JOIN would repeat an author once per post
+        with pytest.raises(ConfigurationError, match=r"RelPost\.author_id is not unique"):
+            query.include(RelAuthor.first_post)
+        # a second profile for Ann is refused by the unique key include relies on
+        with pytest.raises(UniqueViolationError):
+            await db.insert(RelProfile(author_id=authors[0].id, bio="second"))
 
     # -- many_to_many ------------------------------------------------------------------------------
     async def test_many_to_many_with_empty_sides(self, db: Connection) -> None:
