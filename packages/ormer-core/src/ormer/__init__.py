@@ -43,6 +43,7 @@ from .errors import (
     WriteConflictError,
 )
 from .expr import Column, Expr, exists, func, not_exists
+from .keyset import Page
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
@@ -87,6 +88,7 @@ __all__ = [
     "ObjectDelete",
     "ObjectUpdate",
     "OrmerError",
+    "Page",
     "Pool",
     "PoolBuilder",
     "PoolClosedError",
