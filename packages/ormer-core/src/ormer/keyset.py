@@ -138,7 +138,10 @@ def _cursor_params(
             raise ValidationError(f"{where}: is None (an ordering column is NOT NULL)")
         if isinstance(value, Expr):
             raise ConfigurationError(f"{where}: takes a plain value, not an expression")
-        param = as_expr(value, column.type, column)
+        try:
+            param = as_expr(value, column.type, column)
+        except ValidationError as exc:
+            raise ValidationError(f"{method} cursor value for {exc}") from exc
         if not isinstance(param, Param):
             raise ConfigurationError(f"{where}: takes a plain value, not {value!r}")
         params.append(param)
