@@ -10,7 +10,7 @@ from __future__ import annotations
 import decimal
 from typing import assert_type
 
-from ormer import Connection, Model, Pool, Select, col, foreign_key, func, primary
+from ormer import Connection, Model, Page, Pool, Select, col, foreign_key, func, primary
 from ormer.expr import Expr, Func, Label
 
 
@@ -67,4 +67,5 @@ async def wrong_calls(db: Connection) -> None:
     age: int = (await db.select(User.age).collect())[0]  # E: assignment
     User.name.like("A%")  # E: attr-defined
     col(User.name).startswith("A")  # E: attr-defined
+    assert_type(await db.select(User).order_by(User.id).page(10), Page[Team])  # E: assert-type
     print(name, age)
