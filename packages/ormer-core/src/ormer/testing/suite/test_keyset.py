@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from ormer import (
     ConfigurationError,
     Connection,
+    Database,
     Model,
     Page,
     ValidationError,
@@ -247,6 +248,17 @@ class TestKeyset(SuiteBase):
         by_slug = db.select(KsPost).order_by(KsPost.slug.desc())
         rows, _ = await _walk(by_slug, 7)
         assert [p.slug for p in rows] == [f"post-{i:03d}" for i in reversed(range(30))]
+
+    async def test_pages_through_a_pool(self, db: Connection, ormer_url: str) -> None:
+        await _posts(db, 40)
+        expected = await db.select(KsPost).order_by(KsPost.score, KsPost.id).collect()
+        async with await Database.create_pool(ormer_url).max_size(2).build() as pool:
+            query = pool.select(KsPost).order_by(KsPost.score, KsPost.id)
+            rows, pages = await _walk(query, 6)
+            assert rows == expected
+            assert len(pages) == 7
+            back = await query.before(pages[-1].prev_cursor).page(6)
+            assert back.items == pages[-2].items
 
     async def test_empty_table(self, db: Connection) -> None:
         await fresh_tables(db, KsAuthor, KsPost)
