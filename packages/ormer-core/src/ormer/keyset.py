@@ -60,14 +60,14 @@ class Page(Generic[T]):
 
 
 class Keyset:
-    """What ``after()``/``before()`` recorded on a select: the direction, and the
-    ordering its condition was built for (``page()`` reads both)."""
+    """What ``after()``/``before()`` recorded on a select: the direction, which
+    ``page()`` reads (the condition itself is in the WHERE already, and
+    ``order_by()`` refuses to change the ordering it was built for)."""
 
-    __slots__ = ("before", "ordering")
+    __slots__ = ("before",)
 
-    def __init__(self, before: bool, ordering: tuple[Ordering, ...]) -> None:
+    def __init__(self, before: bool) -> None:
         self.before = before
-        self.ordering = ordering
 
 
 def keyset_columns(stmt: SelectStmt, method: str) -> tuple[tuple[Column[Any], bool], ...]:
@@ -186,7 +186,7 @@ def seek(select: Select[S], cursor: Any, before: bool) -> Select[S]:
     )
     new = select._copy()
     new._stmt.where = condition if stmt.where is None else stmt.where & condition
-    new._keyset = Keyset(before, stmt.order_by)
+    new._keyset = Keyset(before)
     return new
 
 
