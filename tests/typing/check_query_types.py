@@ -22,6 +22,7 @@ from ormer import (
     Model,
     ObjectDelete,
     ObjectUpdate,
+    Page,
     Pool,
     PooledConnection,
     Select,
@@ -135,6 +136,14 @@ async def models(db: DB) -> None:
     assert_type(
         db.select(User, Team).left_join(Org, Team.org_id == Org.id), Select[tuple[User, Team]]
     )
+    # keyset pagination: after()/before() keep the type, page() gives a Page of the model
+    by_id = db.select(User).order_by(User.id)
+    assert_type(by_id.after((1,)).before(User(name="x")), Select[User])
+    page = await by_id.page(10)
+    assert_type(page, Page[User])
+    assert_type(page.items, list[User])
+    assert_type(page.next_cursor, tuple[Any, ...] | None)
+    assert_type(await by_id.after(page.items[-1]).page(5), Page[User])
     # an alias of the same model: only the aliased position becomes optional
     boss = aliased(User, "boss")
     assert_type(

@@ -13,6 +13,7 @@ from typing import assert_type
 from ormer import (
     Connection,
     Model,
+    Page,
     Pool,
     Select,
     belongs_to,
@@ -95,4 +96,5 @@ async def wrong_calls(db: Connection) -> None:
     age: int = (await db.select(User.age).collect())[0]  # E: assignment
     User.name.like("A%")  # E: attr-defined
     col(User.name).startswith("A")  # E: attr-defined
+    assert_type(await db.select(User).order_by(User.id).page(10), Page[Team])  # E: assert-type
     print(name, age)

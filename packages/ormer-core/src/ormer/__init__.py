@@ -45,6 +45,7 @@ from .errors import (
     WriteConflictError,
 )
 from .expr import Column, Expr, exists, func, not_exists
+from .keyset import Page
 from .model import (
     Model,
     aliased,
@@ -101,6 +102,7 @@ __all__ = [
     "ObjectDelete",
     "ObjectUpdate",
     "OrmerError",
+    "Page",
     "Pool",
     "PoolBuilder",
     "PoolClosedError",

@@ -32,6 +32,7 @@ from .expr import (
     func,
 )
 from .hydrate import RowsConverter
+from .keyset import Keyset, Page, fetch_page, seek
 from .model import FieldInfo, Model, TableInfo, table_of
 from .planner import find_plan, rows_converter, statement_plan
 from .preload import IncludePlan, apply_includes, check_preloads, load_relations, plan_includes
@@ -163,7 +164,16 @@ class Select(Generic[T]):
     tuples; ``conn.select(User.name, func.count())`` tuples of values.
     """
 
-    __slots__ = ("_ex", "_include", "_loads", "_nullable", "_scalars", "_stmt", "_timeout")
+    __slots__ = (
+        "_ex",
+        "_include",
+        "_keyset",
+        "_loads",
+        "_nullable",
+        "_scalars",
+        "_stmt",
+        "_timeout",
+    )
 
     def __init__(self, executor: Executor, items: Sequence[Any]) -> None:
         if not items:
@@ -177,6 +187,7 @@ class Select(Generic[T]):
         self._timeout: Timeout = DEFAULT
         self._loads: tuple[Relation, ...] = ()
         self._include: IncludePlan | None = None
+        self._keyset: Keyset | None = None
 
     def _copy(self) -> Select[T]:
         new = Select.__new__(Select)
@@ -187,6 +198,7 @@ class Select(Generic[T]):
         new._timeout = self._timeout
         new._loads = self._loads
         new._include = self._include
+        new._keyset = self._keyset
         return cast("Select[T]", new)
 
     def timeout(self, seconds: float | None) -> Select[T]:
@@ -219,9 +231,33 @@ class Select(Generic[T]):
 
     def order_by(self, *items: Any) -> Select[T]:
         """Append ORDER BY items: columns, expressions, labels, ``x.asc()``/``x.desc()``."""
+        if self._keyset is not None:
+            raise ConfigurationError(
+                "order_by() after after()/before(): the cursor is read in the ordering "
+                "it was given, so call order_by() first"
+            )
         new = self._copy()
         new._stmt.order_by = new._stmt.order_by + tuple(_ordering(i) for i in items)
         return new
+
+    def after(self, cursor: Any) -> Select[T]:
+        """Rows strictly after ``cursor`` in the ORDER BY (keyset pagination).
+
+        ``cursor`` is an object of the selected model or a tuple with one value per
+        ordering item (a page's ``next_cursor``). The ordering must be unique and
+        NOT NULL; see ``ormer.keyset`` and docs/pagination.md.
+        """
+        return seek(self, cursor, before=False)
+
+    def before(self, cursor: Any) -> Select[T]:
+        """Rows strictly before ``cursor`` in the ORDER BY, still in that order
+        (``page()`` then returns the rows just before it); see ``after()``."""
+        return seek(self, cursor, before=True)
+
+    async def page(self: Select[M], size: int) -> Page[M]:
+        """One keyset page of ``size`` objects, with ``has_more`` and the cursors of
+        its ends (LIMIT size + 1, never an OFFSET); see docs/pagination.md."""
+        return await fetch_page(self, size)
 
     def range(self, start: int, end: int) -> Select[T]:
         """Rows ``start`` (inclusive) to ``end`` (exclusive): OFFSET start LIMIT end-start."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .test_errors import TestErrors
+from .test_keyset import TestKeyset, TestKeysetProperty
 from .test_large_in import TestLargeIn
 from .test_logging import TestSqlLogging
 from .test_models import TestModels
@@ -22,6 +23,8 @@ from .test_writes import TestWrites
 
 __all__ = [
     "TestErrors",
+    "TestKeyset",
+    "TestKeysetProperty",
     "TestLargeIn",
     "TestModels",
     "TestOptimisticLocking",
