@@ -36,6 +36,7 @@ from .errors import (
     PoolExhaustedByTaskError,
     PoolTimeoutError,
     QueryError,
+    RelationNotLoadedError,
     StatementTimeoutError,
     TransientError,
     UniqueViolationError,
@@ -46,6 +47,7 @@ from .expr import Column, Expr, exists, func, not_exists
 from .model import Model, aliased, asdict, field, foreign_key, index, primary, table_of, unique
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
+from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
 
 __version__ = "0.1.0"
@@ -96,6 +98,8 @@ __all__ = [
     "PoolTimeoutError",
     "PooledConnection",
     "QueryError",
+    "Relation",
+    "RelationNotLoadedError",
     "Select",
     "Transaction",
     "StatementTimeoutError",
@@ -107,13 +111,17 @@ __all__ = [
     "__version__",
     "aliased",
     "asdict",
+    "belongs_to",
     "col",
     "configure_logging",
     "exists",
     "field",
     "foreign_key",
     "func",
+    "has_many",
+    "has_one",
     "index",
+    "many_to_many",
     "not_exists",
     "primary",
     "table_of",

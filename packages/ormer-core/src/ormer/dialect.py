@@ -130,6 +130,10 @@ class Dialect:
     like_default_escape: ClassVar[str | None] = None
     #: stream() uses a server-side cursor
     supports_server_side_cursor: ClassVar[bool] = False
+    #: the connection can run other statements while a stream() is open (MySQL cannot:
+    #: its unbuffered result must be read to the end first); a stream that preloads
+    #: relations per batch on one connection needs it
+    stream_allows_statements: ClassVar[bool] = True
     #: large batch inserts that need no RETURNING go through the driver's ``copy_rows``
     supports_bulk_copy: ClassVar[bool] = False
     #: the smallest batch worth a bulk copy (smaller ones are multi-row INSERTs)

@@ -25,6 +25,7 @@ __all__ = [
     "PoolExhaustedByTaskError",
     "PoolTimeoutError",
     "QueryError",
+    "RelationNotLoadedError",
     "StatementTimeoutError",
     "TransientError",
     "UniqueViolationError",
@@ -51,6 +52,11 @@ class ValidationError(OrmerError):
 
 class NotFoundError(OrmerError):
     """The row an object stands for no longer exists (``update(obj)``, ``refresh(obj)``)."""
+
+
+class RelationNotLoadedError(OrmerError):
+    """A relation attribute was read on an object that has not loaded it (ormer never
+    queries on attribute access: ``preload`` or ``include`` it)."""
 
 
 class NotSupportedError(OrmerError):

@@ -10,6 +10,7 @@ attribute lookup.
 from __future__ import annotations
 
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,16 @@ from . import plugins
 from .errors import ConfigurationError
 from .expr import Column, TableRef
 from .identifiers import check_identifier, snake_case
+from .relations import (
+    Relation,
+    RelationSpec,
+    belongs_to,
+    has_many,
+    has_one,
+    many_to_many,
+    register_model,
+    relations_of,
+)
 from .types import ColumnType, Kind, column_type_for, make_validator
 
 __all__ = [
@@ -235,13 +246,14 @@ _RESERVED = frozenset({"__ormer_table__", "__init__", "__eq__", "__repr__"})
 def _build_table(cls: type[Model], table: str | None) -> TableInfo:
     name = check_identifier(table if table is not None else snake_case(cls.__name__), "table")
     try:
-        hints = typing.get_type_hints(cls)
+        hints = _field_hints(cls)
     except NameError as exc:
         raise ConfigurationError(
             f"{cls.__name__}: cannot resolve an annotation ({exc}); define the types "
             "it names at module level"
         ) from exc
-    own_annotations = inspect.get_annotations(cls)
+    relations = _relation_attrs(cls)
+    own_annotations = {a: v for a, v in inspect.get_annotations(cls).items() if a not in relations}
     for attr, value in cls.__dict__.items():
         if isinstance(value, _FieldSpec) and attr not in own_annotations:
             raise ConfigurationError(
@@ -319,6 +331,36 @@ def _build_table(cls: type[Model], table: str | None) -> TableInfo:
     return info
 
 
+def _relation_attrs(klass: type) -> set[str]:
+    """Attributes of ``klass`` and its bases declared as relations (not columns)."""
+    return {
+        attr
+        for base in klass.__mro__
+        for attr, value in vars(base).items()
+        if isinstance(value, (RelationSpec, Relation))
+    }
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)`` without the relation attributes, whose annotations
+    name models that may not exist yet (``posts: list["Post"]``)."""
+    hints: dict[str, Any] = {}
+    skip = _relation_attrs(cls)
+    for base in reversed(cls.__mro__):
+        annotations = inspect.get_annotations(base)
+        if not annotations:
+            continue
+        kept = {a: v for a, v in annotations.items() if a not in skip}
+        if not kept:
+            continue
+        proxy = type(base.__name__, (), {"__annotations__": kept, "__module__": base.__module__})
+        # as get_type_hints does for a class: the module's names win over the class's
+        # attributes (a field `date: date` means the type, not the column)
+        module = vars(sys.modules[base.__module__]) if base.__module__ in sys.modules else {}
+        hints.update(typing.get_type_hints(proxy, globalns=dict(vars(base)), localns=module))
+    return hints
+
+
 def _field_default(cls: type, attr: str) -> Any:
     for klass in cls.__mro__:
         if attr in klass.__dict__:
@@ -360,7 +402,17 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
 
 @dataclass_transform(
     kw_only_default=True,
-    field_specifiers=(field, primary, unique, index, foreign_key),
+    field_specifiers=(
+        field,
+        primary,
+        unique,
+        index,
+        foreign_key,
+        has_many,
+        has_one,
+        belongs_to,
+        many_to_many,
+    ),
 )
 class Model:
     """Base class of ormer models.
@@ -380,6 +432,12 @@ class Model:
             setattr(cls, attr, column)
         init = _make_init(info)
         cls.__init__ = init  # type: ignore[method-assign]
+        for attr, value in list(cls.__dict__.items()):
+            if isinstance(value, RelationSpec):
+                setattr(cls, attr, Relation(cls, attr, value))
+        if relations_of(cls):
+            cls.__eq__ = _fields_eq(info)  # type: ignore[method-assign]
+        register_model(cls)
         plugins.model_defined(cls)
 
     def __init__(self, **values: Any) -> None:  # replaced per subclass
@@ -407,6 +465,19 @@ class Model:
         return self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _fields_eq(info: TableInfo) -> Callable[[Any, object], bool]:
+    """``==`` by field values only, for models whose objects also hold loaded relations."""
+    attrs = tuple(f.attr for f in info.fields)
+
+    def __eq__(self: Any, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        mine, theirs = self.__dict__, other.__dict__
+        return all(mine.get(a, _MISSING) == theirs.get(a, _MISSING) for a in attrs)
+
+    return __eq__
 
 
 class _Alias:

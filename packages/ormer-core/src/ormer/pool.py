@@ -967,6 +967,10 @@ class Pool(QueryAPI):
         """A checkout for one statement: a retried read counts against its deadline."""
         return _OneShot(self, None)
 
+    def _session(self) -> _Checkout:
+        """A checkout for the statements of one read (a select and its preloads)."""
+        return _OneShot(self, None)
+
     async def _fetch(
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
     ) -> list[Row]:

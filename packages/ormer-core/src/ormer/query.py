@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Seque
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from .compiler import Compiled
-from .errors import ConfigurationError, NotFoundError
+from .errors import ConfigurationError, NotFoundError, NotSupportedError
 from .expr import (
     BinaryOp,
     BoolOp,
@@ -34,6 +34,8 @@ from .expr import (
 from .hydrate import RowsConverter
 from .model import FieldInfo, Model, TableInfo, table_of
 from .planner import find_plan, rows_converter, statement_plan
+from .preload import IncludePlan, apply_includes, check_preloads, load_relations, plan_includes
+from .relations import Relation
 from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
 from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from .pool import Pool
 
 R = TypeVar("R")
+S = TypeVar("S", bound=Sequence[Any])
 
 __all__ = [
     "Delete",
@@ -159,7 +162,7 @@ class Select(Generic[T]):
     tuples; ``conn.select(User.name, func.count())`` tuples of values.
     """
 
-    __slots__ = ("_ex", "_nullable", "_scalars", "_stmt", "_timeout")
+    __slots__ = ("_ex", "_include", "_loads", "_nullable", "_scalars", "_stmt", "_timeout")
 
     def __init__(self, executor: Executor, items: Sequence[Any]) -> None:
         if not items:
@@ -171,6 +174,8 @@ class Select(Generic[T]):
         self._nullable: frozenset[int] = frozenset()
         self._scalars = False
         self._timeout: Timeout = DEFAULT
+        self._loads: tuple[Relation, ...] = ()
+        self._include: IncludePlan | None = None
 
     def _copy(self) -> Select[T]:
         new = Select.__new__(Select)
@@ -179,6 +184,8 @@ class Select(Generic[T]):
         new._nullable = self._nullable
         new._scalars = self._scalars
         new._timeout = self._timeout
+        new._loads = self._loads
+        new._include = self._include
         return cast("Select[T]", new)
 
     def timeout(self, seconds: float | None) -> Select[T]:
@@ -319,6 +326,83 @@ class Select(Generic[T]):
         new._scalars = True
         return cast("Select[A]", new)
 
+    # -- relations --------------------------------------------------------------------------
+    def preload(self, *relations: Any) -> Select[T]:
+        """Load relations onto the results: one extra statement per relation, whatever the
+        number of rows (``IN`` over the loaded objects' keys; none when no object has a key).
+
+        ``preload(Author.posts, Post.tags)``: each relation starts from a model the query
+        yields or from the targets of an earlier relation of the call. Works with
+        ``collect()``, ``first()`` and ``stream()`` (per batch). Through a pool, the query
+        and its preloads run on one connection (docs/relations.md).
+        """
+        selected = [i.model for i in self._stmt.items if isinstance(i, TableInfo)]
+        if self._include is not None:
+            selected += [i.model for i in self._include.items]
+        selected += [r.target for r in self._loads]
+        loads = check_preloads(selected, relations)
+        new = self._copy()
+        new._loads = self._loads + loads
+        return new
+
+    def include(self, *relations: Any) -> Select[T]:
+        """Load to-one relations (belongs_to, has_one) in the same statement, through a
+        LEFT JOIN of each target: ``select(Post).include(Post.author)``. An owner is a
+        model the query yields or the target of an earlier include."""
+        plan = plan_includes(self._stmt.items, self._include, relations)
+        new = self._copy()
+        new._include = plan
+        return new
+
+    def _loaded_stmt(self) -> tuple[SelectStmt, frozenset[int]]:
+        """The statement with the includes' joins and items, and its nullable positions."""
+        plan = self._include
+        if plan is None:
+            return self._stmt, self._nullable
+        stmt = self._stmt.copy()
+        width = len(stmt.items)
+        stmt.items = stmt.items + plan.items
+        stmt.joins = stmt.joins + plan.joins
+        extra = frozenset(range(width, width + len(plan.items)))
+        return stmt, self._nullable | extra
+
+    def _related_results(self, rows: list[Any], stmt: SelectStmt) -> tuple[list[Any], Any]:
+        """Converted rows → the results, and the loaded objects by class (preload owners)."""
+        loaded: dict[type[Model], list[Model]] = {}
+        if self._include is None:
+            results = rows
+            items = stmt.items
+            if len(items) == 1:
+                if isinstance(items[0], TableInfo):
+                    loaded[items[0].model] = results
+                return results, loaded
+        for at, item in enumerate(stmt.items):
+            if isinstance(item, TableInfo):
+                objs = [r[at] for r in rows if r[at] is not None]
+                loaded.setdefault(item.model, []).extend(objs)
+        if self._include is not None:
+            width = len(self._stmt.items)
+            single = width == 1 and isinstance(self._stmt.items[0], TableInfo)
+            rows = apply_includes(rows, self._include, width, single)
+        return rows, loaded
+
+    async def _collect_related(self) -> list[T]:
+        session = getattr(self._ex, "_session", None)
+        if session is not None and self._loads:  # a pool: one connection for all statements
+            async with session() as conn:
+                return await self._run_related(conn)
+        return await self._run_related(self._ex)
+
+    async def _run_related(self, ex: Executor) -> list[T]:
+        stmt, nullable = self._loaded_stmt()
+        compiled, nodes = statement_plan(ex.dialect, stmt)
+        rows = await ex._read(compiled.sql, compiled.bind(nodes), self._timeout)
+        convert = rows_converter(ex.dialect, compiled, stmt.items, nullable, self._scalars)
+        results, loaded = self._related_results(convert(rows), stmt)
+        if self._loads:
+            await load_relations(ex, loaded, self._loads)
+        return results
+
     # -- compiling --------------------------------------------------------------------------
     def _check_from(self) -> None:
         if self._stmt.from_ is _NO_FROM:
@@ -337,8 +421,9 @@ class Select(Generic[T]):
         return statement_plan(self._ex.dialect, self._stmt)
 
     def sql(self) -> tuple[str, list[Any]]:
-        """The SQL and parameter list this query sends, without running it."""
-        compiled, params = self._compiled()
+        """The SQL and parameter list this query sends (its first statement, when it
+        preloads relations), without running it."""
+        compiled, params = self._compiled(self._loaded_stmt()[0])
         return compiled.sql, params
 
     def _converter(self, compiled: Compiled) -> RowsConverter:
@@ -349,6 +434,9 @@ class Select(Generic[T]):
     # -- running ----------------------------------------------------------------------------
     async def collect(self) -> list[T]:
         """Run the query and return every result."""
+        if self._loads or self._include is not None:
+            self._check_from()
+            return await self._collect_related()
         compiled, params = self._compiled()
         rows = await self._ex._read(compiled.sql, params, self._timeout)
         return self._converter(compiled)(rows)
@@ -442,12 +530,27 @@ class Select(Generic[T]):
         """Yield results as they arrive, ``batch`` rows at a time from the driver."""
         if type(batch) is not int or batch < 1:
             raise ConfigurationError(f"stream batch must be a positive int, got {batch!r}")
-        compiled, params = self._compiled()
-        convert = self._converter(compiled)
-        batches = self._ex._stream(compiled.sql, params, batch, self._timeout)
+        ex = self._ex
+        related = self._loads or self._include is not None
+        one_connection = getattr(ex, "_session", None) is None
+        if self._loads and one_connection and not ex.dialect.stream_allows_statements:
+            raise NotSupportedError(
+                f"{ex.dialect.name}: stream() with preload() on one connection: the "
+                "connection cannot run the preload statements while the stream is open; "
+                "stream through the pool (pool.select(...)), or collect()"
+            )
+        stmt, nullable = self._loaded_stmt()
+        compiled, params = self._compiled(stmt)
+        convert = rows_converter(ex.dialect, compiled, stmt.items, nullable, self._scalars)
+        batches = ex._stream(compiled.sql, params, batch, self._timeout)
         try:
             async for rows in batches:
-                for item in convert(rows):
+                results = convert(rows)
+                if related:
+                    results, loaded = self._related_results(results, stmt)
+                    if self._loads:
+                        await load_relations(ex, loaded, self._loads)
+                for item in results:
                     yield item
         finally:  # closed early (aclose/aclosing): close the cursor now, not at GC
             aclose = getattr(batches, "aclose", None)
@@ -1024,6 +1127,39 @@ class QueryAPI:
         plan = find_plan(ex.dialect, model)
         found = plan.convert(await ex._read(plan.sql, plan.params(keys)))
         return found[0] if found else None
+
+    @overload
+    async def preload(self, objects: M, /, *relations: Any) -> M: ...
+    @overload
+    async def preload(self, objects: S, /, *relations: Any) -> S: ...
+
+    async def preload(self, objects: Any, /, *relations: Any) -> Any:
+        """Load relations onto objects already in hand (one object or a sequence), with
+        the same batching as ``select(...).preload(...)``; returns ``objects``.
+
+        ``await conn.preload(authors, Author.posts, Post.tags)``: two statements.
+        """
+        objs = [objects] if isinstance(objects, Model) else list(objects)
+        for obj in objs:
+            if not isinstance(obj, Model):
+                raise ConfigurationError(f"preload() takes model objects, not {obj!r}")
+        loads = check_preloads(
+            [type(o) for o in objs] or [r.owner for r in relations if isinstance(r, Relation)],
+            relations,
+        )
+        if not objs:
+            return objects
+        loaded: dict[type[Model], list[Model]] = {}
+        for obj in objs:
+            loaded.setdefault(type(obj), []).append(obj)
+        ex = cast("Executor", self)
+        session = getattr(ex, "_session", None)
+        if session is not None:  # a pool: one connection for all statements
+            async with session() as conn:
+                await load_relations(conn, loaded, loads)
+        else:
+            await load_relations(ex, loaded, loads)
+        return objects
 
 
 def _model_class(target: Any, action: str) -> Any:

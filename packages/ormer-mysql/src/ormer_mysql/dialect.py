@@ -244,6 +244,7 @@ class MySQLDialect(Dialect):
     like_is_case_sensitive = True  # binary collation on every table ormer creates
     like_default_escape = "\\"  # MySQL's LIKE escapes with a backslash by default
     supports_server_side_cursor = True
+    stream_allows_statements = False
     paramstyle = "format"
     max_decimal_digits = 65
     has_server_variants = True  # MySQL or MariaDB behind mysql://: see server_dialect
