@@ -9,14 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from ormer import Database, Model, foreign_key, primary
-
-try:  # TEMPORARY until the relations land on main (removed at the merge)
-    from ormer import has_many
-
-    _RELATIONS = True
-except ImportError:
-    _RELATIONS = False
+from ormer import Database, Model, foreign_key, has_many, primary
 
 from ..common import (
     AUTHOR_TABLE,
@@ -63,8 +56,7 @@ class WriteItem(Model, table="bench_write"):
 class Author(Model, table=AUTHOR_TABLE):
     id: int = primary()
     name: str
-    if _RELATIONS:
-        posts: list[Post] = has_many("Post", foreign_key="author_id")
+    posts: list[Post] = has_many("Post", foreign_key="author_id")
 
 
 class Post(Model, table=POST_TABLE):
