@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrent-writers workload, benchmarks/writers.py)",
     )
     parser.add_argument(
-        "-w", "--workloads", default=",".join(WORKLOADS), help="comma-separated: W1..W6"
+        "-w", "--workloads", default=",".join(WORKLOADS), help="comma-separated: W1..W7"
     )
     parser.add_argument(
         "-i",

@@ -7,6 +7,13 @@ Three tables, all with the same six columns ``(id, name, email, age, score, note
 * ``bench_insert``: emptied before each W4 repetition;
 * ``bench_write``: 20,000 rows seeded before each W6 repetition (half match the filter).
 
+and two for W7 (loading a one-to-many relation), seeded once per backend:
+
+* ``bench_author`` ``(id, name)``: 1,000 rows;
+* ``bench_post`` ``(id, author_id, title, body)``: 10 per author, indexed on
+  ``author_id``; an author's posts are spread over the table (post ``j`` belongs
+  to author ``(j - 1) % authors + 1``), as rows written over time would be.
+
 The tables are created through ormer (so every implementation reads the same
 column types) and dropped at the end of the run.
 """
@@ -16,6 +23,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +35,11 @@ TABLES = (READ_TABLE, INSERT_TABLE, WRITE_TABLE)
 COLUMNS = ("id", "name", "email", "age", "score", "note")
 #: W6's filter: ``age < WRITE_CUTOFF`` matches half of ``bench_write``
 WRITE_CUTOFF = 50
+#: W7: authors and their posts
+AUTHOR_TABLE = "bench_author"
+POST_TABLE = "bench_post"
+AUTHOR_COLUMNS = ("id", "name")
+POST_COLUMNS = ("id", "author_id", "title", "body")
 
 BACKENDS = ("sqlite", "postgresql", "mysql", "turso")
 
@@ -61,6 +75,8 @@ class Sizes:
     w5_tasks: int = 200
     w5_lookups: int = 20
     w6_rows: int = 10_000
+    w7_authors: int = 1_000
+    w7_posts: int = 10
     pool_size: int = 10
 
     @classmethod
@@ -73,6 +89,7 @@ class Sizes:
             w5_tasks=50,
             w5_lookups=10,
             w6_rows=2_000,
+            w7_authors=200,
         )
 
 
@@ -97,6 +114,52 @@ def make_rows(n: int, start: int = 1) -> list[Row]:
 def write_rows(sizes: Sizes) -> list[Row]:
     """``bench_write``'s seed: ``2 * w6_rows`` rows, exactly ``w6_rows`` with age < 50."""
     return make_rows(2 * sizes.w6_rows)
+
+
+# -- W7's data set and its check ---------------------------------------------------------
+AuthorRow = tuple[int, str]
+PostRow = tuple[int, int, str, str]
+
+
+def make_authors(sizes: Sizes) -> list[AuthorRow]:
+    return [(i, f"author {i}") for i in range(1, sizes.w7_authors + 1)]
+
+
+def make_posts(sizes: Sizes) -> list[PostRow]:
+    n = sizes.w7_authors
+    return [
+        (j, (j - 1) % n + 1, f"post {j}", f"Body of post {j}: " + "lorem ipsum " * (j % 7 + 3))
+        for j in range(1, n * sizes.w7_posts + 1)
+    ]
+
+
+Loaded = Iterable[tuple[int, str, Sequence[PostRow]]]
+
+
+def preload_check(loaded: Loaded) -> tuple[int, int, int]:
+    """``(authors, posts, checksum)`` of what a W7 run loaded: each author's id and
+    name with its posts as ``(id, author_id, title, body)`` in the order the
+    implementation gave them. The checksum covers every column and each post's
+    position in its author's list, so wrong grouping or order changes it; a post
+    under the wrong author raises."""
+    authors = posts = total = 0
+    for author_id, name, its_posts in loaded:
+        authors += 1
+        total += author_id * zlib.crc32(name.encode())
+        for k, (post_id, fk, title, body) in enumerate(its_posts):
+            if fk != author_id:
+                raise AssertionError(f"post {post_id} (author {fk}) loaded under {author_id}")
+            posts += 1
+            total += (k + 1) * post_id * zlib.crc32(title.encode()) + len(body)
+    return authors, posts, total % (1 << 61)
+
+
+def expected_preload(sizes: Sizes) -> tuple[int, int, int]:
+    """What :func:`preload_check` must give: every author, its posts by id."""
+    by_author: dict[int, list[PostRow]] = {a[0]: [] for a in make_authors(sizes)}
+    for p in make_posts(sizes):
+        by_author[p[1]].append(p)
+    return preload_check((a, name, by_author[a]) for a, name in make_authors(sizes))
 
 
 # -- the untimed admin connection: truncate / seed / count ------------------------------
@@ -167,21 +230,38 @@ class Admin:
 
     async def seed(self, table: str, rows: list[Row]) -> None:
         await self.truncate(table)
-        cols = ", ".join(COLUMNS)
+        await self.load(table, rows)
+
+    async def load(
+        self, table: str, rows: Sequence[tuple[Any, ...]], columns: Sequence[str] = COLUMNS
+    ) -> None:
+        """Insert ``rows`` into ``table`` (no truncation), then refresh its statistics."""
+        cols = ", ".join(columns)
         if self.backend == "postgresql":
-            await self._conn.copy_records_to_table(table, records=rows, columns=list(COLUMNS))
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
         elif self.backend == "mysql":
-            marks = ", ".join(["%s"] * len(COLUMNS))
+            marks = ", ".join(["%s"] * len(columns))
             async with self._conn.cursor() as cur:
                 await cur.execute("START TRANSACTION")
                 await cur.executemany(f"INSERT INTO `{table}` ({cols}) VALUES ({marks})", rows)
                 await cur.execute("COMMIT")
         else:
-            marks = ", ".join(["?"] * len(COLUMNS))
+            marks = ", ".join(["?"] * len(columns))
             self._conn.execute("BEGIN")
             self._conn.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
             self._conn.execute("COMMIT")
         await self.analyze(table)
+
+    async def seed_relations(self, sizes: Sizes) -> None:
+        """W7's authors and posts, and the index on ``bench_post.author_id`` that every
+        implementation's ``IN`` query uses (MySQL makes one for the foreign key)."""
+        if self.backend != "mysql":
+            await self.execute(
+                f'CREATE INDEX "{POST_TABLE}_author_id" ON "{POST_TABLE}" (author_id)'
+            )
+        # once, into the new tables: no TRUNCATE (refused on a referenced table)
+        await self.load(AUTHOR_TABLE, make_authors(sizes), AUTHOR_COLUMNS)
+        await self.load(POST_TABLE, make_posts(sizes), POST_COLUMNS)
 
     async def analyze(self, table: str) -> None:
         if self.backend == "turso":

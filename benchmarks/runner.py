@@ -23,7 +23,9 @@ from .common import (
     WRITE_TABLE,
     Admin,
     Sizes,
+    expected_preload,
     make_rows,
+    preload_check,
     write_rows,
 )
 from .impls.base import Impl
@@ -35,6 +37,7 @@ WORKLOAD_TITLES = {
     "W4": "bulk insert {w4_rows:,} rows",
     "W5": "{w5_tasks} tasks x {w5_lookups} lookups through a pool of {pool_size}",
     "W6": "update + delete by filter, {w6_rows:,} rows each",
+    "W7": "{w7_authors:,} authors with their {w7_posts} posts each (relation preload)",
 }
 #: what one "op" is, for ops/s
 WORKLOAD_UNITS = {
@@ -44,12 +47,13 @@ WORKLOAD_UNITS = {
     "W4": "rows",
     "W5": "lookups",
     "W6": "rows",
+    "W7": "rows",
 }
 
 
 #: repetitions per workload, as a multiple of --reps: the short workloads get more
 #: (a W1 run takes milliseconds, a peer's W4 run seconds)
-REPS_FACTOR = {"W1": 3, "W2": 2, "W3": 3, "W4": 1, "W5": 1, "W6": 2}
+REPS_FACTOR = {"W1": 3, "W2": 2, "W3": 3, "W4": 1, "W5": 1, "W6": 2, "W7": 3}
 
 
 def workload_ops(w: str, sizes: Sizes) -> int:
@@ -60,6 +64,7 @@ def workload_ops(w: str, sizes: Sizes) -> int:
         "W4": sizes.w4_rows,
         "W5": sizes.w5_tasks * sizes.w5_lookups,
         "W6": 2 * sizes.w6_rows,
+        "W7": sizes.w7_authors * (1 + sizes.w7_posts),  # authors + posts read
     }[w]
 
 
@@ -171,6 +176,8 @@ class BackendRun:
         self.server = await self.admin.server_version()
         await create_tables(self.backend)
         await self.admin.seed(READ_TABLE, make_rows(self.sizes.w1_rows))
+        if "W7" in self.workloads:
+            await self.admin.seed_relations(self.sizes)
         classes: list[type[Impl]] = [c for c in impl_classes(self.backend) if self._wanted(c.key)]
         for key in PEERS:
             if not self._wanted(key):
@@ -226,10 +233,16 @@ class BackendRun:
             return await impl.w4()
         if w == "W5":
             return await impl.w5(self._w5_chunks)
+        if w == "W7":
+            return await impl.w7()
         return await impl.w6()
 
-    async def _verify(self, w: str, result: Any) -> None:
+    async def _verify(self, w: str, result: Any, impl: Impl) -> None:
         s = self.sizes
+        if w == "W7":
+            got, want = preload_check(impl.w7_loaded(result)), expected_preload(s)
+            if got != want:
+                raise AssertionError(f"W7 loaded (authors, posts, checksum) {got}, expected {want}")
         if w == "W1" and result != s.w1_rows:
             raise AssertionError(f"W1 fetched {result} rows, expected {s.w1_rows}")
         if w == "W2" and result != s.w2_lookups:
@@ -262,7 +275,7 @@ class BackendRun:
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
         if verify:
-            await self._verify(w, result)
+            await self._verify(w, result, impl)
         return elapsed, cpu
 
     # -- a workload: warm-up, then alternating repetitions --------------------------------
@@ -280,6 +293,9 @@ class BackendRun:
         elif w == "W6":
             self._w6_rows = write_rows(s)
         impls = [i for i in self.impls if w in i.workloads]
+        not_applicable = {
+            i.key: i for i in self.impls if w in i.not_applicable and w not in i.workloads
+        }
         times: dict[str, list[float]] = {i.key: [] for i in impls}
         cpu: dict[str, list[float]] = {i.key: [] for i in impls}
         errors: dict[str, str] = {}
@@ -323,6 +339,8 @@ class BackendRun:
                     cpu_median_s=statistics.median(cpu[impl.key]),
                 )
             results[impl.key] = entry
+        for key, impl in not_applicable.items():
+            results[key] = {"label": impl.label, "kind": impl.kind, "na": impl.not_applicable[w]}
         _add_ratios(results, impls)
         title = WORKLOAD_TITLES[w].format(**asdict(s))
         return {"title": title, "unit": WORKLOAD_UNITS[w], "ops": ops, "results": results}

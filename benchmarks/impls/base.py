@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..common import Row, Sizes
+from ..common import Loaded, Row, Sizes
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 DEFAULT_DRIVERS = {
     "postgresql": "asyncpg",
     "mysql": "aiomysql",
@@ -30,6 +30,8 @@ class Impl:
     baseline: ClassVar[str] = "raw"
     #: workloads this implementation takes part in
     workloads: ClassVar[tuple[str, ...]] = WORKLOADS
+    #: workloads it has no natural way to do, with the reason (reported as n/a)
+    not_applicable: ClassVar[dict[str, str]] = {}
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         self.backend = backend
@@ -75,6 +77,17 @@ class Impl:
 
     # -- W6: update then delete the rows of bench_write matching age < 50 ----------------
     async def w6(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    # -- W7: every author with its posts (a one-to-many relation loaded in batch) --------
+    async def w7(self) -> Any:
+        """Load every ``bench_author`` row with its list of ``bench_post`` rows, ordered by
+        post id, in whatever form the library gives (objects, tuples)."""
+        raise NotImplementedError
+
+    def w7_loaded(self, result: Any) -> Loaded:
+        """Untimed: W7's result as ``(author id, name, [(post id, author_id, title, body)])``
+        for :func:`benchmarks.common.preload_check`."""
         raise NotImplementedError
 
 

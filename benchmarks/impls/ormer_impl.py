@@ -1,13 +1,28 @@
-"""ormer: a single ``Database.connect`` connection for W1-W4/W6, a pool for W5."""
+"""ormer: a single ``Database.connect`` connection for W1-W4, W6 and W7, a pool for W5.
+
+W7 is ``select(Author).preload(Author.posts).collect()``: the authors, then one
+statement for the posts of all of them (``has_many``, ordered by post id).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any, ClassVar
 
-from ormer import Database, Model, primary
+from ormer import Database, Model, foreign_key, has_many, primary
 
-from ..common import WRITE_CUTOFF, Row, Sizes, mysql_url, postgres_url, sqlite_path, turso_path
+from ..common import (
+    AUTHOR_TABLE,
+    POST_TABLE,
+    WRITE_CUTOFF,
+    Loaded,
+    Row,
+    Sizes,
+    mysql_url,
+    postgres_url,
+    sqlite_path,
+    turso_path,
+)
 from .base import DEFAULT_DRIVERS, Impl, version_of
 
 
@@ -38,7 +53,21 @@ class WriteItem(Model, table="bench_write"):
     note: str | None = None
 
 
-MODELS = (Item, InsertItem, WriteItem)
+class Author(Model, table=AUTHOR_TABLE):
+    id: int = primary()
+    name: str
+    posts: list[Post] = has_many("Post", foreign_key="author_id")
+
+
+class Post(Model, table=POST_TABLE):
+    id: int = primary()
+    author_id: int = foreign_key(f"{AUTHOR_TABLE}.id")
+    title: str
+    body: str
+
+
+#: in creation order (W7's posts reference the authors; they are dropped first)
+MODELS = (Item, InsertItem, WriteItem, Author, Post)
 
 
 def ormer_url(backend: str, driver: str | None = None) -> str:
@@ -57,14 +86,15 @@ def ormer_url(backend: str, driver: str | None = None) -> str:
 async def create_tables(backend: str) -> None:
     """Create the three tables through ormer (each run starts from none)."""
     async with await Database.connect(ormer_url(backend)) as db:
-        for model in MODELS:
+        for model in reversed(MODELS):
             await db.drop_table(model, if_exists=True)
+        for model in MODELS:
             await db.create_table(model)
 
 
 async def drop_tables(backend: str) -> None:
     async with await Database.connect(ormer_url(backend)) as db:
-        for model in MODELS:
+        for model in reversed(MODELS):
             await db.drop_table(model, if_exists=True)
 
 
@@ -147,6 +177,14 @@ class OrmerImpl(Impl):
         )
         deleted = await db.delete(WriteItem).filter(WriteItem.age < WRITE_CUTOFF).execute()
         return updated, deleted
+
+    async def w7(self) -> list[Author]:
+        return await self.db.select(Author).preload(Author.posts).collect()
+
+    def w7_loaded(self, result: list[Author]) -> Loaded:
+        return (
+            (a.id, a.name, [(p.id, p.author_id, p.title, p.body) for p in a.posts]) for a in result
+        )
 
 
 class OrmerAsyncmyImpl(OrmerImpl):

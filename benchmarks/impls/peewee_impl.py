@@ -4,7 +4,10 @@ aiosqlite): ``AsyncPostgresqlDatabase``, ``AsyncMySQLDatabase``,
 
 Fast paths: ``db.list(Model.select())`` (W1), ``Model.aget_by_id`` (W2),
 ``insert_many`` of tuples in batches of 1,000 inside ``db.atomic()`` (W4),
-``update``/``delete`` queries through ``db.aexecute`` (W6). pwasyncio binds a
+``update``/``delete`` queries through ``db.aexecute`` (W6),
+``db.aprefetch(Author.select(), Post.select().order_by(Post.id))`` (W7: peewee's
+``prefetch``, whose default strategy selects the posts ``WHERE author_id IN
+(SELECT id FROM authors)``, re-running the authors' query as a subquery). pwasyncio binds a
 connection to the task that first queries and releases it when that task ends,
 so in W5 each of the 200 tasks holds one connection for its 20 lookups.
 """
@@ -15,7 +18,7 @@ import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
-from peewee import BigIntegerField, DoubleField, TextField
+from peewee import BigIntegerField, DoubleField, ForeignKeyField, TextField
 from playhouse.pwasyncio import (
     AsyncMySQLDatabase,
     AsyncPostgresqlDatabase,
@@ -23,11 +26,14 @@ from playhouse.pwasyncio import (
 )
 
 from ..common import (
+    AUTHOR_TABLE,
     COLUMNS,
     INSERT_TABLE,
+    POST_TABLE,
     READ_TABLE,
     WRITE_CUTOFF,
     WRITE_TABLE,
+    Loaded,
     Row,
     Sizes,
     mysql_url,
@@ -55,6 +61,28 @@ def make_models(db: Any) -> tuple[Any, Any, Any]:
         return type(f"PW_{table}", (db.Model,), attrs)
 
     return model(READ_TABLE), model(INSERT_TABLE), model(WRITE_TABLE)
+
+
+def make_relation_models(db: Any) -> tuple[Any, Any]:
+    """W7's authors and posts (``author.posts``: the back-reference prefetch fills)."""
+
+    class PWAuthor(db.Model):  # type: ignore[name-defined,misc]
+        id = BigIntegerField(primary_key=True)
+        name = TextField()
+
+        class Meta:
+            table_name = AUTHOR_TABLE
+
+    class PWPost(db.Model):  # type: ignore[name-defined,misc]
+        id = BigIntegerField(primary_key=True)
+        author = ForeignKeyField(PWAuthor, backref="posts", column_name="author_id")
+        title = TextField()
+        body = TextField()
+
+        class Meta:
+            table_name = POST_TABLE
+
+    return PWAuthor, PWPost
 
 
 class PeeweeImpl(Impl):
@@ -97,6 +125,7 @@ class PeeweeImpl(Impl):
                 pragmas={"busy_timeout": 5000, "synchronous": "NORMAL"},
             )
         self.Item, self.InsertItem, self.WriteItem = make_models(self.db)
+        self.Author, self.Post = make_relation_models(self.db)
 
     async def close(self) -> None:
         await self.db.aclose()
@@ -156,3 +185,12 @@ class PeeweeImpl(Impl):
         u = await self.db.aexecute(W.update(score=W.score + 1).where(W.age < WRITE_CUTOFF))
         d = await self.db.aexecute(W.delete().where(W.age < WRITE_CUTOFF))
         return int(u), int(d)
+
+    async def w7(self) -> Any:
+        A, P = self.Author, self.Post
+        return await self.db.aprefetch(A.select(), P.select().order_by(P.id))
+
+    def w7_loaded(self, result: Any) -> Loaded:
+        return (
+            (a.id, a.name, [(p.id, p.author_id, p.title, p.body) for p in a.posts]) for a in result
+        )

@@ -5,7 +5,9 @@ design). Piccolo has no MySQL backend.
 Fast paths: ``Table.objects()`` (W1), ``objects().get(...)`` (W2), ``insert``
 of table objects in batches of 1,000 inside one transaction (W4; one INSERT
 of 100,000 rows would exceed the bind-parameter limit), ``update``/``delete``
-with ``where`` (W6).
+with ``where`` (W6). W7 is n/a: Piccolo loads a foreign key's target with the
+row (``objects(Post.author)``, a join) but has no batched load of the reverse
+side, an author's list of posts (``get_related`` follows one object's key).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def make_tables(engine: Any) -> tuple[Any, Any, Any]:
 
 class PiccoloImpl(Impl):
     key = "piccolo"
+    workloads = ("W1", "W2", "W3", "W4", "W5", "W6")
+    not_applicable = {"W7": "no batched load of a reverse foreign key (an author's posts)"}
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         super().__init__(backend, sizes)

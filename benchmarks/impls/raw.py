@@ -8,7 +8,12 @@
   ``executemany`` for W4; aiosqlite has no pool, so W5 uses a minimal
   ``asyncio.Queue`` of connections (what peewee's ``AsyncSqlitePool`` does).
 * pyturso: ``turso.aio`` (one worker thread per connection), ``execute`` then
-  ``fetchall``, ``executemany`` in one transaction for W4; W1, W2 and W4 only.
+  ``fetchall``, ``executemany`` in one transaction for W4; W1, W2, W4 and W7 only.
+
+W7 (authors with their posts) is the hand-written floor of a relation preload:
+the authors, then their posts in one ``WHERE author_id IN (...) ORDER BY id``
+with a bound parameter per author, grouped in Python into a list of post rows
+per author (a dict from author id to list).
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..common import (
+    AUTHOR_COLUMNS,
+    AUTHOR_TABLE,
     COLUMNS,
     INSERT_TABLE,
+    POST_COLUMNS,
+    POST_TABLE,
     READ_TABLE,
     WRITE_CUTOFF,
     WRITE_TABLE,
+    Loaded,
     Sizes,
     mysql_url,
     postgres_url,
@@ -32,6 +42,30 @@ from ..common import (
 from .base import Impl, version_of
 
 COLS = ", ".join(COLUMNS)
+AUTHORS_SQL = f"SELECT {', '.join(AUTHOR_COLUMNS)} FROM {AUTHOR_TABLE}"
+
+
+def posts_sql(marks: str) -> str:
+    """The posts of the authors whose ids are bound to ``marks``, by post id."""
+    return (
+        f"SELECT {', '.join(POST_COLUMNS)} FROM {POST_TABLE} "
+        f"WHERE author_id IN ({marks}) ORDER BY id"
+    )
+
+
+def group_posts(authors: Any, posts: Any) -> list[tuple[Any, list[Any]]]:
+    """``[(author row, [its post rows])]``: posts grouped under their ``author_id``."""
+    by_author: dict[Any, list[Any]] = {a[0]: [] for a in authors}
+    for p in posts:
+        by_author[p[1]].append(p)
+    return [(a, by_author[a[0]]) for a in authors]
+
+
+class RawW7:
+    """The untimed half of W7 shared by the raw drivers."""
+
+    def w7_loaded(self, result: list[tuple[Any, list[Any]]]) -> Loaded:
+        return ((a[0], a[1], [tuple(p) for p in posts]) for a, posts in result)
 
 
 def mysql_kwargs(db_key: str = "db") -> dict[str, Any]:
@@ -47,10 +81,11 @@ def mysql_kwargs(db_key: str = "db") -> dict[str, Any]:
     return kwargs
 
 
-class AsyncpgImpl(Impl):
+class AsyncpgImpl(RawW7, Impl):
     key = "raw"
     kind = "raw"
-    workloads = ("W1", "W2", "W4", "W5", "W6")  # W3 compiles queries: nothing raw to compare
+    # W3 compiles queries: nothing raw to compare
+    workloads = ("W1", "W2", "W4", "W5", "W6", "W7")
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         super().__init__(backend, sizes)
@@ -104,6 +139,16 @@ class AsyncpgImpl(Impl):
         d = await self.conn.execute(f"DELETE FROM {WRITE_TABLE} WHERE age < $1", WRITE_CUTOFF)
         return int(u.split()[-1]), int(d.split()[-1])
 
+    async def w7(self) -> list[tuple[Any, list[Any]]]:
+        conn = self.conn
+        authors = await conn.fetch(AUTHORS_SQL)
+        if not authors:
+            return []
+        ids = [a[0] for a in authors]
+        marks = ", ".join([f"${i}" for i in range(1, len(ids) + 1)])
+        posts = await conn.fetch(posts_sql(marks), *ids)
+        return group_posts(authors, posts)
+
 
 class AsyncpgExecutemanyImpl(AsyncpgImpl):
     """asyncpg ``executemany`` of a one-row INSERT (W4 only): the non-COPY raw figure."""
@@ -131,10 +176,10 @@ class AsyncpgExecutemanyImpl(AsyncpgImpl):
             )
 
 
-class AiomysqlImpl(Impl):
+class AiomysqlImpl(RawW7, Impl):
     key = "raw"
     kind = "raw"
-    workloads = ("W1", "W2", "W4", "W5", "W6")
+    workloads = ("W1", "W2", "W4", "W5", "W6", "W7")
     library = "aiomysql"
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
@@ -211,6 +256,17 @@ class AiomysqlImpl(Impl):
             d = await cur.execute(f"DELETE FROM {WRITE_TABLE} WHERE age < %s", (WRITE_CUTOFF,))
         return int(u), int(d)
 
+    async def w7(self) -> list[tuple[Any, list[Any]]]:
+        async with self.conn.cursor() as cur:
+            await cur.execute(AUTHORS_SQL)
+            authors = await cur.fetchall()
+            if not authors:
+                return []
+            ids = [a[0] for a in authors]
+            await cur.execute(posts_sql(", ".join(["%s"] * len(ids))), ids)
+            posts = await cur.fetchall()
+        return group_posts(authors, posts)
+
 
 class AsyncmyImpl(AiomysqlImpl):
     key = "raw-asyncmy"
@@ -230,10 +286,10 @@ class AsyncmyImpl(AiomysqlImpl):
         )
 
 
-class AiosqliteImpl(Impl):
+class AiosqliteImpl(RawW7, Impl):
     key = "raw"
     kind = "raw"
-    workloads = ("W1", "W2", "W4", "W5", "W6")
+    workloads = ("W1", "W2", "W4", "W5", "W6", "W7")
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         super().__init__(backend, sizes)
@@ -308,13 +364,22 @@ class AiosqliteImpl(Impl):
         await cur.close()
         return u, d
 
+    async def w7(self) -> list[tuple[Any, list[Any]]]:
+        fetch = self.conn.execute_fetchall
+        authors = await fetch(AUTHORS_SQL)
+        if not authors:
+            return []
+        ids = [a[0] for a in authors]
+        posts = await fetch(posts_sql(", ".join(["?"] * len(ids))), ids)
+        return group_posts(authors, posts)
 
-class PyTursoImpl(Impl):
+
+class PyTursoImpl(RawW7, Impl):
     """Raw pyturso through ``turso.aio``: the baseline of ormer-turso."""
 
     key = "raw"
     kind = "raw"
-    workloads = ("W1", "W2", "W4")
+    workloads = ("W1", "W2", "W4", "W7")
 
     def __init__(self, backend: str, sizes: Sizes) -> None:
         super().__init__(backend, sizes)
@@ -353,3 +418,16 @@ class PyTursoImpl(Impl):
             f"INSERT INTO {INSERT_TABLE} ({COLS}) VALUES ({marks})", self._w4_input
         )
         await conn.execute("COMMIT")
+
+    async def w7(self) -> list[tuple[Any, list[Any]]]:
+        execute = self.conn.execute
+        cur = await execute(AUTHORS_SQL)
+        authors = await cur.fetchall()
+        await cur.close()
+        if not authors:
+            return []
+        ids = [a[0] for a in authors]
+        cur = await execute(posts_sql(", ".join(["?"] * len(ids))), ids)
+        posts = await cur.fetchall()
+        await cur.close()
+        return group_posts(authors, posts)

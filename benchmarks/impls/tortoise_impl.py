@@ -3,6 +3,8 @@ which Tortoise prefers when installed) and its aiosqlite backend.
 
 Fast paths: ``Model.all()`` (W1), ``Model.get(id=...)`` (W2), ``bulk_create``
 with ``batch_size=1000`` (W4), ``filter(...).update(...)``/``.delete()`` (W6).
+``TAuthor.all().prefetch_related("posts")`` (W7; the post model's
+``Meta.ordering = ["id"]`` orders each author's posts by id, as the others do).
 The driver pool is ``minsize = maxsize = 10``. Tortoise's SQLite client is one
 connection behind a lock (its design), so W5 on SQLite queues on it.
 """
@@ -16,9 +18,9 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise
 from tortoise.expressions import F
 
-from ..common import WRITE_CUTOFF, Row, Sizes, mysql_url, postgres_url, sqlite_path
+from ..common import WRITE_CUTOFF, Loaded, Row, Sizes, mysql_url, postgres_url, sqlite_path
 from .base import Impl, version_of
-from .tortoise_models import TInsertItem, TItem, TWriteItem
+from .tortoise_models import TAuthor, TInsertItem, TItem, TWriteItem
 
 
 def _credentials(url: str) -> dict[str, Any]:
@@ -129,3 +131,11 @@ class TortoiseImpl(Impl):
         u = await TWriteItem.filter(age__lt=WRITE_CUTOFF).update(score=F("score") + 1)
         d = await TWriteItem.filter(age__lt=WRITE_CUTOFF).delete()
         return int(u), int(d)
+
+    async def w7(self) -> Any:
+        return await TAuthor.all().prefetch_related("posts")
+
+    def w7_loaded(self, result: Any) -> Loaded:
+        return (
+            (a.id, a.name, [(p.id, p.author_id, p.title, p.body) for p in a.posts]) for a in result
+        )
