@@ -182,13 +182,19 @@ def _assign_linked(
 
 
 def _chunks(keys: list[Any], width: int, key_kind: Kind, ex: Executor) -> list[list[Any]]:
-    """One chunk for a single-column key (bound as one array parameter), except bytes
-    keys; composite keys in chunks that fit the dialect's bind-parameter limit."""
+    """One chunk for a single-column key (bound as one array parameter), unless the
+    dialect sets ``preload_max_keys`` or the keys are bytes (IN lists of 1,000);
+    composite keys in chunks that fit the dialect's bind-parameter limit."""
     if width == 1:
+        size = ex.dialect.preload_max_keys
         if key_kind is Kind.BYTES:  # an IN list: within the bind-parameter limit
-            return [keys[i : i + IN_ARRAY_MIN] for i in range(0, len(keys), IN_ARRAY_MIN)]
-        return [keys]
+            size = min(size or IN_ARRAY_MIN, IN_ARRAY_MIN)
+        if size is None or len(keys) <= size:
+            return [keys]
+        return [keys[i : i + size] for i in range(0, len(keys), size)]
     size = max(1, (ex.dialect.max_bind_params - _SPARE_PARAMS) // width)
+    if ex.dialect.preload_max_keys is not None:
+        size = min(size, ex.dialect.preload_max_keys)
     return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
