@@ -257,7 +257,10 @@ class SQLCompiler:
     def visit_in_list(self, node: InList) -> str:
         # operand first: positional placeholders (? %s) bind in the order rendered
         if node.array is not None:
-            return self.in_array(self.operand(node.operand), node.array, node.negate)
+            operand = self.operand(node.operand)
+            if node.indexed:
+                return self.in_array_indexed(operand, node.array, node.negate)
+            return self.in_array(operand, node.array, node.negate)
         if not node.values:
             return self.visit_const(Const(node.negate))
         operand = self.operand(node.operand)
@@ -286,6 +289,11 @@ class SQLCompiler:
             f"{self.dialect.name}: in_/not_in with more than {IN_ARRAY_MIN} values needs "
             "the dialect's compiler to implement in_array"
         )
+
+    def in_array_indexed(self, operand: str, array: Param, negate: bool) -> str:
+        """:meth:`in_array` when the operand leads an index its model declares (a dialect
+        may pick another form for an index lookup); by default the same."""
+        return self.in_array(operand, array, negate)
 
     def bind_array(self, array: Param, dump: Dumper) -> str:
         """The placeholder of an ``in_array`` parameter; ``dump`` turns the tuple of values

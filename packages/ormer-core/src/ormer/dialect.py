@@ -15,6 +15,7 @@ import datetime
 import decimal
 import enum
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,13 +29,40 @@ from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
     from .compiler import SQLCompiler
+    from .connection import Connection
     from .hydrate import RowsConverter
+    from .migrations.live import LiveTable
+    from .migrations.schema import ColumnSchema
     from .plans import FindPlan, InsertKey, InsertPlan, RawKey
 
 __all__ = ["URL", "Dialect", "DriverConnection", "Dumper", "Loader", "Row", "parse_url"]
 
 Dumper = Callable[[Any], Any]
 Loader = Callable[[Any], Any]
+
+_INT_WIDTHS = {"SMALLINT": 2, "INTEGER": 4, "INT": 4, "BIGINT": 8}
+_SIZED = re.compile(r"^(VARCHAR|CHARACTER VARYING|CHAR|NUMERIC|DECIMAL)\((\d+)(?:,(\d+))?\)$")
+
+
+def _portable_type_change(old: str, new: str) -> str:
+    """The widenings every SQL database shares, on normalized types (else narrow)."""
+    if old in _INT_WIDTHS and new in _INT_WIDTHS:
+        return "widen" if _INT_WIDTHS[new] >= _INT_WIDTHS[old] else "narrow"
+    if old in ("REAL", "FLOAT") and new in ("DOUBLE PRECISION", "DOUBLE"):
+        return "widen"
+    o, n = _SIZED.match(old), _SIZED.match(new)
+    if o and o.group(1) in ("VARCHAR", "CHARACTER VARYING", "CHAR"):
+        if new == "TEXT":
+            return "widen"
+        if n and n.group(1) == o.group(1) and int(n.group(2)) >= int(o.group(2)):
+            return "widen"
+    if o and n and o.group(1) in ("NUMERIC", "DECIMAL") and n.group(1) == o.group(1):
+        p1, s1 = int(o.group(2)), int(o.group(3) or 0)
+        p2, s2 = int(n.group(2)), int(n.group(3) or 0)
+        if s2 >= s1 and p2 - s2 >= p1 - s1:
+            return "widen"
+    return "narrow"
+
 
 ISOLATION_LEVELS = ("read uncommitted", "read committed", "repeatable read", "serializable")
 
@@ -261,6 +289,41 @@ class Dialect:
         Kind.UUID: "UUID",
         Kind.JSON: "JSON",
     }
+
+    # -- schema migrations (ormer.migrations; docs/migrations.md) --------------------------
+    #: DDL inside a transaction is rolled back with it (PostgreSQL, SQLite); MySQL and
+    #: MariaDB commit each DDL statement implicitly
+    transactional_ddl: ClassVar[bool] = True
+
+    async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
+        """The table as the database has it (None when it does not exist), read from the
+        catalog through ``conn``: types by :meth:`normalize_type`, defaults by
+        :meth:`normalize_default`, indexes without the primary key's own."""
+        raise NotSupportedError(f"{self.name}: schema introspection (plan_table, migrate_table)")
+
+    def normalize_type(self, ddl: str) -> str:
+        """A DDL type in one spelling, so a catalog's type and :meth:`type_name`'s compare
+        equal (``character varying(50)`` and ``VARCHAR(50)`` on PostgreSQL)."""
+        return " ".join(ddl.upper().replace(" (", "(").replace(", ", ",").split())
+
+    def type_change(self, old: str, new: str) -> str:
+        """``"same"``, ``"widen"`` (every old value fits: INT → BIGINT, VARCHAR(50) →
+        VARCHAR(100) or TEXT, NUMERIC(10,2) → NUMERIC(12,2)) or ``"narrow"`` (anything
+        else: destructive), for two normalized DDL types."""
+        return "same" if old == new else _portable_type_change(old, new)
+
+    def default_sql(self, column: ColumnSchema) -> str:
+        """The SQL literal of a column's server default (``column.default``)."""
+        value = column.default
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        return str(value)
+
+    def normalize_default(self, sql: str) -> str:
+        """A default expression in one spelling (a catalog may add casts or parentheses)."""
+        return sql.strip()
 
     def auto_pk_sql(self, quoted_column: str) -> str:
         """The column definition of an auto-increment integer primary key."""

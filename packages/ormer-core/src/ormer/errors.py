@@ -16,6 +16,7 @@ __all__ = [
     "DialectNotFoundError",
     "ForeignKeyViolationError",
     "IntegrityError",
+    "MigrationError",
     "NotFoundError",
     "NotNullViolationError",
     "NotSupportedError",
@@ -64,6 +65,12 @@ class StaleObjectError(OrmerError):
     """``update(obj)`` / ``delete(obj)`` of a model with a ``version_field()``: the row
     still exists, but someone else changed it since the object was read (its version
     differs). Reload the object with ``refresh(obj)``, reapply the change and retry."""
+
+
+class MigrationError(OrmerError):
+    """A schema migration cannot be applied as asked: a destructive step without
+    ``allow_destructive=True`` (the message names it), a change ormer cannot make, or a
+    broken chain of migration files. Nothing was changed, or the message says what was."""
 
 
 class NotSupportedError(OrmerError):

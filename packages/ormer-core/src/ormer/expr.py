@@ -571,6 +571,21 @@ class IsNull(Expr):
 IN_ARRAY_MIN = 1000
 
 
+def leads_an_index(operand: Expr) -> bool:
+    """Whether ``operand`` is a model column that leads an index its model declares (the
+    primary key's first column, a unique or index group's first): a hint for how a
+    dialect binds a long IN list (``SQLCompiler.in_array_indexed``)."""
+    if not isinstance(operand, Column):
+        return False
+    info = operand.table.info
+    leading = getattr(info, "_leading_indexed", None)
+    if leading is None:
+        groups = [info.primary_key, *(g for _, g in info.unique_groups + info.index_groups)]
+        leading = frozenset(g[0].attr for g in groups if g)
+        info.__dict__["_leading_indexed"] = leading
+    return operand.field.attr in leading
+
+
 class InList(Expr):
     """``operand [NOT] IN (v1, v2, ...)``; empty lists compile to FALSE/TRUE.
 
@@ -578,7 +593,7 @@ class InList(Expr):
     holding them all (``array``, a tuple), rendered by ``SQLCompiler.in_array``.
     """
 
-    __slots__ = ("array", "negate", "operand", "values")
+    __slots__ = ("array", "indexed", "negate", "operand", "values")
     visit_name = "in_list"
 
     def __init__(self, operand: Expr, values: tuple[Expr, ...], negate: bool) -> None:
@@ -586,8 +601,10 @@ class InList(Expr):
         self.values = values
         self.negate = negate
         self.array: Param | None = None
+        self.indexed = False
         if len(values) > IN_ARRAY_MIN and all(type(v) is Param for v in values):
             self.array = Param(tuple([v.value for v in values]), operand.type)  # type: ignore[attr-defined]
+            self.indexed = leads_an_index(operand)
 
     @classmethod
     def of_array(cls, operand: Expr, values: tuple[Any, ...], negate: bool = False) -> InList:
@@ -599,6 +616,7 @@ class InList(Expr):
         node.values = ()
         node.negate = negate
         node.array = Param(values, operand.type)
+        node.indexed = leads_an_index(operand)
         return node
 
     @property
@@ -607,7 +625,7 @@ class InList(Expr):
 
     def _walk(self, key: Key, params: Params) -> None:
         if self.array is not None:
-            key.append("NOTIN[]" if self.negate else "IN[]")
+            key.append(("NOTIN[]" if self.negate else "IN[]", self.indexed))
             self.operand._walk(key, params)
             self.array._walk(key, params)
             return

@@ -1,0 +1,47 @@
+"""Schema migrations: table plans against the live database (``conn.plan_table``,
+``conn.migrate_table``), versioned migration files and the ``ormer migrations`` CLI
+(docs/migrations.md)."""
+
+from __future__ import annotations
+
+from .diff import diff_live, diff_schemas
+from .live import LiveColumn, LiveTable
+from .ops import (
+    AddColumn,
+    AddForeignKey,
+    AlterColumn,
+    CreateIndex,
+    CreateTable,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropTable,
+    Execute,
+    Operation,
+    Run,
+)
+from .schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, model_schema
+
+__all__ = [
+    "AddColumn",
+    "AddForeignKey",
+    "AlterColumn",
+    "ColumnSchema",
+    "CreateIndex",
+    "CreateTable",
+    "DropColumn",
+    "DropForeignKey",
+    "DropIndex",
+    "DropTable",
+    "Execute",
+    "ForeignKeySchema",
+    "IndexSchema",
+    "LiveColumn",
+    "LiveTable",
+    "Operation",
+    "Run",
+    "TableSchema",
+    "diff_live",
+    "diff_schemas",
+    "model_schema",
+]
