@@ -634,7 +634,9 @@ class TestRelations(SuiteBase):
                 .preload(RelOrder.lines)
                 .collect()
             )
-        assert c.n == 2, len(c.statements)
+        # one statement for the keys, or one per preload_max_keys (MariaDB: 999)
+        chunk = db.dialect.preload_max_keys or n
+        assert c.n == 1 + -(-n // chunk), len(c.statements)
         assert len(got) == n
         assert [[ln.qty for ln in o.lines] for o in got] == [
             [i] if i % 7 == 0 else [] for i in range(n)
