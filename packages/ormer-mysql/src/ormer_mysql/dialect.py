@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from ormer.expr import BinaryOp, Func
     from ormer.migrations.live import LiveTable
     from ormer.migrations.ops import Operation
-    from ormer.migrations.schema import ColumnSchema
+    from ormer.migrations.schema import ColumnSchema, TableSchema
     from ormer.model import TableInfo
     from ormer.statements import DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
 
@@ -206,15 +206,17 @@ class MySQLCompiler(SQLCompiler):
             return "SET STATEMENT foreign_key_checks = 0 FOR " + sql
         return sql
 
-    def migration_sql(self, op: Operation, live: LiveTable | None) -> list[str] | None:
+    def migration_sql(
+        self, op: Operation, live: LiveTable | None, target: TableSchema | None = None
+    ) -> list[str] | None:
         """``ADD``/``DROP COLUMN``, ``MODIFY COLUMN`` with the whole definition,
         ``ADD/DROP INDEX``, ``ADD CONSTRAINT ... UNIQUE``/``FOREIGN KEY``, ``DROP
         FOREIGN KEY`` plus the index InnoDB made for it
         (:func:`ormer_mysql.migrate.migration_sql`)."""
-        sql = migrate.migration_sql(self, op, live)
+        sql = migrate.migration_sql(self, op, live, target)
         if sql is not None:
             return sql
-        return super().migration_sql(op, live)
+        return super().migration_sql(op, live, target)
 
 
 # -- converters ------------------------------------------------------------------------
@@ -438,12 +440,10 @@ class MySQLDialect(Dialect):
     def normalize_default(self, sql: str) -> str:
         return migrate.normalize_default(sql)
 
-    def supports_default(self, column: ColumnSchema) -> bool:
+    def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
         """MySQL gives a TEXT, BLOB or JSON column no literal DEFAULT (only an
         expression one, since 8.0.13): such columns get no server default."""
-        return not self.type_name(column.column_type(), False).endswith(
-            ("TEXT", "BLOB", "JSON")
-        )
+        return not self.type_name(column.column_type(), indexed).endswith(("TEXT", "BLOB", "JSON"))
 
     def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
         """``GET_LOCK('ormer_migrations:<database>', migration_lock_timeout)`` held for
@@ -479,7 +479,7 @@ class MariaDBDialect(MySQLDialect):
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
 
-    def supports_default(self, column: ColumnSchema) -> bool:
+    def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
         """MariaDB gives TEXT and BLOB columns a literal DEFAULT too."""
         return True
 

@@ -37,7 +37,8 @@ from ormer.migrations.ops import (
     DropIndex,
     Operation,
 )
-from ormer.migrations.schema import ColumnSchema, ForeignKeySchema, IndexSchema
+from ormer.migrations.schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema
+from ormer.migrations.state import live_column
 
 if TYPE_CHECKING:
     from ormer.compiler import SQLCompiler
@@ -292,8 +293,10 @@ def _text(value: object) -> str | None:
 
 
 # -- rendering ------------------------------------------------------------------------------
-def _indexed(op: Operation, name: str, live: LiveTable | None) -> bool:
-    if getattr(op, "indexed", False):
+def indexed(name: str, live: LiveTable | None, target: TableSchema | None) -> bool:
+    """Whether the column is in the primary key or an index, before or after (MySQL
+    types an indexed ``str`` VARCHAR(255), not LONGTEXT)."""
+    if target is not None and name in target.indexed_columns():
         return True
     if live is None:
         return False
@@ -304,16 +307,13 @@ def _columns(compiler: SQLCompiler, names: Sequence[str]) -> str:
     return ", ".join(compiler.q(n) for n in names)
 
 
-def column_definition(compiler: SQLCompiler, column: ColumnSchema, indexed: bool) -> str:
-    """``col TYPE NULL|NOT NULL [DEFAULT x]``: the whole definition MODIFY COLUMN needs."""
-    dialect = compiler.dialect
-    sql = (
-        f"{compiler.q(column.name)} {dialect.type_name(column.column_type(), indexed)} "
-        f"{'NULL' if column.nullable else 'NOT NULL'}"
-    )
-    supports = getattr(dialect, "supports_default", None)
-    if column.default is not None and (supports is None or supports(column)):
-        sql += f" DEFAULT {dialect.default_sql(column)}"
+def column_definition(compiler: SQLCompiler, column: ColumnSchema, is_indexed: bool) -> str:
+    """``col TYPE NULL|NOT NULL [DEFAULT x]``: the whole definition MODIFY COLUMN needs
+    (a column it leaves out loses its default or NOT NULL)."""
+    live = live_column(compiler.dialect, column, is_indexed)
+    sql = f"{compiler.q(live.name)} {live.type} {'NULL' if live.nullable else 'NOT NULL'}"
+    if live.default is not None:
+        sql += f" DEFAULT {live.default}"
     return sql
 
 
@@ -340,18 +340,18 @@ def _drop_index(
 
 
 def migration_sql(
-    compiler: SQLCompiler, op: Operation, live: LiveTable | None
+    compiler: SQLCompiler, op: Operation, live: LiveTable | None, target: TableSchema | None
 ) -> list[str] | None:
     """MySQL's SQL for a column, index or foreign-key operation; None for the others
     (the portable rendering applies)."""
     q = compiler.q
     if isinstance(op, AddColumn):
-        definition = column_definition(compiler, op.column, _indexed(op, op.column.name, live))
+        definition = column_definition(compiler, op.column, indexed(op.column.name, live, target))
         return [f"ALTER TABLE {q(op.table)} ADD COLUMN {definition}"]
     if isinstance(op, DropColumn):
         return [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.column.name)}"]
     if isinstance(op, AlterColumn):
-        definition = column_definition(compiler, op.new, _indexed(op, op.new.name, live))
+        definition = column_definition(compiler, op.new, indexed(op.new.name, live, target))
         return [f"ALTER TABLE {q(op.table)} MODIFY COLUMN {definition}"]
     if isinstance(op, CreateIndex):
         ix = op.index
