@@ -154,11 +154,11 @@ def migration_cases(draw: st.DrawFn) -> MigrationCase:
     for i in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(sorted(_KINDS)))
         v1 = draw(_column(kind)) if draw(st.integers(0, 3)) else None
-        if v1 is None:  # added in v2: nullable or with a default (existing rows)
-            v2 = draw(_column(kind))
-            if not v2.nullable and v2.default is None:
-                v2 = ColumnVersion(v2.kind, True, None, v2.max_length, v2.index, v2.unique)
-            v2 = ColumnVersion(v2.kind, v2.nullable, v2.default, v2.max_length, v2.index, False)
+        v2: ColumnVersion | None
+        if v1 is None:  # added in v2: nullable or with a default (existing rows), not unique
+            new = draw(_column(kind))
+            nullable = new.nullable or new.default is None
+            v2 = ColumnVersion(kind, nullable, new.default, new.max_length, new.index, False)
         else:
             v2 = draw(_evolve(v1))
         columns.append((f"c{i}", v1, v2))
