@@ -15,7 +15,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ormer import Connection, Database, MigrationError, Model, field, foreign_key, index, primary
+from ormer import (
+    Connection,
+    Database,
+    MigrationError,
+    Model,
+    UniqueViolationError,
+    field,
+    foreign_key,
+    index,
+    primary,
+)
 from ormer import unique as unique_field
 from ormer.migrations import diff_live, model_schema
 from ormer.migrations.live import LiveColumn
@@ -244,7 +254,7 @@ async def test_failing_plan_changes_nothing(conn: Connection) -> None:
     await fresh_tables(conn, PgMigParent, V1)
     await conn.insert(V1(name="a", code="a"))
     await conn.insert(V1(name="b", code="b"))
-    with pytest.raises(Exception, match="dup|unique|duplicate"):
+    with pytest.raises(UniqueViolationError, match="uq_pg_mig_steps_dup"):
         await conn.migrate_table(Broken)
     live = await conn.dialect.inspect_table(conn, "pg_mig_steps")
     assert live is not None and live.column("added") is None and live.column("dup") is None
