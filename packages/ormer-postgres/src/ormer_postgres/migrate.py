@@ -266,8 +266,8 @@ def _alter_column(
         actions.append(f"ALTER COLUMN {col} TYPE {new_type} USING {col}::{new_type}")
     if new_default is not None and (default_changes or type_changes):
         actions.append(f"ALTER COLUMN {col} SET DEFAULT {new_default}")
-    elif new_default is None and default_changes:
-        actions.append(f"ALTER COLUMN {col} DROP DEFAULT")
+    elif new_default is None and default_changes and not type_changes:
+        actions.append(f"ALTER COLUMN {col} DROP DEFAULT")  # (else dropped above)
     if old.nullable != new.nullable:
         actions.append(f"ALTER COLUMN {col} {'DROP' if new.nullable else 'SET'} NOT NULL")
     if not actions:
