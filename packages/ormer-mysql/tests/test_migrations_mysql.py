@@ -28,7 +28,8 @@ from ormer import (
     primary,
 )
 from ormer import unique as unique_field
-from ormer.migrations import diff_live, model_schema
+from ormer.migrations import AddForeignKey, DropForeignKey, diff_live, model_schema
+from ormer.migrations.apply import apply_operations
 from ormer.migrations.live import LiveColumn
 from ormer.migrations.schema import IndexSchema
 from ormer.model import table_of
@@ -218,6 +219,30 @@ async def test_rendered_alters_run_one_by_one(conn: Connection) -> None:
     live = await conn.dialect.inspect_table(conn, "my_mig_steps")
     assert live is not None
     assert diff_live(conn.dialect, live, model_schema(table_of(V2))) == []
+
+
+async def test_file_operations_find_the_foreign_key_the_server_named(conn: Connection) -> None:
+    """A migration file names a foreign key ``fk_<table>_<column>``; the one
+    ``create_table`` made got the server's name: dropping it finds it by its columns."""
+    await fresh_tables(conn, MyMigParent, V1)
+    (fk,) = model_schema(table_of(V1)).foreign_keys
+    assert fk.name == "fk_my_mig_steps_team_id"
+    ran = await apply_operations(conn, [DropForeignKey("my_mig_steps", fk)])
+    assert ran == [
+        "ALTER TABLE `my_mig_steps` DROP FOREIGN KEY `my_mig_steps_ibfk_1`",
+        "ALTER TABLE `my_mig_steps` DROP INDEX `team_id`",  # the index InnoDB made for it
+    ]
+    live = await conn.dialect.inspect_table(conn, "my_mig_steps")
+    assert live is not None and live.foreign_keys == ()
+    indexed = await conn.exec_rows(
+        "SELECT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() "
+        "AND table_name = 'my_mig_steps' AND column_name = 'team_id'"
+    )
+    assert indexed == []
+    await apply_operations(conn, [AddForeignKey("my_mig_steps", fk)])
+    live = await conn.dialect.inspect_table(conn, "my_mig_steps")
+    assert live is not None and [f.name for f in live.foreign_keys] == [fk.name]
+    assert (await conn.plan_table(V1)).steps == []
 
 
 class TypeV1(Model, table="my_mig_types"):

@@ -218,6 +218,38 @@ async def inspect_table(dialect: Dialect, conn: Connection, table: str) -> LiveT
     )
 
 
+def live_foreign_key(live: LiveTable | None, fk: ForeignKeySchema) -> ForeignKeySchema:
+    """The live foreign key ``fk`` stands for: by name, else by columns and target (a
+    migration file names it ``fk_<table>_<column>``, the server named it otherwise when
+    ``create_table`` made it)."""
+    if live is None:
+        return fk
+    for have in live.foreign_keys:
+        if have.name == fk.name:
+            return have
+    for have in live.foreign_keys:
+        if (have.columns, have.ref_table, have.ref_columns) == (
+            fk.columns,
+            fk.ref_table,
+            fk.ref_columns,
+        ):
+            return have
+    return fk
+
+
+def live_index(live: LiveTable | None, index: IndexSchema) -> IndexSchema:
+    """The live index ``index`` stands for: by name, else by columns and uniqueness."""
+    if live is None:
+        return index
+    for have in live.indexes:
+        if have.name == index.name:
+            return have
+    for have in live.indexes:
+        if (have.columns, have.unique) == (index.columns, index.unique):
+            return have
+    return index
+
+
 # -- rendering ------------------------------------------------------------------------------
 def indexed(name: str, live: LiveTable | None, target: TableSchema | None) -> bool:
     """Whether the column is in the primary key or an index, before or after."""
@@ -292,17 +324,19 @@ def migration_sql(
             ]
         return [f"CREATE INDEX {q(ix.name)} ON {q(op.table)} ({_columns(compiler, ix.columns)})"]
     if isinstance(op, DropIndex):
+        name = q(live_index(live, op.index).name)
         if op.index.unique:
             # a UNIQUE constraint (what ormer makes) or a plain unique index: whichever it is
             return [
-                f"ALTER TABLE {q(op.table)} DROP CONSTRAINT IF EXISTS {q(op.index.name)}",
-                f"DROP INDEX IF EXISTS {q(op.index.name)}",
+                f"ALTER TABLE {q(op.table)} DROP CONSTRAINT IF EXISTS {name}",
+                f"DROP INDEX IF EXISTS {name}",
             ]
-        return [f"DROP INDEX {q(op.index.name)}"]
+        return [f"DROP INDEX {name}"]
     if isinstance(op, AddForeignKey):
         return [f"ALTER TABLE {q(op.table)} ADD {foreign_key_sql(compiler, op.foreign_key)}"]
     if isinstance(op, DropForeignKey):
-        return [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.foreign_key.name)}"]
+        fk = live_foreign_key(live, op.foreign_key)
+        return [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(fk.name)}"]
     return None
 
 
