@@ -139,6 +139,28 @@ def test_postgres_catalog_defaults_match_default_sql(catalog: str, value: object
     assert PG.normalize_default(catalog) == PG.normalize_default(rendered)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "verdict"),
+    [
+        ("JSONB", "TEXT", "widen"),
+        ("TEXT", "JSONB", "narrow"),
+        ("BOOLEAN", "BIGINT", "widen"),
+        ("BIGINT", "BOOLEAN", "narrow"),
+        ("VARCHAR(20)", "TEXT", "widen"),
+        ("NUMERIC(10,2)", "NUMERIC(12,2)", "widen"),
+        ("TIMESTAMP", "TIMESTAMPTZ", "narrow"),
+    ],
+)
+def test_postgres_type_change(old: str, new: str, verdict: str) -> None:
+    assert PG.type_change(old, new) == verdict
+
+
+def test_postgres_using_casts_booleans_through_integer() -> None:
+    assert pg.using_sql('"f"', "BOOLEAN", "BIGINT") == '"f"::INTEGER::BIGINT'
+    assert pg.using_sql('"f"', "BIGINT", "BOOLEAN") == '"f" <> 0'
+    assert pg.using_sql('"f"', "TEXT", "JSONB") == '"f"::JSONB'
+
+
 def test_postgres_default_string_and_number_stay_apart() -> None:
     assert PG.normalize_default("'3'::text") == "'3'"
     assert PG.normalize_default("3") == "3"
@@ -332,6 +354,10 @@ def test_mysql_default_sql_escapes_backslashes_and_matches_the_catalog() -> None
         ("DATETIME(0)", "DATETIME(6)", "widen"),
         ("DOUBLE", "DOUBLE", "same"),
         ("BIGINT", "LONGTEXT", "narrow"),
+        ("TINYINT(1)", "BIGINT", "widen"),
+        ("BIGINT", "TINYINT(1)", "narrow"),
+        ("JSON", "LONGTEXT", "widen"),
+        ("LONGTEXT", "JSON", "narrow"),
     ],
 )
 def test_mysql_type_change(old: str, new: str, verdict: str) -> None:

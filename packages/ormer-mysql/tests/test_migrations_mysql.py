@@ -274,6 +274,36 @@ async def test_type_widening_is_not_destructive_and_keeps_values(conn: Connectio
     assert back.destructive  # DECIMAL(14,4) -> DECIMAL(10,2) narrows
 
 
+class ConvV1(Model, table="my_mig_conv"):
+    id: int = primary(auto=True)
+    doc: dict[str, int] | None = None
+    text: str | None = None
+    num: int | None = None
+    flag: bool = False
+    blob: bytes | None = None
+
+
+class ConvV2(Model, table="my_mig_conv"):
+    id: int = primary(auto=True)
+    doc: str | None = None  # json -> str
+    text: dict[str, int] | None = None  # str -> json
+    num: str | None = None  # int -> str
+    flag: int = 0  # bool -> int
+    blob: bytes | None = index(max_length=40, default=None)  # unbounded -> indexed, bounded
+
+
+async def test_kind_changes_convert_the_values(conn: Connection) -> None:
+    await fresh_tables(conn, ConvV1)
+    await conn.insert(ConvV1(doc={"a": 1}, text='{"b": 2}', num=5, flag=True, blob=b"xy"))
+    select = "SELECT doc, text, num, flag, `blob` FROM my_mig_conv"
+    await conn.migrate_table(ConvV2, allow_destructive=True)
+    assert (await conn.plan_table(ConvV2)).steps == []
+    assert await conn.exec_rows(select) == [('{"a":1}', '{"b": 2}', "5", 1, b"xy")]
+    await conn.migrate_table(ConvV1, allow_destructive=True)
+    assert (await conn.plan_table(ConvV1)).steps == []
+    assert await conn.exec_rows(select) == [('{"a":1}', '{"b": 2}', 5, 1, b"xy")]
+
+
 class Broken(Model, table="my_mig_steps"):
     id: int = primary(auto=True)
     name: str = field(max_length=20)

@@ -166,9 +166,14 @@ def type_change(old: str, new: str, portable: str) -> str:
     """MySQL's widenings on normalized types, else ``portable`` (the core verdict):
     TINYTEXT < TEXT < MEDIUMTEXT < LONGTEXT (and the BLOBs), VARCHAR(n) → a TEXT
     type holding 4n bytes (utf8mb4), VARBINARY(n) → a BLOB of n bytes, integer
-    widths, DATETIME/TIME fractional digits."""
+    widths (bool's TINYINT(1) included), DATETIME/TIME fractional digits, JSON →
+    LONGTEXT."""
     if old == new:
         return "same"
+    if old == "JSON" and new == "LONGTEXT":
+        return "widen"  # a JSON document's text
+    if old == "TINYINT(1)":
+        old = "TINYINT"  # ormer's bool: an integer
     for sizes in (_TEXT_BYTES, _BLOB_BYTES):
         if old in sizes and new in sizes:
             return "widen" if sizes[new] >= sizes[old] else "narrow"

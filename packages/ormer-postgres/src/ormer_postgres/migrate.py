@@ -39,6 +39,8 @@ __all__ = [
     "migration_sql",
     "normalize_default",
     "normalize_type",
+    "type_change",
+    "using_sql",
 ]
 
 #: the pg_advisory_lock key versioned migrations hold: 64 bits of sha256("ormer_migrations")
@@ -276,6 +278,28 @@ def foreign_key_sql(compiler: SQLCompiler, fk: ForeignKeySchema) -> str:
     return sql
 
 
+_INTEGERS = frozenset({"SMALLINT", "INTEGER", "BIGINT"})
+
+
+def type_change(old: str, new: str, portable: str) -> str:
+    """PostgreSQL's widenings besides the portable ones (``portable``): JSONB → TEXT
+    (its text form), BOOLEAN → an integer type (0/1)."""
+    if (old, new) == ("JSONB", "TEXT") or (old == "BOOLEAN" and new in _INTEGERS):
+        return "widen"
+    return portable
+
+
+def using_sql(column: str, old: str, new: str) -> str:
+    """How a value converts to the new type: ``col::type``, except where PostgreSQL has
+    no such cast (boolean to and from bigint: through integer, and ``<> 0``)."""
+    target = normalize_type(new)
+    if old == "BOOLEAN" and target in _INTEGERS:
+        return f"{column}::INTEGER::{new}"
+    if old in _INTEGERS and target == "BOOLEAN":
+        return f"{column} <> 0"
+    return f"{column}::{new}"
+
+
 def _alter_column(
     compiler: SQLCompiler, op: AlterColumn, live: LiveTable | None, target: TableSchema | None
 ) -> list[str]:
@@ -295,7 +319,8 @@ def _alter_column(
     if type_changes and old_default is not None:
         actions.append(f"ALTER COLUMN {col} DROP DEFAULT")  # it may not cast to the new type
     if type_changes:
-        actions.append(f"ALTER COLUMN {col} TYPE {new_type} USING {col}::{new_type}")
+        using = using_sql(col, normalize_type(old.type), new_type)
+        actions.append(f"ALTER COLUMN {col} TYPE {new_type} USING {using}")
     if new_default is not None and (default_changes or type_changes):
         actions.append(f"ALTER COLUMN {col} SET DEFAULT {new_default}")
     elif new_default is None and default_changes and not type_changes:
