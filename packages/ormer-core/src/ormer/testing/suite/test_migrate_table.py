@@ -26,9 +26,11 @@ from ormer import (
     foreign_key,
     index,
     primary,
+    table_of,
     unique,
 )
-from ormer.migrations import LiveTable, TablePlan
+from ormer.migrations import LiveTable, TablePlan, diff_schemas, model_schema
+from ormer.migrations.apply import apply_operations
 from ormer.testing.base import SuiteBase, fresh_tables
 from ormer.testing.capabilities import lacks, requires
 
@@ -444,6 +446,86 @@ class TestMigrateTable(SuiteBase):
         add, drop = await self._foreign_key_round_trip(db)
         assert add.rebuild and drop.rebuild
         assert any("_ormer_new_suite_mig_fkchild" in sql for sql in add.sql)
+
+    async def _parent_and_children(self, db: Connection) -> tuple[type[Model], type[Model]]:
+        class Parent(Model, table="suite_mig_refparent"):
+            id: int = primary(auto=True)
+            name: str = field(max_length=10)
+
+        class Child(Model, table="suite_mig_refchild"):
+            id: int = primary(auto=True)
+            parent_id: int = foreign_key(Parent.id, on_delete="cascade")
+
+        await db.drop_table(Child, if_exists=True)
+        await fresh_tables(db, Parent, Child)
+        await db.insert([Parent(name="p1"), Parent(name="p2")])
+        await db.insert([Child(parent_id=1), Child(parent_id=2), Child(parent_id=2)])
+        return Parent, Child
+
+    async def test_altering_a_referenced_table_keeps_its_children(self, db: Connection) -> None:
+        _, Child = await self._parent_and_children(db)
+
+        class Parent2(Model, table="suite_mig_refparent"):
+            id: int = primary(auto=True)
+            name: str = field(max_length=30)
+            rank: int = 0
+
+        await _migrated(db, Parent2)  # SQLite rebuilds it: the cascade must not fire
+        rows = await db.select(Child).order_by(Child.id).collect()
+        assert [c.parent_id for c in rows] == [1, 2, 2]
+        assert [(p.name, p.rank) for p in await db.select(Parent2).collect()] == [
+            ("p1", 0),
+            ("p2", 0),
+        ]
+        with pytest.raises(OrmerError):  # the reference is still enforced
+            await db.insert(Child(parent_id=99))
+        await db.delete(Parent2).filter(Parent2.id == 2).execute()  # and still cascades
+        assert [c.parent_id for c in await db.select(Child).collect()] == [1]
+
+    @requires("table_rebuild")
+    async def test_rebuild_of_a_referenced_table_in_a_transaction(self, db: Connection) -> None:
+        """SQLite turns foreign keys off only outside transactions: a rebuild of a table
+        others reference, inside one, is refused before any change."""
+        _, Child = await self._parent_and_children(db)
+
+        class Parent2(Model, table="suite_mig_refparent"):
+            id: int = primary(auto=True)
+            name: str = field(max_length=30)
+
+        before = await _snapshot(db, "suite_mig_refparent")
+        async with db.transaction():
+            with pytest.raises(MigrationError, match="outside a transaction"):
+                await db.migrate_table(Parent2)
+        assert await _snapshot(db, "suite_mig_refparent") == before
+        assert len(await db.select(Child).collect()) == 3
+
+    async def test_apply_operations(self, db: Connection) -> None:
+        """The operations versioned migrations run, on a live table."""
+
+        class V1(Model, table="suite_mig_ops"):
+            id: int = primary(auto=True)
+            name: str = field(max_length=20)
+            age: int | None = None
+
+        class V2(Model, table="suite_mig_ops"):
+            id: int = primary(auto=True)
+            name: str = index(max_length=40)
+            age: int = 0
+            note: str | None = None
+
+        await _fresh(db, V1)
+        await db.insert([V1(name="a", age=None), V1(name="b", age=4)])
+        v1, v2 = model_schema(table_of(V1)), model_schema(table_of(V2))
+        ops = diff_schemas(v1, v2)
+        ran = await apply_operations(db, ops)
+        assert ran
+        assert (await db.plan_table(V2)).steps == []
+        rows = await db.select(V2).order_by(V2.id).collect()
+        assert [(r.name, r.age, r.note) for r in rows] == [("a", 0, None), ("b", 4, None)]
+        assert await apply_operations(db, diff_schemas(v2, v1))
+        assert (await db.plan_table(V1)).steps == []
+        rows1 = await db.select(V1).order_by(V1.id).collect()
+        assert [(r.name, r.age) for r in rows1] == [("a", 0), ("b", 4)]
 
     @requires("transactional_ddl")
     async def test_failing_plan_changes_nothing(self, db: Connection) -> None:
