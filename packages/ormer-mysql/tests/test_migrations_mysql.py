@@ -149,6 +149,38 @@ async def test_inspect_missing_table_is_none(conn: Connection) -> None:
     assert await conn.dialect.inspect_table(conn, "my_mig_no_such_table") is None
 
 
+class Tricky(Model, table="my_mig_tricky"):
+    id: int = primary(auto=True)
+    a: str = field(max_length=10, default="100%")
+    b: str = "a\\b\nc'd%s"
+    c: float = -0.25
+    d: D = field(default=D("-12.500"), max_digits=8, decimal_places=3)
+
+
+class TrickyV2(Model, table="my_mig_tricky"):
+    id: int = primary(auto=True)
+    a: str = field(max_length=10, default="50%")
+    b: str = "x\\%"
+    c: float = 1e-7
+    d: D = field(default=D("0"), max_digits=8, decimal_places=3)
+
+
+async def test_defaults_with_quotes_backslashes_and_percents(conn: Connection) -> None:
+    await fresh_tables(conn, Tricky)
+    assert (await conn.plan_table(Tricky)).steps == []
+    await conn.exec_non_query("INSERT INTO my_mig_tricky (id) VALUES (1)")  # server defaults
+    assert await conn.exec_rows("SELECT a, b, c, d FROM my_mig_tricky") == [
+        ("100%", "a\\b\nc'd%s", -0.25, D("-12.500"))
+    ]
+    plan = await conn.migrate_table(TrickyV2)
+    assert len(plan.steps) == 4
+    assert (await conn.plan_table(TrickyV2)).steps == []
+    await conn.exec_non_query("INSERT INTO my_mig_tricky (id) VALUES (2)")
+    assert await conn.exec_rows("SELECT a, b, c, d FROM my_mig_tricky WHERE id = 2") == [
+        ("50%", "x\\%", 1e-7, D("0.000"))
+    ]
+
+
 # -- one change of each kind, v1 -> v2 -------------------------------------------------------
 class V1(Model, table="my_mig_steps"):
     id: int = primary(auto=True)
