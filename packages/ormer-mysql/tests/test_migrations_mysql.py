@@ -278,6 +278,43 @@ async def test_file_operations_find_the_foreign_key_the_server_named(conn: Conne
     assert (await conn.plan_table(V1)).steps == []
 
 
+class FkPlain(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id)
+
+
+class FkIndexed(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id, index=True)
+
+
+class FkUnique(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id, unique=True)
+
+
+async def test_indexes_on_a_foreign_key_column_come_and_go(conn: Connection) -> None:
+    """Index a foreign key column, make it unique, drop both: the foreign key stays
+    (MySQL keeps an index for it), every plan after a migration is empty."""
+    await fresh_tables(conn, MyMigParent, FkPlain)
+    parent = MyMigParent(name="p")
+    await conn.insert(parent)
+    await conn.insert(FkPlain(parent_id=parent.id))
+    for model in (FkIndexed, FkUnique, FkPlain, FkUnique, FkIndexed, FkPlain):
+        await conn.migrate_table(model, allow_destructive=True)
+        assert (await conn.plan_table(model)).steps == [], model
+        live = await conn.dialect.inspect_table(conn, "my_mig_fkix")
+        assert live is not None and [f.columns for f in live.foreign_keys] == [("parent_id",)]
+        # exactly one index on the column: the model's, else the one the foreign key needs
+        indexes = await conn.exec_rows(
+            "SELECT DISTINCT index_name FROM information_schema.statistics "
+            "WHERE table_schema = DATABASE() AND table_name = 'my_mig_fkix' "
+            "AND column_name = 'parent_id'"
+        )
+        assert len(indexes) == 1, (model, indexes)
+    assert await conn.exec_rows("SELECT parent_id FROM my_mig_fkix") == [(parent.id,)]
+
+
 class TypeV1(Model, table="my_mig_types"):
     id: int = primary(auto=True)
     amount: D = field(max_digits=10, decimal_places=2, default=D("0"))

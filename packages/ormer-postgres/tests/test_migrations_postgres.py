@@ -255,6 +255,36 @@ async def test_file_operations_find_the_foreign_key_the_server_named(conn: Conne
     assert (await conn.plan_table(V1)).steps == []
 
 
+class FkPlain(Model, table="pg_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(PgMigParent.id)
+
+
+class FkIndexed(Model, table="pg_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(PgMigParent.id, index=True)
+
+
+class FkUnique(Model, table="pg_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(PgMigParent.id, unique=True)
+
+
+async def test_indexes_on_a_foreign_key_column_come_and_go(conn: Connection) -> None:
+    """Index a foreign key column, make it unique, drop both: the foreign key stays
+    (MySQL keeps an index for it), every plan after a migration is empty."""
+    await fresh_tables(conn, PgMigParent, FkPlain)
+    parent = PgMigParent(name="p")
+    await conn.insert(parent)
+    await conn.insert(FkPlain(parent_id=parent.id))
+    for model in (FkIndexed, FkUnique, FkPlain, FkUnique, FkIndexed, FkPlain):
+        await conn.migrate_table(model, allow_destructive=True)
+        assert (await conn.plan_table(model)).steps == [], model
+        live = await conn.dialect.inspect_table(conn, "pg_mig_fkix")
+        assert live is not None and [f.columns for f in live.foreign_keys] == [("parent_id",)]
+    assert await conn.exec_rows("SELECT parent_id FROM pg_mig_fkix") == [(parent.id,)]
+
+
 class TypeV1(Model, table="pg_mig_types"):
     id: int = primary(auto=True)
     amount: D = field(max_digits=10, decimal_places=2, default=D("0"))
