@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 from .diff import diff_live, diff_schemas
+from .files import Revision, Step, load_chain, replay
+from .history import HISTORY_TABLE, MigrationRecord
 from .live import LiveColumn, LiveTable
+from .opapi import Operations, State
 from .ops import (
     AddColumn,
     AddForeignKey,
@@ -23,6 +26,14 @@ from .ops import (
 from .schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, model_schema
 
 __all__ = [
+    "HISTORY_TABLE",
+    "MigrationRecord",
+    "Operations",
+    "Revision",
+    "State",
+    "Step",
+    "load_chain",
+    "replay",
     "AddColumn",
     "AddForeignKey",
     "AlterColumn",

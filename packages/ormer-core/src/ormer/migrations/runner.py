@@ -1,0 +1,207 @@
+"""Running versioned migrations against a database: upgrade, downgrade, history,
+``upgrade --sql``, check and make (what ``ormer migrations`` calls).
+
+Upgrade and downgrade run under ``Dialect.migration_lock(conn)`` (an advisory lock
+on PostgreSQL, ``GET_LOCK`` on MySQL/MariaDB, an exclusive transaction on SQLite
+and Turso) and read the history inside it, so a second process waits, then finds
+the revisions applied and does nothing. Each revision runs in its own transaction
+together with its history row where DDL is transactional (inside SQLite's
+exclusive transaction that is a savepoint); on MySQL/MariaDB the row is written
+right after the revision's statements, which commit one by one: a failure midway
+leaves the statements that completed applied and the revision not recorded.
+A failing revision stops the run; the revisions before it stay applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import MigrationError
+from .autogen import diff_state, models_state, write_migration
+from .files import Step, load_chain, replay
+from .history import MigrationRecord, applied, ensure_history, has_history
+from .ops import Operation
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+    from ..model import Model
+
+__all__ = [
+    "RevisionStatus",
+    "check",
+    "downgrade",
+    "history",
+    "make",
+    "upgrade",
+    "upgrade_sql",
+]
+
+
+@dataclass(frozen=True)
+class RevisionStatus:
+    """A revision of the chain with its history row (None: pending)."""
+
+    step: Step
+    record: MigrationRecord | None
+
+    @property
+    def applied(self) -> bool:
+        return self.record is not None
+
+
+def _verify(steps: Sequence[Step], records: Sequence[MigrationRecord]) -> int:
+    """Check the history against the files; return how many revisions are applied
+    (always a prefix of the chain)."""
+    by_id = {s.revision.revision: s for s in steps}
+    for rec in records:
+        step = by_id.get(rec.revision)
+        if step is None:
+            raise MigrationError(
+                f"revision {rec.revision} ({rec.message!r}) is applied but no migration file "
+                "defines it"
+            )
+        if step.revision.checksum != rec.checksum:
+            raise MigrationError(
+                f"{step.revision.path.name} was edited after it was applied (its checksum "
+                "differs from the history's): revert the edit and write a new migration"
+            )
+    done = {r.revision for r in records}
+    count = len(done)
+    if {s.revision.revision for s in steps[:count]} != done:
+        first = next(s for s in steps if s.revision.revision not in done)
+        raise MigrationError(
+            f"{first.revision.path.name} is not applied but later revisions are: the "
+            "history does not follow the chain (was a file inserted into it?)"
+        )
+    return count
+
+
+def _index(steps: Sequence[Step], revision: str) -> int:
+    for i, s in enumerate(steps):
+        if s.revision.revision == revision or (
+            len(revision) >= 4 and s.revision.revision.startswith(revision)
+        ):
+            return i
+    raise MigrationError(f"no migration file has the revision {revision!r}")
+
+
+async def _run_revision(conn: Connection, ops: Sequence[Operation], step: Step, up: bool) -> None:
+    from .apply import apply_operations
+
+    async def body() -> None:
+        await apply_operations(conn, ops)
+        rev = step.revision
+        if up:
+            await conn.insert(
+                MigrationRecord(
+                    revision=rev.revision,
+                    parent=rev.parent,
+                    message=rev.message,
+                    checksum=rev.checksum,
+                )
+            )
+        else:
+            await (
+                conn.delete(MigrationRecord)
+                .filter(MigrationRecord.revision == rev.revision)
+                .execute()
+            )
+
+    if conn.dialect.transactional_ddl:
+        async with conn.transaction():
+            await body()
+    else:
+        await body()
+
+
+async def _migrate(conn: Connection, directory: Path, target: str | None, up: bool) -> list[Step]:
+    steps = replay(load_chain(directory))
+    done: list[Step] = []
+    failure: MigrationError | None = None
+    async with conn.dialect.migration_lock(conn):
+        await ensure_history(conn)
+        count = _verify(steps, await applied(conn))
+        if up:
+            stop = len(steps) if target in (None, "head") else _index(steps, target) + 1
+            todo = [(s, s.upgrade) for s in steps[count:stop]]
+        else:
+            assert target is not None
+            keep = 0 if target == "base" else _index(steps, target) + 1
+            if keep > count:
+                raise MigrationError(f"revision {target} is not applied: nothing to downgrade")
+            todo = [(s, s.downgrade) for s in reversed(steps[keep:count])]
+        for step, ops in todo:
+            try:
+                await _run_revision(conn, ops, step, up)
+            except Exception as error:
+                what = "upgrade" if up else "downgrade"
+                failure = MigrationError(
+                    f"{step.revision.path.name}: {what} failed ({type(error).__name__}: "
+                    f"{error}); the revisions before it stay applied"
+                )
+                failure.__cause__ = error
+                break
+            done.append(step)
+    if failure is not None:
+        raise failure
+    return done
+
+
+async def upgrade(conn: Connection, directory: Path, target: str | None = None) -> list[Step]:
+    """Apply the pending revisions up to ``target`` (None or ``"head"``: all), in
+    order; return those applied."""
+    return await _migrate(conn, directory, target, up=True)
+
+
+async def downgrade(conn: Connection, directory: Path, target: str) -> list[Step]:
+    """Revert the applied revisions after ``target`` (``"base"``: all of them), newest
+    first; ``target`` itself stays applied. Return those reverted."""
+    return await _migrate(conn, directory, target, up=False)
+
+
+async def history(conn: Connection, directory: Path) -> list[RevisionStatus]:
+    """Every revision of the chain with its history row (None when pending)."""
+    steps = replay(load_chain(directory))
+    records = await applied(conn) if await has_history(conn) else []
+    _verify(steps, records)
+    by_id = {r.revision: r for r in records}
+    return [RevisionStatus(s, by_id.get(s.revision.revision)) for s in steps]
+
+
+async def upgrade_sql(conn: Connection, directory: Path, target: str | None = None) -> list[str]:
+    """The SQL ``upgrade`` would run for the pending revisions, rendered for ``conn``'s
+    dialect from the migration files' state (nothing is executed; a ``op.run``
+    step appears as a comment). Each revision starts with a ``-- revision`` comment."""
+    from .apply import operations_sql
+
+    statuses = await history(conn, directory)
+    steps = [s.step for s in statuses]
+    stop = len(steps) if target in (None, "head") else _index(steps, target) + 1
+    lines: list[str] = []
+    for status in statuses[:stop]:
+        if status.applied:
+            continue
+        rev = status.step.revision
+        lines.append(f"-- revision {rev.revision} ({rev.path.name}): {rev.message}")
+        lines += operations_sql(conn.dialect, status.step.upgrade, status.step.before)
+    return lines
+
+
+def check(directory: Path, models: Sequence[type[Model]]) -> list[Operation]:
+    """The operations a new migration would need: empty when the models match the
+    state the migration files build."""
+    steps = replay(load_chain(directory)) if directory.is_dir() else []
+    state = steps[-1].after if steps else {}
+    return diff_state(state, models_state(models))
+
+
+def make(directory: Path, message: str, models: Sequence[type[Model]]) -> Path | None:
+    """Write a new migration file for the difference between the models and the
+    files' state (None, and no file, when there is none)."""
+    steps = replay(load_chain(directory)) if directory.is_dir() else []
+    state = steps[-1].after if steps else {}
+    parent = steps[-1].revision.revision if steps else None
+    return write_migration(directory, parent, message, state, models_state(models))
