@@ -906,7 +906,7 @@ def test_create_table_composite_primary_key(sqlite: Dialect) -> None:
         'CREATE TABLE IF NOT EXISTS "membership" (\n'
         '  "team_id" INTEGER NOT NULL,\n'
         '  "user_id" INTEGER NOT NULL,\n'
-        '  "role" TEXT NOT NULL,\n'
+        "  \"role\" TEXT DEFAULT 'member' NOT NULL,\n"
         '  PRIMARY KEY ("team_id", "user_id")\n'
         ")"
     ]
@@ -920,7 +920,7 @@ def test_create_table_explicit_single_primary_key(sqlite: Dialect) -> None:
     assert _ddl(sqlite, Code) == [
         'CREATE TABLE IF NOT EXISTS "codes" (\n'
         '  "code" VARCHAR(8) NOT NULL,\n'
-        '  "n" INTEGER NOT NULL,\n'
+        '  "n" INTEGER DEFAULT 0 NOT NULL,\n'
         '  PRIMARY KEY ("code")\n'
         ")"
     ]

@@ -39,6 +39,8 @@ from .expr import (
     RowIn,
     ScalarSubquery,
 )
+from .migrations.ddl import DDLCompiler
+from .migrations.schema import model_schema
 from .model import FieldInfo, TableInfo
 from .plans import PlanCache
 from .statements import (
@@ -112,7 +114,7 @@ def compile_statement(
     return compiled, nodes
 
 
-class SQLCompiler:
+class SQLCompiler(DDLCompiler):
     """Renders statements for one dialect. One instance per compilation (cache miss)."""
 
     #: the LIMIT that means "no limit" (an OFFSET without a LIMIT needs one)
@@ -564,42 +566,15 @@ class SQLCompiler:
 
     # -- DDL -----------------------------------------------------------------------------
     def create_table_sql(self, info: TableInfo, if_not_exists: bool) -> list[str]:
-        """``CREATE TABLE`` plus one ``CREATE INDEX`` per index group."""
+        """``CREATE TABLE`` (columns with the server defaults ``model_schema`` gives them,
+        unique constraints, foreign keys) plus one ``CREATE INDEX`` per index group:
+        exactly the table ``model_schema(info)`` describes, so ``plan_table`` right
+        after it has no steps."""
         indexed = {
             f.column for _, group in info.unique_groups + info.index_groups for f in group
         } | {f.column for f in info.primary_key}
-        lines: list[str] = []
-        for f in info.fields:
-            if f.auto:
-                lines.append(self.dialect.auto_pk_sql(self.q(f.column)))
-                continue
-            col = f"{self.q(f.column)} {self.column_type_sql(f, f.column in indexed)}"
-            if not f.nullable:
-                col += " NOT NULL"
-            lines.append(col)
-        if info.primary_key and info.auto is None:
-            cols = ", ".join(self.q(f.column) for f in info.primary_key)
-            lines.append(f"PRIMARY KEY ({cols})")
-        for name, group in info.unique_groups:
-            cols = ", ".join(self.q(f.column) for f in group)
-            lines.append(f"CONSTRAINT {self.q(name)} UNIQUE ({cols})")
-        for f in info.fields:
-            if f.spec.foreign_key:
-                table, column = f.spec.foreign_key.split(".")
-                fk = (
-                    f"FOREIGN KEY ({self.q(f.column)}) REFERENCES {self.q(table)} "
-                    f"({self.q(column)})"
-                )
-                if f.spec.on_delete:
-                    fk += f" ON DELETE {f.spec.on_delete.upper()}"
-                lines.append(fk)
-        exists = "IF NOT EXISTS " if if_not_exists else ""
-        body = ",\n  ".join(lines)
-        statements = [f"CREATE TABLE {exists}{self.q(info.name)} (\n  {body}\n)"]
-        for name, group in info.index_groups:
-            cols = ", ".join(self.q(f.column) for f in group)
-            statements.append(self.create_index_sql(name, info.name, cols, if_not_exists))
-        return statements
+        types = {f.column: self.column_type_sql(f, f.column in indexed) for f in info.fields}
+        return self.schema_create_sql(model_schema(info), if_not_exists, types)
 
     def column_type_sql(self, f: FieldInfo, indexed: bool) -> str:
         custom = plugins.hook().ormer_sql_type(py_type=f.type.py_type, dialect=self.dialect)

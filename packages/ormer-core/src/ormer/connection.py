@@ -36,6 +36,7 @@ from .validation import validate_batch
 
 if TYPE_CHECKING:
     from .dialect import Dialect, DriverConnection, Dumper, Row
+    from .migrations.plan import TablePlan
 
 __all__ = ["Connection", "SessionState", "Transaction"]
 
@@ -805,6 +806,28 @@ class Connection(QueryAPI):
         """DROP TABLE for a model."""
         compiler = self._dialect.compiler(self._dialect)
         await self._control(compiler.drop_table_sql(table_of(model), if_exists))
+
+    async def plan_table(self, model: type[Model]) -> TablePlan:
+        """What :meth:`migrate_table` would do to bring ``model``'s table up to date: a
+        :class:`~ormer.migrations.TablePlan` whose ``steps`` each have a readable
+        ``str()``, their SQL and a ``destructive`` flag (no steps: up to date). Reads the
+        catalog and counts rows; changes nothing (docs/migrations.md)."""
+        from .migrations.plan import plan_table
+
+        return await plan_table(self, model)
+
+    async def migrate_table(
+        self, model: type[Model], *, allow_destructive: bool = False
+    ) -> TablePlan:
+        """Create ``model``'s table if missing, else apply :meth:`plan_table`'s steps and
+        return the plan applied. A destructive step (dropping a column or index holding
+        data, narrowing a type, NOT NULL over NULLs) raises
+        :class:`~ormer.errors.MigrationError` naming it, with nothing changed, unless
+        ``allow_destructive=True``. One transaction where DDL is transactional
+        (PostgreSQL, SQLite, Turso); MySQL/MariaDB commit statement by statement."""
+        from .migrations.plan import migrate_table
+
+        return await migrate_table(self, model, allow_destructive=allow_destructive)
 
     # -- closing ---------------------------------------------------------------------------------
     async def close(self) -> None:

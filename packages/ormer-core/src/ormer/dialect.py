@@ -334,6 +334,25 @@ class Dialect:
         mode = "exclusive" if "exclusive" in self.transaction_modes else None
         return _transaction_lock(conn, mode)
 
+    def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
+        """Whether the column gets its server default (``column.default``) on this
+        dialect: a database that allows no DEFAULT on some types (MySQL before 8.0.13
+        on TEXT/BLOB) says False and the column has none (create_table, plans)."""
+        return True
+
+    async def rebuild_guard(self, conn: Connection, table: str) -> Any:
+        """Prepare a table rebuild (``SQLCompiler.rebuild_table_sql``) run on ``conn``
+        before its transaction begins (SQLite: foreign-key enforcement off); returns a
+        token for :meth:`rebuild_check` and :meth:`rebuild_release`."""
+        return None
+
+    async def rebuild_check(self, conn: Connection, table: str, token: Any) -> None:
+        """Inside the rebuild's transaction, before it commits: raise MigrationError if
+        the rebuilt table breaks a constraint (SQLite: ``PRAGMA foreign_key_check``)."""
+
+    async def rebuild_release(self, conn: Connection, token: Any) -> None:
+        """After the rebuild's transaction (committed or not): undo :meth:`rebuild_guard`."""
+
     def normalize_default(self, sql: str) -> str:
         """A default expression in one spelling (a catalog may add casts or parentheses)."""
         return sql.strip()

@@ -54,6 +54,7 @@ from .timeouts import DEFAULT, Timeout, check_timeout, take_option
 
 if TYPE_CHECKING:
     from .dialect import URL, Dialect, DriverConnection, Row
+    from .migrations.plan import TablePlan
 
 __all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
 
@@ -1037,6 +1038,18 @@ class Pool(QueryAPI):
         """DROP TABLE on a borrowed connection."""
         async with self.get() as conn:
             await conn.drop_table(model, if_exists)
+
+    async def plan_table(self, model: type[Model]) -> TablePlan:
+        """:meth:`Connection.plan_table` on a borrowed connection."""
+        async with self.get() as conn:
+            return await conn.plan_table(model)
+
+    async def migrate_table(
+        self, model: type[Model], *, allow_destructive: bool = False
+    ) -> TablePlan:
+        """:meth:`Connection.migrate_table` on a borrowed connection."""
+        async with self.get() as conn:
+            return await conn.migrate_table(model, allow_destructive=allow_destructive)
 
     def __repr__(self) -> str:
         return f"<ormer.Pool {self._dialect.name} {self._describe()}>"

@@ -23,6 +23,7 @@ from .ops import (
     Operation,
     Run,
 )
+from .plan import PlanStep, TablePlan
 from .schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, model_schema
 
 __all__ = [
@@ -50,7 +51,9 @@ __all__ = [
     "LiveColumn",
     "LiveTable",
     "Operation",
+    "PlanStep",
     "Run",
+    "TablePlan",
     "TableSchema",
     "diff_live",
     "diff_schemas",

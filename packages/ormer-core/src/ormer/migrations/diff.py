@@ -114,9 +114,11 @@ def _live_differs(
         return True
     if have.type != expected_type(dialect, table, column):
         return True
-    expected_default = (
-        None if column.default is None else dialect.normalize_default(dialect.default_sql(column))
-    )
+    expected_default = None
+    if column.default is not None and dialect.supports_default(
+        column, column.name in table.indexed_columns()
+    ):
+        expected_default = dialect.normalize_default(dialect.default_sql(column))
     return have.default != expected_default
 
 
