@@ -18,6 +18,7 @@ types a bare parameter from its context, and some contexts have none
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import uuid
 from collections.abc import Mapping
@@ -29,8 +30,13 @@ from ormer.driverkit import dump_bytes
 from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 
+from . import migrate
+
 if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
+    from ormer.connection import Connection
     from ormer.expr import Func
+    from ormer.migrations.live import LiveTable
+    from ormer.migrations.ops import Operation
     from ormer.model import TableInfo
 
 __all__ = ["PostgresCompiler", "PostgresDialect"]
@@ -138,6 +144,15 @@ class PostgresCompiler(SQLCompiler):
         # table is droppable whatever references it, as on SQLite.
         return super().drop_table_sql(info, if_exists) + " CASCADE"
 
+    def migration_sql(self, op: Operation, live: LiveTable | None) -> list[str] | None:
+        """``ALTER TABLE ... ALTER COLUMN ... TYPE ... USING``, ``SET/DROP NOT NULL``,
+        ``SET/DROP DEFAULT``, ``ADD/DROP CONSTRAINT`` (unique, foreign key),
+        ``CREATE/DROP INDEX`` (:func:`ormer_postgres.migrate.migration_sql`)."""
+        sql = migrate.migration_sql(self, op, live)
+        if sql is not None:
+            return sql
+        return super().migration_sql(op, live)
+
 
 def _load_uuid(value: Any) -> uuid.UUID:
     # asyncpg returns its own (faster) UUID subclass; ormer promises uuid.UUID.
@@ -192,6 +207,22 @@ class PostgresDialect(Dialect):
 
     def placeholder(self, position: int) -> str:
         return f"${position}"
+
+    # -- schema migrations (ormer_postgres.migrate) ------------------------------------------
+    async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
+        """The table in the connection's ``search_path`` schema, from pg_catalog."""
+        return await migrate.inspect_table(self, conn, table)
+
+    def normalize_type(self, ddl: str) -> str:
+        return migrate.normalize_type(ddl)
+
+    def normalize_default(self, sql: str) -> str:
+        return migrate.normalize_default(sql)
+
+    def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
+        """``pg_advisory_lock`` on a key derived from ``'ormer_migrations'``, released
+        (``pg_advisory_unlock``) when the body ends, also by an exception."""
+        return migrate.advisory_lock(conn)
 
     def param_sql(self, placeholder: str, type_: ColumnType | None) -> str:
         """``$n::type``: the server then knows every parameter's type, NULLs included."""
