@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from .errors import ConfigurationError, OrmerError
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .migrations.files import Step
     from .model import Model
 
 __all__ = ["main"]
@@ -89,6 +90,13 @@ async def _connect(args: argparse.Namespace) -> Connection:
     return await Database.connect(_url(args))
 
 
+def _say(verb: str) -> Callable[[Step], None]:
+    def say(step: Step) -> None:
+        print(f"{verb} {step.revision.revision} {step.revision.message}", flush=True)
+
+    return say
+
+
 async def _with_db(args: argparse.Namespace, directory: Path) -> int:
     from .migrations import runner
 
@@ -98,15 +106,11 @@ async def _with_db(args: argparse.Namespace, directory: Path) -> int:
             for line in await runner.upgrade_sql(conn, directory, args.revision):
                 print(line if line.startswith("--") else line.rstrip().rstrip(";") + ";")
         elif args.command == "upgrade":
-            done = await runner.upgrade(conn, directory, args.revision)
-            for step in done:
-                print(f"applied {step.revision.revision} {step.revision.message}")
+            done = await runner.upgrade(conn, directory, args.revision, _say("applied"))
             if not done:
                 print("up to date: no pending revision")
         elif args.command == "downgrade":
-            done = await runner.downgrade(conn, directory, args.revision)
-            for step in done:
-                print(f"reverted {step.revision.revision} {step.revision.message}")
+            done = await runner.downgrade(conn, directory, args.revision, _say("reverted"))
             if not done:
                 print("nothing to revert")
         else:

@@ -14,7 +14,7 @@ A failing revision stops the run; the revisions before it stay applied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,7 +117,13 @@ async def _run_revision(conn: Connection, ops: Sequence[Operation], step: Step, 
         await body()
 
 
-async def _migrate(conn: Connection, directory: Path, target: str | None, up: bool) -> list[Step]:
+#: called with each revision once it is applied (or reverted)
+Progress = Callable[[Step], None]
+
+
+async def _migrate(
+    conn: Connection, directory: Path, target: str | None, up: bool, progress: Progress | None
+) -> list[Step]:
     steps = replay(load_chain(directory))
     done: list[Step] = []
     failure: MigrationError | None = None
@@ -138,28 +144,39 @@ async def _migrate(conn: Connection, directory: Path, target: str | None, up: bo
                 await _run_revision(conn, ops, step, up)
             except Exception as error:
                 what = "upgrade" if up else "downgrade"
+                kept = "before it stay applied" if up else "after it stay reverted"
                 failure = MigrationError(
                     f"{step.revision.path.name}: {what} failed ({type(error).__name__}: "
-                    f"{error}); the revisions before it stay applied"
+                    f"{error}); the revisions {kept}"
                 )
                 failure.__cause__ = error
                 break
             done.append(step)
+            if progress is not None:
+                progress(step)
     if failure is not None:
         raise failure
     return done
 
 
-async def upgrade(conn: Connection, directory: Path, target: str | None = None) -> list[Step]:
+async def upgrade(
+    conn: Connection,
+    directory: Path,
+    target: str | None = None,
+    progress: Progress | None = None,
+) -> list[Step]:
     """Apply the pending revisions up to ``target`` (None or ``"head"``: all), in
-    order; return those applied."""
-    return await _migrate(conn, directory, target, up=True)
+    order; return those applied (``progress`` is called after each). A failing
+    revision raises MigrationError; the ones before it stay applied."""
+    return await _migrate(conn, directory, target, True, progress)
 
 
-async def downgrade(conn: Connection, directory: Path, target: str) -> list[Step]:
+async def downgrade(
+    conn: Connection, directory: Path, target: str, progress: Progress | None = None
+) -> list[Step]:
     """Revert the applied revisions after ``target`` (``"base"``: all of them), newest
     first; ``target`` itself stays applied. Return those reverted."""
-    return await _migrate(conn, directory, target, up=False)
+    return await _migrate(conn, directory, target, False, progress)
 
 
 async def history(conn: Connection, directory: Path) -> list[RevisionStatus]:
