@@ -21,7 +21,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ormer.compiler import SQLCompiler
 from ormer.dialect import (
@@ -36,12 +36,30 @@ from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError, NotSupportedError, ValidationError
 from ormer.expr import IN_ARRAY_MIN, Expr, Param
+from ormer.migrations.live import LiveTable
+from ormer.migrations.ops import (
+    AddColumn,
+    AddForeignKey,
+    AlterColumn,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    Operation,
+)
+from ormer.migrations.schema import IndexSchema, TableSchema
 from ormer.types import ColumnType, Kind
+
+from . import schema as _schema
+
+if TYPE_CHECKING:
+    from ormer.connection import Connection
 
 __all__ = ["SQLiteCompiler", "SQLiteDialect"]
 
 _VERSION = sqlite3.sqlite_version_info
 SQLITE_EXACT_DIGITS = 15
+#: the name SQLite gives a UNIQUE or PRIMARY KEY constraint's index
+_AUTOINDEX = "sqlite_autoindex_"
 
 
 class SQLiteCompiler(SQLCompiler):
@@ -68,6 +86,32 @@ class SQLiteCompiler(SQLCompiler):
         keyword = "NOT IN" if negate else "IN"
         return f"{operand} {keyword} (SELECT value FROM json_each({placeholder}))"
 
+    # -- schema migrations: SQLite's ALTER TABLE has ADD COLUMN, DROP COLUMN (3.35+,
+    # not of a key, indexed or foreign-key column), RENAME; the rest is a table rebuild
+    def migration_sql(
+        self, op: Operation, live: LiveTable | None, target: TableSchema | None = None
+    ) -> list[str] | None:
+        if isinstance(op, (AlterColumn, AddForeignKey, DropForeignKey)):
+            return None
+        if isinstance(op, AddColumn):
+            column = self.added_column(op.column, live, target)
+            if not column.nullable and column.default is None:
+                return None  # SQLite refuses ADD COLUMN ... NOT NULL without a default
+        if isinstance(op, DropColumn) and (
+            live is None
+            or not getattr(self.dialect, "drops_columns", True)
+            or _bound(live, op.column.name)
+        ):
+            return None
+        if isinstance(op, DropIndex) and (op.index.unique or op.index.name.startswith(_AUTOINDEX)):
+            return None  # a UNIQUE constraint's index cannot be dropped
+        return super().migration_sql(op, live, target)
+
+    def unique_constraint_sql(self, index: IndexSchema) -> str:
+        if index.name.startswith(_AUTOINDEX):  # SQLite's own name: the constraint had none
+            return f"UNIQUE ({self.columns_sql(index.columns)})"
+        return super().unique_constraint_sql(index)
+
     def true_divide(self, left: Expr, right: Expr) -> str:
         if _is_float(left) or _is_float(right):
             return super().true_divide(left, right)
@@ -78,6 +122,16 @@ class SQLiteCompiler(SQLCompiler):
         if exact or _is_float(left) or _is_float(right):
             return super().floor_divide(left, right)
         return f"FLOOR(CAST({self.process(left)} AS REAL) / {self.operand(right)})"
+
+
+def _bound(live: LiveTable, column: str) -> bool:
+    """Whether ``column`` is in the primary key, an index or a foreign key (SQLite
+    cannot DROP COLUMN those)."""
+    return (
+        column in live.primary_key
+        or any(column in i.columns for i in live.indexes)
+        or any(column in f.columns for f in live.foreign_keys)
+    )
 
 
 def _is_float(node: Expr) -> bool:
@@ -180,6 +234,23 @@ class SQLiteDialect(Dialect):
 
     def auto_pk_sql(self, quoted_column: str) -> str:
         return f"{quoted_column} INTEGER PRIMARY KEY"
+
+    # -- schema migrations ---------------------------------------------------------------------
+    #: ALTER TABLE ... DROP COLUMN (SQLite 3.35+)
+    drops_columns: ClassVar[bool] = _VERSION >= (3, 35, 0)
+
+    async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
+        return await _schema.inspect_sqlite_table(self, conn, table)
+
+    async def rebuild_guard(self, conn: Connection, table: str) -> Any:
+        return await _schema.rebuild_guard(conn, table)
+
+    async def rebuild_check(self, conn: Connection, table: str, token: Any) -> None:
+        await _schema.rebuild_check(conn, table, bool(token))
+
+    async def rebuild_release(self, conn: Connection, token: Any) -> None:
+        if token:
+            await conn._control("PRAGMA foreign_keys = ON")
 
     def begin_statements(self, isolation: str | None, mode: str | None) -> list[str]:
         self.check_transaction_options(isolation, mode)
