@@ -29,6 +29,7 @@ Storage of the portable types (each reads back equal to what was written):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from collections.abc import Mapping
@@ -51,8 +52,14 @@ from ormer.errors import ConfigurationError
 from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 
+from . import migrate
+
 if TYPE_CHECKING:
+    from ormer.connection import Connection
     from ormer.expr import BinaryOp, Func
+    from ormer.migrations.live import LiveTable
+    from ormer.migrations.ops import Operation
+    from ormer.migrations.schema import ColumnSchema, TableSchema
     from ormer.model import TableInfo
     from ormer.statements import DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
 
@@ -198,6 +205,18 @@ class MySQLCompiler(SQLCompiler):
         if dialect.is_mariadb:
             return "SET STATEMENT foreign_key_checks = 0 FOR " + sql
         return sql
+
+    def migration_sql(
+        self, op: Operation, live: LiveTable | None, target: TableSchema | None = None
+    ) -> list[str] | None:
+        """``ADD``/``DROP COLUMN``, ``MODIFY COLUMN`` with the whole definition,
+        ``ADD/DROP INDEX``, ``ADD CONSTRAINT ... UNIQUE``/``FOREIGN KEY``, ``DROP
+        FOREIGN KEY`` plus the index InnoDB made for it
+        (:func:`ormer_mysql.migrate.migration_sql`)."""
+        sql = migrate.migration_sql(self, op, live, target)
+        if sql is not None:
+            return sql
+        return super().migration_sql(op, live, target)
 
 
 # -- converters ------------------------------------------------------------------------
@@ -396,6 +415,41 @@ class MySQLDialect(Dialect):
     def auto_pk_sql(self, quoted_column: str) -> str:
         return f"{quoted_column} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
 
+    # -- schema migrations (ormer_mysql.migrate) ---------------------------------------------
+    #: every DDL statement commits on its own: a plan that fails midway stays half applied
+    transactional_ddl = False
+    #: how long ``migration_lock`` waits for another process's migration (seconds)
+    migration_lock_timeout: ClassVar[float] = 60.0
+
+    async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
+        """The table in the connection's database, from information_schema."""
+        return await migrate.inspect_table(self, conn, table)
+
+    def normalize_type(self, ddl: str) -> str:
+        return migrate.normalize_type(ddl)
+
+    def type_change(self, old: str, new: str) -> str:
+        return migrate.type_change(old, new, super().type_change(old, new))
+
+    def default_sql(self, column: ColumnSchema) -> str:
+        """A MySQL literal: strings with backslashes escaped (they are escapes there)."""
+        if isinstance(column.default, str):
+            return migrate.quote_string(column.default)
+        return super().default_sql(column)
+
+    def normalize_default(self, sql: str) -> str:
+        return migrate.normalize_default(sql)
+
+    def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
+        """MySQL gives a TEXT, BLOB or JSON column no literal DEFAULT (only an
+        expression one, since 8.0.13): such columns get no server default."""
+        return not self.type_name(column.column_type(), indexed).endswith(("TEXT", "BLOB", "JSON"))
+
+    def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
+        """``GET_LOCK('ormer_migrations:<database>', migration_lock_timeout)`` held for
+        the body; MigrationError when another process holds it longer."""
+        return migrate.migration_lock(conn, self.migration_lock_timeout)
+
     def column_loader(self, ct: ColumnType) -> Loader | None:
         """Stored BIGINT, DOUBLE and DATE columns arrive as int, float and date already:
         no call per value. (Expressions of those types still convert: SUM/AVG come back
@@ -424,6 +478,10 @@ class MariaDBDialect(MySQLDialect):
     is_mariadb = True
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
+
+    def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
+        """MariaDB gives TEXT and BLOB columns a literal DEFAULT too."""
+        return True
 
 
 class MariaDBLastInsertIdDialect(MariaDBDialect):

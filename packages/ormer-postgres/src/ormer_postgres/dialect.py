@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # annotations only: a backend imports core's plugin surface
     from ormer.expr import Func
     from ormer.migrations.live import LiveTable
     from ormer.migrations.ops import Operation
+    from ormer.migrations.schema import TableSchema
     from ormer.model import TableInfo
 
 __all__ = ["PostgresCompiler", "PostgresDialect"]
@@ -144,14 +145,16 @@ class PostgresCompiler(SQLCompiler):
         # table is droppable whatever references it, as on SQLite.
         return super().drop_table_sql(info, if_exists) + " CASCADE"
 
-    def migration_sql(self, op: Operation, live: LiveTable | None) -> list[str] | None:
+    def migration_sql(
+        self, op: Operation, live: LiveTable | None, target: TableSchema | None = None
+    ) -> list[str] | None:
         """``ALTER TABLE ... ALTER COLUMN ... TYPE ... USING``, ``SET/DROP NOT NULL``,
         ``SET/DROP DEFAULT``, ``ADD/DROP CONSTRAINT`` (unique, foreign key),
         ``CREATE/DROP INDEX`` (:func:`ormer_postgres.migrate.migration_sql`)."""
-        sql = migrate.migration_sql(self, op, live)
+        sql = migrate.migration_sql(self, op, live, target)
         if sql is not None:
             return sql
-        return super().migration_sql(op, live)
+        return super().migration_sql(op, live, target)
 
 
 def _load_uuid(value: Any) -> uuid.UUID:

@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING
 
 from ormer.migrations.live import LiveColumn, LiveTable
 from ormer.migrations.ops import (
-    AddColumn,
     AddForeignKey,
     AlterColumn,
     CreateIndex,
-    DropColumn,
     DropForeignKey,
     DropIndex,
     Operation,
 )
-from ormer.migrations.schema import ColumnSchema, ForeignKeySchema, IndexSchema
+from ormer.migrations.schema import ForeignKeySchema, IndexSchema, TableSchema
+from ormer.migrations.state import live_column
 
 if TYPE_CHECKING:
     from ormer.compiler import SQLCompiler
@@ -65,9 +64,7 @@ _ALIASES = {
     "TIME WITH TIME ZONE": "TIMETZ",
 }
 _TYPE = re.compile(r"^([A-Z0-9 ]+?)(\(.*\))?$")
-_NUMERIC_TYPES = frozenset(
-    {"BIGINT", "INTEGER", "SMALLINT", "NUMERIC", "DOUBLE PRECISION", "REAL"}
-)
+_NUMERIC_TYPES = frozenset({"BIGINT", "INTEGER", "SMALLINT", "NUMERIC", "DOUBLE PRECISION", "REAL"})
 _ON_DELETE = {"r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
@@ -222,21 +219,13 @@ async def inspect_table(dialect: Dialect, conn: Connection, table: str) -> LiveT
 
 
 # -- rendering ------------------------------------------------------------------------------
-def _indexed(op: Operation, name: str, live: LiveTable | None) -> bool:
-    if getattr(op, "indexed", False):
+def indexed(name: str, live: LiveTable | None, target: TableSchema | None) -> bool:
+    """Whether the column is in the primary key or an index, before or after."""
+    if target is not None and name in target.indexed_columns():
         return True
     if live is None:
         return False
     return name in live.primary_key or any(name in i.columns for i in live.indexes)
-
-
-def column_type(compiler: SQLCompiler, column: ColumnSchema, indexed: bool) -> str:
-    """The DDL type of a portable column on this dialect."""
-    return compiler.dialect.type_name(column.column_type(), indexed)
-
-
-def _default(compiler: SQLCompiler, column: ColumnSchema) -> str | None:
-    return None if column.default is None else compiler.dialect.default_sql(column)
 
 
 def _columns(compiler: SQLCompiler, names: Sequence[str]) -> str:
@@ -255,20 +244,21 @@ def foreign_key_sql(compiler: SQLCompiler, fk: ForeignKeySchema) -> str:
     return sql
 
 
-def _alter_column(compiler: SQLCompiler, op: AlterColumn, live: LiveTable | None) -> list[str]:
+def _alter_column(
+    compiler: SQLCompiler, op: AlterColumn, live: LiveTable | None, target: TableSchema | None
+) -> list[str]:
     dialect = compiler.dialect
     q = compiler.q
-    old, new = op.old, op.new
+    is_indexed = indexed(op.new.name, live, target)
+    new = live_column(dialect, op.new, is_indexed)
+    old = op.old if isinstance(op.old, LiveColumn) else live_column(dialect, op.old, is_indexed)
     col = q(new.name)
-    new_type = column_type(compiler, new, _indexed(op, new.name, live))
-    if isinstance(old, LiveColumn):
-        old_type, old_default = old.type, old.default
-    else:
-        old_type = normalize_type(column_type(compiler, old, _indexed(op, old.name, live)))
-        old_default = None if old.default is None else normalize_default(dialect.default_sql(old))
-    new_default = _default(compiler, new)
-    type_changes = old_type != normalize_type(new_type)
-    default_changes = old_default != (None if new_default is None else normalize_default(new_default))
+    new_type, new_default = new.type, new.default
+    old_default = None if old.default is None else normalize_default(old.default)
+    type_changes = normalize_type(old.type) != normalize_type(new_type)
+    default_changes = old_default != (
+        None if new_default is None else normalize_default(new_default)
+    )
     actions = []
     if type_changes and old_default is not None:
         actions.append(f"ALTER COLUMN {col} DROP DEFAULT")  # it may not cast to the new type
@@ -286,27 +276,13 @@ def _alter_column(compiler: SQLCompiler, op: AlterColumn, live: LiveTable | None
 
 
 def migration_sql(
-    compiler: SQLCompiler, op: Operation, live: LiveTable | None
+    compiler: SQLCompiler, op: Operation, live: LiveTable | None, target: TableSchema | None
 ) -> list[str] | None:
-    """PostgreSQL's SQL for a column, index or foreign-key operation; None for the
-    others (the portable rendering applies)."""
+    """PostgreSQL's SQL for an index, foreign-key or column change; None for the
+    others (the portable rendering applies: ADD/DROP COLUMN, tables, raw SQL)."""
     q = compiler.q
-    if isinstance(op, AddColumn):
-        c = op.column
-        sql = (
-            f"ALTER TABLE {q(op.table)} ADD COLUMN {q(c.name)} "
-            f"{column_type(compiler, c, _indexed(op, c.name, live))}"
-        )
-        if not c.nullable:
-            sql += " NOT NULL"
-        default = _default(compiler, c)
-        if default is not None:
-            sql += f" DEFAULT {default}"
-        return [sql]
-    if isinstance(op, DropColumn):
-        return [f"ALTER TABLE {q(op.table)} DROP COLUMN {q(op.column.name)}"]
     if isinstance(op, AlterColumn):
-        return _alter_column(compiler, op, live)
+        return _alter_column(compiler, op, live, target)
     if isinstance(op, CreateIndex):
         ix = op.index
         if ix.unique:
