@@ -7,6 +7,7 @@ servers), and ``project.cli(...)`` running ``python -m ormer migrations ...`` in
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import subprocess
@@ -114,7 +115,10 @@ class Project:
             async with await Database.connect(self.url) as conn:
                 return await conn.exec_rows(sql)
 
-        return asyncio.run(run())
+        try:
+            return asyncio.run(run())
+        finally:
+            gc.collect()  # pyturso holds its file lock until the closed connection is collected
 
     def columns(self, table: str) -> list[str]:
         """The table's columns as the database reports them (via a ``SELECT *``)."""
@@ -123,7 +127,10 @@ class Project:
             async with await Database.connect(self.url) as conn:
                 return await _columns(conn, table)
 
-        return asyncio.run(run())
+        try:
+            return asyncio.run(run())
+        finally:
+            gc.collect()
 
 
 async def _columns(conn: Connection, table: str) -> list[str]:
