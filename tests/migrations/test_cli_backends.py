@@ -67,9 +67,7 @@ def test_round_trip(project: Project) -> None:
     assert {"email", "score"} <= set(project.columns("mig_person"))
     assert project.columns("mig_tag") == ["id", "label"]
     # the row is kept, the new NOT NULL column got its default
-    assert project.query("SELECT name, age, email, score FROM mig_person") == [
-        ("ann", 31, None, 7)
-    ]
+    assert project.query("SELECT name, age, email, score FROM mig_person") == [("ann", 31, None, 7)]
     project.query("INSERT INTO mig_person (name, age, email) VALUES ('bob', 2, 'b@x.org')")
     rows = project.query("SELECT revision, parent FROM ormer_migrations ORDER BY applied_at")
     assert sorted(rows) == sorted([(rev1, None), (rev2, rev1)])
