@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "make", help="write a migration for the models' changes", parents=[common]
     )
     make.add_argument("-m", "--message", required=True)
+    make.add_argument("--revision", help="the new revision's id (default: random hex)")
     up = sub.add_parser("upgrade", help="apply pending revisions (up to REV)", parents=[common])
     up.add_argument("revision", nargs="?", default=None)
     up.add_argument("--sql", action="store_true", help="print the SQL instead of running it")
@@ -131,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
 
     directory = Path(getattr(args, "dir", None) or "migrations")
     if args.command == "make":
-        path = runner.make(directory, args.message, _models(args))
+        path = runner.make(directory, args.message, _models(args), args.revision)
         print(f"created {path}" if path is not None else "no changes")
         return 0
     if args.command == "check":

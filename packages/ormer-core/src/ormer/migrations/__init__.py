@@ -24,9 +24,17 @@ from .ops import (
     Run,
 )
 from .plan import PlanStep, TablePlan
+from .runner import RevisionStatus, check, downgrade, history, make, upgrade, upgrade_sql
 from .schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, model_schema
 
 __all__ = [
+    "RevisionStatus",
+    "check",
+    "downgrade",
+    "history",
+    "make",
+    "upgrade",
+    "upgrade_sql",
     "HISTORY_TABLE",
     "MigrationRecord",
     "Operations",

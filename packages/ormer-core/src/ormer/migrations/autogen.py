@@ -299,14 +299,21 @@ def render_migration(
 
 
 def write_migration(
-    directory: Path, parent: str | None, message: str, state: State, models: State
+    directory: Path,
+    parent: str | None,
+    message: str,
+    state: State,
+    models: State,
+    revision: str | None = None,
 ) -> Path | None:
     """Write the migration turning ``state`` into ``models`` (None: no changes)."""
     upgrade = diff_state(state, models)
     if not upgrade:
         return None
     downgrade = inverse(upgrade, state)
-    revision = new_revision_id()
+    revision = revision or new_revision_id()
+    if not re.fullmatch(r"[0-9A-Za-z]+", revision):
+        raise ConfigurationError(f"revision id {revision!r}: letters and digits only")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{revision}_{slug(message)}.py"
     path.write_text(render_migration(revision, parent, message, upgrade, downgrade))

@@ -14,6 +14,7 @@ A failing revision stops the run; the revisions before it stay applied.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,14 +118,21 @@ async def _run_revision(conn: Connection, ops: Sequence[Operation], step: Step, 
         await body()
 
 
+#: a migrations folder
+Folder = str | os.PathLike[str]
+
 #: called with each revision once it is applied (or reverted)
 Progress = Callable[[Step], None]
 
 
 async def _migrate(
-    conn: Connection, directory: Path, target: str | None, up: bool, progress: Progress | None
+    conn: Connection,
+    directory: Folder,
+    target: str | None,
+    up: bool,
+    progress: Progress | None,
 ) -> list[Step]:
-    steps = replay(load_chain(directory))
+    steps = replay(load_chain(Path(directory)))
     done: list[Step] = []
     failure: MigrationError | None = None
     async with conn.dialect.migration_lock(conn):
@@ -161,7 +169,7 @@ async def _migrate(
 
 async def upgrade(
     conn: Connection,
-    directory: Path,
+    directory: Folder,
     target: str | None = None,
     progress: Progress | None = None,
 ) -> list[Step]:
@@ -172,23 +180,26 @@ async def upgrade(
 
 
 async def downgrade(
-    conn: Connection, directory: Path, target: str, progress: Progress | None = None
+    conn: Connection,
+    directory: Folder,
+    target: str,
+    progress: Progress | None = None,
 ) -> list[Step]:
     """Revert the applied revisions after ``target`` (``"base"``: all of them), newest
     first; ``target`` itself stays applied. Return those reverted."""
     return await _migrate(conn, directory, target, False, progress)
 
 
-async def history(conn: Connection, directory: Path) -> list[RevisionStatus]:
+async def history(conn: Connection, directory: Folder) -> list[RevisionStatus]:
     """Every revision of the chain with its history row (None when pending)."""
-    steps = replay(load_chain(directory))
+    steps = replay(load_chain(Path(directory)))
     records = await applied(conn) if await has_history(conn) else []
     _verify(steps, records)
     by_id = {r.revision: r for r in records}
     return [RevisionStatus(s, by_id.get(s.revision.revision)) for s in steps]
 
 
-async def upgrade_sql(conn: Connection, directory: Path, target: str | None = None) -> list[str]:
+async def upgrade_sql(conn: Connection, directory: Folder, target: str | None = None) -> list[str]:
     """The SQL ``upgrade`` would run for the pending revisions, rendered for ``conn``'s
     dialect from the migration files' state (nothing is executed; a ``op.run``
     step appears as a comment). Each revision starts with a ``-- revision`` comment."""
@@ -207,18 +218,26 @@ async def upgrade_sql(conn: Connection, directory: Path, target: str | None = No
     return lines
 
 
-def check(directory: Path, models: Sequence[type[Model]]) -> list[Operation]:
+def check(folder: Folder, models: Sequence[type[Model]]) -> list[Operation]:
     """The operations a new migration would need: empty when the models match the
     state the migration files build."""
+    directory = Path(folder)
     steps = replay(load_chain(directory)) if directory.is_dir() else []
     state = steps[-1].after if steps else {}
     return diff_state(state, models_state(models))
 
 
-def make(directory: Path, message: str, models: Sequence[type[Model]]) -> Path | None:
+def make(
+    folder: Folder,
+    message: str,
+    models: Sequence[type[Model]],
+    revision: str | None = None,
+) -> Path | None:
     """Write a new migration file for the difference between the models and the
-    files' state (None, and no file, when there is none)."""
+    files' state (None, and no file, when there is none). ``revision``: the new
+    file's id (default: 12 random hex digits)."""
+    directory = Path(folder)
     steps = replay(load_chain(directory)) if directory.is_dir() else []
     state = steps[-1].after if steps else {}
     parent = steps[-1].revision.revision if steps else None
-    return write_migration(directory, parent, message, state, models_state(models))
+    return write_migration(directory, parent, message, state, models_state(models), revision)
