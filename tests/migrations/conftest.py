@@ -73,7 +73,9 @@ class Project:
 
     def write_models(self, source: str, name: str = "models") -> None:
         path = self.root / f"{name}.py"
-        path.write_text("from ormer import Model, field, primary, unique, index\n" + source)
+        path.write_text(
+            "from ormer import Model, field, foreign_key, index, primary, unique\n" + source
+        )
         # a new mtime-independent bytecode: never reuse a cached models.pyc
         for pyc in (self.root / "__pycache__").glob(f"{name}.*.pyc"):
             pyc.unlink()
@@ -126,6 +128,22 @@ class Project:
         async def run() -> list[str]:
             async with await Database.connect(self.url) as conn:
                 return await _columns(conn, table)
+
+        try:
+            return asyncio.run(run())
+        finally:
+            gc.collect()
+
+    def column_type(self, table: str, column: str) -> str:
+        """A column's DDL type as the database's catalog reports it."""
+
+        async def run() -> str:
+            async with await Database.connect(self.url) as conn:
+                live = await conn.dialect.inspect_table(conn, table)
+                assert live is not None
+                found = live.column(column)
+                assert found is not None
+                return found.type
 
         try:
             return asyncio.run(run())

@@ -18,18 +18,20 @@ class Person(Model, table="mig_person"):
     id: int = primary(auto=True)
     name: str = field(max_length=40)
     age: int = 0
+    team_id: int | None = foreign_key("mig_team.id", default=None)
 """
 
 MODELS_V2 = """
 class Team(Model, table="mig_team"):
     id: int = primary(auto=True)
-    name: str = unique(max_length=50)
+    name: str = unique(max_length=120)  # widened: SQLite rebuilds this referenced table
 
 
 class Person(Model, table="mig_person"):
     id: int = primary(auto=True)
     name: str = field(max_length=80)
     age: int = 0
+    team_id: int | None = foreign_key("mig_team.id", default=None)
     email: str | None = field(default=None, max_length=100)
     score: int = 7
 
@@ -49,7 +51,8 @@ def test_round_trip(project: Project) -> None:
     out = project.ok("upgrade")
     assert out.strip() == f"applied {rev1} first tables"
     assert project.ok("upgrade").strip() == "up to date: no pending revision"
-    project.query("INSERT INTO mig_person (name, age) VALUES ('ann', 31)")
+    project.query("INSERT INTO mig_team (name) VALUES ('red')")
+    project.query("INSERT INTO mig_person (name, age, team_id) VALUES ('ann', 31, 1)")
 
     project.write_models(MODELS_V2)
     check = project.cli("check", "--models", "models")
@@ -73,9 +76,14 @@ def test_round_trip(project: Project) -> None:
     assert sorted(rows) == sorted([(rev1, None), (rev2, rev1)])
 
     assert project.ok("downgrade", rev1).strip() == f"reverted {rev2} email, score and tags"
-    assert project.columns("mig_person") == ["id", "name", "age"]
+    assert project.columns("mig_person") == ["id", "name", "age", "team_id"]
     assert project.columns("mig_tag") == []
-    assert sorted(project.query("SELECT name, age FROM mig_person")) == [("ann", 31), ("bob", 2)]
+    assert "50" in project.column_type("mig_team", "name")
+    assert sorted(project.query("SELECT name, age, team_id FROM mig_person")) == [
+        ("ann", 31, 1),
+        ("bob", 2, None),
+    ]
+    assert project.query("SELECT id, name FROM mig_team") == [(1, "red")]
     assert project.query("SELECT revision FROM ormer_migrations") == [(rev1,)]
     history = project.ok("history")
     assert f"{rev1}  applied" in history and f"{rev2}  pending" in history

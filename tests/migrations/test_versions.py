@@ -3,6 +3,7 @@ in-process (``ormer.cli.main``) on SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ormer import Database
 from ormer.cli import main
 from ormer.errors import MigrationError
 from ormer.migrations import AddColumn, DropColumn, Operations, load_chain, replay
@@ -319,3 +321,28 @@ def test_user_errors_are_one_line(env: Env, capsys: pytest.CaptureFixture[str]) 
         "ormer: error: the chain forks: a_one.py, b_two.py have no parent (two first "
         "migrations); give one the other as parent\n"
     )
+
+
+def test_sqlite_revision_breaking_a_foreign_key_is_rolled_back(env: Env) -> None:
+    create = (
+        "op.create_table('parent', op.column('id', 'int', primary=True)); "
+        "op.create_table('child', op.column('id', 'int', primary=True), "
+        "op.column('parent_id', 'int'), "
+        "foreign_keys=[op.foreign_key('fk', ['parent_id'], 'parent', ['id'])]); "
+        "op.execute('INSERT INTO parent (id) VALUES (1)'); "
+        "op.execute('INSERT INTO child (id, parent_id) VALUES (1, 1)')"
+    )
+    env.migration("a_one.py", _file("a", None, create))
+    env.migration("b_two.py", _file("b", "a", "op.execute('DELETE FROM parent')"))
+    code, out, err = env.run("upgrade")
+    assert (code, out) == (2, "applied a m a\n")
+    assert err.startswith("ormer: error: b_two.py: upgrade failed (MigrationError: the revision ")
+    assert "breaks 1 foreign key reference(s) (first: table child row 1 -> table parent)" in err
+    code, out, _ = env.run("history")
+    assert [line.split()[:2] for line in out.splitlines()] == [["a", "applied"], ["b", "pending"]]
+
+    async def rows() -> list[tuple[object, ...]]:
+        async with await Database.connect(env.url) as conn:
+            return await conn.exec_rows("SELECT id FROM parent")
+
+    assert asyncio.run(rows()) == [(1,)]  # the DELETE was rolled back

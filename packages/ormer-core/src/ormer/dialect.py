@@ -334,6 +334,12 @@ class Dialect:
         mode = "exclusive" if "exclusive" in self.transaction_modes else None
         return _transaction_lock(conn, mode)
 
+    async def migration_check(self, conn: Connection) -> None:
+        """Called inside each revision's transaction after its operations, before its
+        history row: raise :class:`~ormer.errors.MigrationError` when the revision left
+        the database inconsistent (SQLite, whose lock turns foreign-key enforcement off
+        for the run: ``PRAGMA foreign_key_check``). Default: nothing to check."""
+
     def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
         """Whether the column gets its server default (``column.default``) on this
         dialect: a database that allows no DEFAULT on some types (MySQL before 8.0.13

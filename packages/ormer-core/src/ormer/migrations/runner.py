@@ -94,6 +94,7 @@ async def _run_revision(conn: Connection, ops: Sequence[Operation], step: Step, 
 
     async def body() -> None:
         await apply_operations(conn, ops)
+        await conn.dialect.migration_check(conn)
         rev = step.revision
         if up:
             await conn.insert(
