@@ -295,6 +295,9 @@ class Dialect:
     #: DDL inside a transaction is rolled back with it (PostgreSQL, SQLite); MySQL and
     #: MariaDB commit each DDL statement implicitly
     transactional_ddl: ClassVar[bool] = True
+    #: ALTER TABLE cannot change a column's type, nullability or default nor add or drop
+    #: a constraint (SQLite): such plans rebuild the table (``rebuild_table_sql``)
+    rebuilds_tables: ClassVar[bool] = False
 
     async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
         """The table as the database has it (None when it does not exist), read from the

@@ -240,6 +240,12 @@ class SQLiteDialect(Dialect):
     # -- schema migrations ---------------------------------------------------------------------
     #: ALTER TABLE ... DROP COLUMN (SQLite 3.35+)
     drops_columns: ClassVar[bool] = _VERSION >= (3, 35, 0)
+    rebuilds_tables = True
+
+    def normalize_default(self, sql: str) -> str:
+        """Turso's catalog spells ``-3`` as ``- 3``: one spelling for both."""
+        sql = sql.strip()
+        return sql[0] + sql[1:].lstrip() if sql[:1] in "+-" and sql[:2] != "--" else sql
 
     async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
         return await _schema.inspect_sqlite_table(self, conn, table)

@@ -55,6 +55,8 @@ async def run_plan(conn: Connection, plan: TablePlan) -> None:
 async def apply_operations(conn: Connection, ops: Sequence[Operation]) -> list[str]:
     """Run operations in order on ``conn`` and return the SQL run.
 
+    An ``AlterColumn`` to NOT NULL first gives the column's NULLs its server default
+    (when it has one; without one, NULLs make the database refuse the change).
     Each operation runs on its own (its statements in a transaction, or a savepoint in
     the caller's, on transactional-DDL dialects); what the dialect cannot ALTER rebuilds
     the table as the live catalog has it. ``Execute`` binds its parameters;
@@ -84,8 +86,10 @@ async def apply_operations(conn: Connection, ops: Sequence[Operation]) -> list[s
             assert live is not None
             target = live_after(dialect, live, op)
             assert target is not None
-            sql = compiler.rebuild_table_sql(live, target)
+            sql = compiler.rebuild_table_sql(live, target)  # fills NULLs itself
             rebuild = live.name
+        else:
+            sql = compiler.fill_nulls_sql(op) + sql
         await run_statements(conn, sql, rebuild)
         ran += sql
     return ran
@@ -119,6 +123,8 @@ def operations_sql(
             target = live_after(dialect, live, op)
             assert target is not None
             sql = compiler.rebuild_table_sql(live, target)
+        else:
+            sql = compiler.fill_nulls_sql(op) + sql
         out += sql
         tables[name] = None if isinstance(op, DropTable) else live_after(dialect, live, op)
     return out

@@ -185,6 +185,17 @@ class DDLCompiler:
             out.append(f"{prefix} {'DROP' if new.nullable else 'SET'} NOT NULL")
         return out
 
+    def fill_nulls_sql(self, op: Operation, indexed: bool = False) -> list[str]:
+        """Before an ``AlterColumn`` to NOT NULL of a column with a server default: the
+        ``UPDATE`` giving its NULLs that default (else nothing)."""
+        if not isinstance(op, AlterColumn) or not op.old.nullable or op.new.nullable:
+            return []
+        default = live_column(self.dialect, op.new, indexed).default
+        if default is None:
+            return []
+        column = self.q(op.new.name)
+        return [f"UPDATE {self.q(op.table)} SET {column} = {default} WHERE {column} IS NULL"]
+
     # -- table rebuild -----------------------------------------------------------------------
     def rebuild_table_sql(self, live: LiveTable, new: TableSchema | LiveTable) -> list[str]:
         """Rebuild ``live`` as ``new`` keeping its rows (https://sqlite.org/lang_altertable.html

@@ -127,7 +127,6 @@ async def _check(
 ) -> tuple[str | None, str | None, list[str]]:
     """(reason it is destructive, why it is blocked, SQL to run before it)."""
     dialect = conn.dialect
-    q = dialect.quote
     if isinstance(op, DropColumn):
         n = await data.non_null(op.column.name)
         if n:
@@ -167,10 +166,9 @@ async def _check(
                     )
                 else:
                     reasons.append(f"fills {n} NULLs of {op.new.name} with {default}")
-                    before.append(
-                        f"UPDATE {q(schema.name)} SET {q(op.new.name)} = {default} "
-                        f"WHERE {q(op.new.name)} IS NULL"
-                    )
+                    compiler = dialect.compiler(dialect)
+                    indexed = op.new.name in schema.indexed_columns()
+                    before += compiler.fill_nulls_sql(op, indexed)
         return ("; ".join(reasons) or None), blocked, before
     return None, None, []
 

@@ -29,6 +29,8 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "bulk_copy": lambda d: d.supports_bulk_copy,
     "negative_zero": lambda d: d.keeps_negative_zero,
     "statements_during_stream": lambda d: d.stream_allows_statements,
+    "transactional_ddl": lambda d: d.transactional_ddl,
+    "table_rebuild": lambda d: d.rebuilds_tables,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

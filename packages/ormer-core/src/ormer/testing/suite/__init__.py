@@ -6,6 +6,7 @@ from .test_errors import TestErrors
 from .test_keyset import TestKeyset, TestKeysetProperty
 from .test_large_in import TestLargeIn
 from .test_logging import TestSqlLogging
+from .test_migrate_table import TestMigrateTable
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
 from .test_pool_faults import TestPoolFaults
@@ -26,6 +27,7 @@ __all__ = [
     "TestKeyset",
     "TestKeysetProperty",
     "TestLargeIn",
+    "TestMigrateTable",
     "TestModels",
     "TestOptimisticLocking",
     "TestPool",
