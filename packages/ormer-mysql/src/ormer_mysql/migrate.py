@@ -166,9 +166,14 @@ def type_change(old: str, new: str, portable: str) -> str:
     """MySQL's widenings on normalized types, else ``portable`` (the core verdict):
     TINYTEXT < TEXT < MEDIUMTEXT < LONGTEXT (and the BLOBs), VARCHAR(n) → a TEXT
     type holding 4n bytes (utf8mb4), VARBINARY(n) → a BLOB of n bytes, integer
-    widths, DATETIME/TIME fractional digits."""
+    widths (bool's TINYINT(1) included), DATETIME/TIME fractional digits, JSON →
+    LONGTEXT."""
     if old == new:
         return "same"
+    if old == "JSON" and new == "LONGTEXT":
+        return "widen"  # a JSON document's text
+    if old == "TINYINT(1)":
+        old = "TINYINT"  # ormer's bool: an integer
     for sizes in (_TEXT_BYTES, _BLOB_BYTES):
         if old in sizes and new in sizes:
             return "widen" if sizes[new] >= sizes[old] else "narrow"
@@ -292,6 +297,38 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def live_foreign_key(live: LiveTable | None, fk: ForeignKeySchema) -> ForeignKeySchema:
+    """The live foreign key ``fk`` stands for: by name, else by columns and target (a
+    migration file names it ``fk_<table>_<column>``, the server named it otherwise when
+    ``create_table`` made it)."""
+    if live is None:
+        return fk
+    for have in live.foreign_keys:
+        if have.name == fk.name:
+            return have
+    for have in live.foreign_keys:
+        if (have.columns, have.ref_table, have.ref_columns) == (
+            fk.columns,
+            fk.ref_table,
+            fk.ref_columns,
+        ):
+            return have
+    return fk
+
+
+def live_index(live: LiveTable | None, index: IndexSchema) -> IndexSchema:
+    """The live index ``index`` stands for: by name, else by columns and uniqueness."""
+    if live is None:
+        return index
+    for have in live.indexes:
+        if have.name == index.name:
+            return have
+    for have in live.indexes:
+        if (have.columns, have.unique) == (index.columns, index.unique):
+            return have
+    return index
+
+
 # -- rendering ------------------------------------------------------------------------------
 def indexed(name: str, live: LiveTable | None, target: TableSchema | None) -> bool:
     """Whether the column is in the primary key or an index, before or after (MySQL
@@ -358,7 +395,7 @@ def migration_sql(
         kind = f"CONSTRAINT {q(ix.name)} UNIQUE" if ix.unique else f"INDEX {q(ix.name)}"
         return [f"ALTER TABLE {q(op.table)} ADD {kind} ({_columns(compiler, ix.columns)})"]
     if isinstance(op, DropIndex):
-        return [_drop_index(compiler, op.table, op.index, live)]
+        return [_drop_index(compiler, op.table, live_index(live, op.index), live)]
     if isinstance(op, AddForeignKey):
         fk = op.foreign_key
         sql = (
@@ -370,7 +407,7 @@ def migration_sql(
             sql += f" ON DELETE {fk.on_delete.upper()}"
         return [sql]
     if isinstance(op, DropForeignKey):
-        fk = op.foreign_key
+        fk = live_foreign_key(live, op.foreign_key)
         statements = [f"ALTER TABLE {q(op.table)} DROP FOREIGN KEY {q(fk.name)}"]
         if isinstance(live, MySQLLiveTable):
             for index in live.foreign_key_indexes:

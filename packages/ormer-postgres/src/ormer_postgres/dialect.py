@@ -222,6 +222,9 @@ class PostgresDialect(Dialect):
     def normalize_default(self, sql: str) -> str:
         return migrate.normalize_default(sql)
 
+    def type_change(self, old: str, new: str) -> str:
+        return migrate.type_change(old, new, super().type_change(old, new))
+
     def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
         """``pg_advisory_lock`` on a key derived from ``'ormer_migrations'``, released
         (``pg_advisory_unlock``) when the body ends, also by an exception."""

@@ -39,6 +39,8 @@ __all__ = [
     "migration_sql",
     "normalize_default",
     "normalize_type",
+    "type_change",
+    "using_sql",
 ]
 
 #: the pg_advisory_lock key versioned migrations hold: 64 bits of sha256("ormer_migrations")
@@ -218,6 +220,38 @@ async def inspect_table(dialect: Dialect, conn: Connection, table: str) -> LiveT
     )
 
 
+def live_foreign_key(live: LiveTable | None, fk: ForeignKeySchema) -> ForeignKeySchema:
+    """The live foreign key ``fk`` stands for: by name, else by columns and target (a
+    migration file names it ``fk_<table>_<column>``, the server named it otherwise when
+    ``create_table`` made it)."""
+    if live is None:
+        return fk
+    for have in live.foreign_keys:
+        if have.name == fk.name:
+            return have
+    for have in live.foreign_keys:
+        if (have.columns, have.ref_table, have.ref_columns) == (
+            fk.columns,
+            fk.ref_table,
+            fk.ref_columns,
+        ):
+            return have
+    return fk
+
+
+def live_index(live: LiveTable | None, index: IndexSchema) -> IndexSchema:
+    """The live index ``index`` stands for: by name, else by columns and uniqueness."""
+    if live is None:
+        return index
+    for have in live.indexes:
+        if have.name == index.name:
+            return have
+    for have in live.indexes:
+        if (have.columns, have.unique) == (index.columns, index.unique):
+            return have
+    return index
+
+
 # -- rendering ------------------------------------------------------------------------------
 def indexed(name: str, live: LiveTable | None, target: TableSchema | None) -> bool:
     """Whether the column is in the primary key or an index, before or after."""
@@ -244,6 +278,28 @@ def foreign_key_sql(compiler: SQLCompiler, fk: ForeignKeySchema) -> str:
     return sql
 
 
+_INTEGERS = frozenset({"SMALLINT", "INTEGER", "BIGINT"})
+
+
+def type_change(old: str, new: str, portable: str) -> str:
+    """PostgreSQL's widenings besides the portable ones (``portable``): JSONB → TEXT
+    (its text form), BOOLEAN → an integer type (0/1)."""
+    if (old, new) == ("JSONB", "TEXT") or (old == "BOOLEAN" and new in _INTEGERS):
+        return "widen"
+    return portable
+
+
+def using_sql(column: str, old: str, new: str) -> str:
+    """How a value converts to the new type: ``col::type``, except where PostgreSQL has
+    no such cast (boolean to and from bigint: through integer, and ``<> 0``)."""
+    target = normalize_type(new)
+    if old == "BOOLEAN" and target in _INTEGERS:
+        return f"{column}::INTEGER::{new}"
+    if old in _INTEGERS and target == "BOOLEAN":
+        return f"{column} <> 0"
+    return f"{column}::{new}"
+
+
 def _alter_column(
     compiler: SQLCompiler, op: AlterColumn, live: LiveTable | None, target: TableSchema | None
 ) -> list[str]:
@@ -263,11 +319,12 @@ def _alter_column(
     if type_changes and old_default is not None:
         actions.append(f"ALTER COLUMN {col} DROP DEFAULT")  # it may not cast to the new type
     if type_changes:
-        actions.append(f"ALTER COLUMN {col} TYPE {new_type} USING {col}::{new_type}")
+        using = using_sql(col, normalize_type(old.type), new_type)
+        actions.append(f"ALTER COLUMN {col} TYPE {new_type} USING {using}")
     if new_default is not None and (default_changes or type_changes):
         actions.append(f"ALTER COLUMN {col} SET DEFAULT {new_default}")
-    elif new_default is None and default_changes:
-        actions.append(f"ALTER COLUMN {col} DROP DEFAULT")
+    elif new_default is None and default_changes and not type_changes:
+        actions.append(f"ALTER COLUMN {col} DROP DEFAULT")  # (else dropped above)
     if old.nullable != new.nullable:
         actions.append(f"ALTER COLUMN {col} {'DROP' if new.nullable else 'SET'} NOT NULL")
     if not actions:
@@ -292,17 +349,19 @@ def migration_sql(
             ]
         return [f"CREATE INDEX {q(ix.name)} ON {q(op.table)} ({_columns(compiler, ix.columns)})"]
     if isinstance(op, DropIndex):
+        name = q(live_index(live, op.index).name)
         if op.index.unique:
             # a UNIQUE constraint (what ormer makes) or a plain unique index: whichever it is
             return [
-                f"ALTER TABLE {q(op.table)} DROP CONSTRAINT IF EXISTS {q(op.index.name)}",
-                f"DROP INDEX IF EXISTS {q(op.index.name)}",
+                f"ALTER TABLE {q(op.table)} DROP CONSTRAINT IF EXISTS {name}",
+                f"DROP INDEX IF EXISTS {name}",
             ]
-        return [f"DROP INDEX {q(op.index.name)}"]
+        return [f"DROP INDEX {name}"]
     if isinstance(op, AddForeignKey):
         return [f"ALTER TABLE {q(op.table)} ADD {foreign_key_sql(compiler, op.foreign_key)}"]
     if isinstance(op, DropForeignKey):
-        return [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(op.foreign_key.name)}"]
+        fk = live_foreign_key(live, op.foreign_key)
+        return [f"ALTER TABLE {q(op.table)} DROP CONSTRAINT {q(fk.name)}"]
     return None
 
 
