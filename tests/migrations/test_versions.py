@@ -141,15 +141,24 @@ def test_chain_order_and_errors(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match=r"cycle: d_fork.py, e_loop.py cannot be reached"):
         load_chain(d)
     (d / "e_loop.py").unlink()
-    (d / "d_fork.py").write_text(_file("c", "b"))
-    with pytest.raises(MigrationError, match=r"revision c is defined twice: c_third.py and d_fork"):
+    (d / "c_dup.py").write_text(_file("c", "b"))
+    with pytest.raises(MigrationError, match=r"revision c is defined twice: c_dup.py and c_third"):
         load_chain(d)
+    (d / "c_dup.py").unlink()
     (d / "d_fork.py").write_text("revision = 'd'\n")
     with pytest.raises(MigrationError, match=r"d_fork.py: a migration file needs parent, upgrade"):
         load_chain(d)
     (d / "d_fork.py").write_text("import nosuchmodule_xyz\n")
     with pytest.raises(MigrationError, match=r"d_fork.py: ModuleNotFoundError"):
         load_chain(d)
+    (d / "d_fork.py").write_text(_file("e", "c"))
+    with pytest.raises(MigrationError, match=r"d_fork.py: the file name must start with its rev"):
+        load_chain(d)
+    (d / "d_fork.py").write_text(_file("d", "c", "op.drop_table(undefined_name)"))
+    with pytest.raises(
+        MigrationError, match=r"d_fork.py: upgrade: NameError: name 'undefined_name' is not"
+    ):
+        replay(load_chain(d))
 
 
 # -- autogenerate --------------------------------------------------------------------------

@@ -81,6 +81,8 @@ def _load(path: Path) -> Revision:
     revision, parent = module.revision, module.parent
     if not isinstance(revision, str) or not (parent is None or isinstance(parent, str)):
         raise MigrationError(f"{path}: revision must be a str and parent a str or None")
+    if not path.name.startswith(revision + "_"):
+        raise MigrationError(f"{path}: the file name must start with its revision ({revision}_...)")
     return Revision(
         revision=revision,
         parent=parent,
@@ -136,19 +138,24 @@ def record(fn: Callable[[Operations], Any], state: State, where: str) -> Operati
     """Call ``upgrade``/``downgrade`` with a recording ``op`` (an ``async def`` is run to
     completion: it must not await anything but ``op`` methods)."""
     op = Operations(state, where)
-    result = fn(op)
-    if inspect.isawaitable(result):
-        gen = result.__await__()
-        try:
-            gen.send(None)
-        except StopIteration:
-            pass
-        else:
-            gen.close()
-            raise MigrationError(
-                f"{where} awaited something: op methods only record operations; "
-                "run database code with op.run(async_fn)"
-            )
+    try:
+        result = fn(op)
+        if inspect.isawaitable(result):
+            gen = result.__await__()
+            try:
+                gen.send(None)
+            except StopIteration:
+                pass
+            else:
+                gen.close()
+                raise MigrationError(
+                    f"{where} awaited something: op methods only record operations; "
+                    "run database code with op.run(async_fn)"
+                )
+    except MigrationError:
+        raise
+    except Exception as error:  # a bug in the file: name it, no traceback in the CLI
+        raise MigrationError(f"{where}: {type(error).__name__}: {error}") from error
     return op
 
 

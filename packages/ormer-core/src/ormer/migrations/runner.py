@@ -81,11 +81,15 @@ def _verify(steps: Sequence[Step], records: Sequence[MigrationRecord]) -> int:
 
 
 def _index(steps: Sequence[Step], revision: str) -> int:
-    for i, s in enumerate(steps):
-        if s.revision.revision == revision or (
-            len(revision) >= 4 and s.revision.revision.startswith(revision)
-        ):
-            return i
+    """The position of ``revision`` (an id, or a prefix of at least 4 characters)."""
+    ids = [s.revision.revision for s in steps]
+    if revision in ids:
+        return ids.index(revision)
+    found = [i for i, r in enumerate(ids) if len(revision) >= 4 and r.startswith(revision)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise MigrationError(f"revision prefix {revision!r} is ambiguous")
     raise MigrationError(f"no migration file has the revision {revision!r}")
 
 
