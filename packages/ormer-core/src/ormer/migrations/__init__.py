@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from .diff import diff_live, diff_schemas
 from .files import Revision, Step, load_chain, replay
-from .history import HISTORY_TABLE, MigrationRecord
 from .live import LiveColumn, LiveTable
 from .opapi import Operations, State
 from .ops import (
@@ -35,8 +34,6 @@ __all__ = [
     "make",
     "upgrade",
     "upgrade_sql",
-    "HISTORY_TABLE",
-    "MigrationRecord",
     "Operations",
     "Revision",
     "State",

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 from ..errors import MigrationError
 from .autogen import diff_state, models_state, write_migration
 from .files import Step, load_chain, replay
-from .history import MigrationRecord, applied, ensure_history, has_history
 from .ops import Operation
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..model import Model
+    from .records import MigrationRecord
 
 __all__ = [
     "RevisionStatus",
@@ -95,6 +95,7 @@ def _index(steps: Sequence[Step], revision: str) -> int:
 
 async def _run_revision(conn: Connection, ops: Sequence[Operation], step: Step, up: bool) -> None:
     from .apply import apply_operations
+    from .records import MigrationRecord
 
     async def body() -> None:
         await apply_operations(conn, ops)
@@ -137,6 +138,8 @@ async def _migrate(
     up: bool,
     progress: Progress | None,
 ) -> list[Step]:
+    from .records import applied, ensure_history
+
     steps = replay(load_chain(Path(directory)))
     done: list[Step] = []
     failure: MigrationError | None = None
@@ -197,6 +200,8 @@ async def downgrade(
 
 async def history(conn: Connection, directory: Folder) -> list[RevisionStatus]:
     """Every revision of the chain with its history row (None when pending)."""
+    from .records import applied, has_history
+
     steps = replay(load_chain(Path(directory)))
     records = await applied(conn) if await has_history(conn) else []
     _verify(steps, records)

@@ -1,5 +1,8 @@
 """The history table ``ormer_migrations``: one row per applied revision.
 
+Imported only when a migration runs (defining its model at ``import ormer`` time
+would load the plugins, and so the backends, early).
+
 Columns: ``revision`` (primary key), ``parent``, ``message``, ``checksum`` (sha256
 of the file's source text when it was applied) and ``applied_at`` (UTC). The
 runner writes a revision's row in the same transaction as its operations where
