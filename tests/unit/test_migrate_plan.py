@@ -165,7 +165,9 @@ def test_rebuild_copies_kept_columns(sqlite: Dialect) -> None:
         'INSERT INTO "_ormer_new_users" ("id", "name", "age") SELECT "id", '
         'CAST("name" AS VARCHAR(30)), COALESCE("age", 0) FROM "users"',
         'DROP TABLE "users"',
+        "PRAGMA legacy_alter_table = ON",
         'ALTER TABLE "_ormer_new_users" RENAME TO "users"',
+        "PRAGMA legacy_alter_table = OFF",
         'CREATE INDEX "ix_users_n" ON "users" ("n")',
     ]
 

@@ -34,6 +34,7 @@ from ormer.migrations.live import LiveColumn
 from ormer.migrations.schema import IndexSchema
 from ormer.model import table_of
 from ormer.testing import fresh_tables
+from ormer.testing.migration_properties import MigrationProperties
 from ormer_mysql.migrate import MySQLLiveTable
 
 pytestmark = pytest.mark.mysql
@@ -401,3 +402,12 @@ async def test_migration_lock_times_out_with_migration_error(
                 async with second.dialect.migration_lock(second):
                     pytest.fail("the lock is held by the first session")
         await _take_and_release(second)  # free again once the first released it
+
+
+class TestMigrateTableProperty(MigrationProperties):
+    """Random model v1 -> v2 on this server: migrate, then the live table equals v2's
+    schema and the kept values are unchanged (ormer.testing.migration_properties)."""
+
+    @pytest.fixture
+    def ormer_url(self, mysql_server: str) -> str:
+        return mysql_server

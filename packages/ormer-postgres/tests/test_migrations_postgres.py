@@ -33,6 +33,7 @@ from ormer.migrations.live import LiveColumn
 from ormer.migrations.schema import IndexSchema
 from ormer.model import table_of
 from ormer.testing import fresh_tables
+from ormer.testing.migration_properties import MigrationProperties
 
 pytestmark = pytest.mark.postgres
 
@@ -346,3 +347,12 @@ async def _take_and_release(conn: Connection) -> None:
             "AND pid = pg_backend_pid()"
         )
         assert rows == [(1,)]
+
+
+class TestMigrateTableProperty(MigrationProperties):
+    """Random model v1 -> v2 on this server: migrate, then the live table equals v2's
+    schema and the kept values are unchanged (ormer.testing.migration_properties)."""
+
+    @pytest.fixture
+    def ormer_url(self, pg_url: str) -> str:
+        return pg_url

@@ -109,6 +109,19 @@ class SQLiteCompiler(SQLCompiler):
             return None  # a UNIQUE constraint's index cannot be dropped
         return super().migration_sql(op, live, target)
 
+    def rebuild_table_sql(self, live: LiveTable, new: TableSchema | LiveTable) -> list[str]:
+        """The portable rebuild, its RENAME under ``legacy_alter_table``: a view on the
+        table would otherwise fail the rename (it names a table dropped a statement
+        earlier); the pragma is turned off again after it (and by ``rebuild_release``)."""
+        statements = super().rebuild_table_sql(live, new)
+        rename = next(i for i, sql in enumerate(statements) if sql.startswith("ALTER TABLE"))
+        statements[rename : rename + 1] = [
+            "PRAGMA legacy_alter_table = ON",
+            statements[rename],
+            "PRAGMA legacy_alter_table = OFF",
+        ]
+        return statements
+
     def unique_constraint_sql(self, index: IndexSchema) -> str:
         if index.name.startswith(_AUTOINDEX):  # SQLite's own name: the constraint had none
             return f"UNIQUE ({self.columns_sql(index.columns)})"
@@ -263,11 +276,10 @@ class SQLiteDialect(Dialect):
         await _migration_lock.foreign_key_check(conn)
 
     async def rebuild_check(self, conn: Connection, table: str, token: Any) -> None:
-        await _schema.rebuild_check(conn, table, bool(token))
+        await _schema.rebuild_check(conn, table, token)
 
     async def rebuild_release(self, conn: Connection, token: Any) -> None:
-        if token:
-            await conn._control("PRAGMA foreign_keys = ON")
+        await _schema.rebuild_release(conn, token)
 
     def begin_statements(self, isolation: str | None, mode: str | None) -> list[str]:
         self.check_transaction_options(isolation, mode)

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from ormer.connection import Connection
     from ormer.dialect import Dialect
 
-__all__ = ["inspect_sqlite_table", "parse_create_table", "rebuild_check", "rebuild_guard"]
+__all__ = [
+    "RebuildToken",
+    "inspect_sqlite_table",
+    "parse_create_table",
+    "rebuild_check",
+    "rebuild_guard",
+    "rebuild_release",
+]
 
 _CONSTRAINT_START = re.compile(r"^(CONSTRAINT|PRIMARY|UNIQUE|FOREIGN|CHECK)\b", re.IGNORECASE)
 _COLUMN_KEYWORD = re.compile(
@@ -179,19 +186,37 @@ async def inspect_sqlite_table(dialect: Dialect, conn: Connection, table: str) -
     )
 
 
-async def rebuild_guard(conn: Connection, table: str) -> bool:
-    """SQLite's rebuild procedure, step 1: foreign-key enforcement off (outside any
-    transaction: the pragma is a no-op inside one). Returns whether it was on.
+class RebuildToken:
+    """What a rebuild's guard found: foreign keys were on (turned off), the table's
+    triggers (``DROP TABLE`` drops them: recreated before commit)."""
 
-    Inside a transaction it cannot be turned off: a rebuild of a table that other
-    tables reference would then cascade or fail on the old table's drop, so it is
-    refused (MigrationError) before anything runs."""
+    __slots__ = ("foreign_keys", "triggers")
+
+    def __init__(self, foreign_keys: bool, triggers: list[str]) -> None:
+        self.foreign_keys = foreign_keys
+        self.triggers = triggers
+
+
+async def rebuild_guard(conn: Connection, table: str) -> RebuildToken:
+    """SQLite's rebuild procedure, step 1: foreign-key enforcement off (outside any
+    transaction: the pragma is a no-op inside one); the table's triggers saved.
+
+    Inside a transaction enforcement cannot be turned off: a rebuild of a table that
+    other tables reference would then cascade or fail on the old table's drop, so it
+    is refused (MigrationError) before anything runs."""
+    triggers = [
+        str(r[0])
+        for r in await _rows(
+            conn, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+        )
+        if r[0]
+    ]
     on = bool((await _rows(conn, "PRAGMA foreign_keys"))[0][0])
     if not on:
-        return False
+        return RebuildToken(False, triggers)
     if not conn.in_transaction:
         await conn._control("PRAGMA foreign_keys = OFF")
-        return True
+        return RebuildToken(True, triggers)
     tables = await _rows(conn, "SELECT name FROM sqlite_master WHERE type = 'table'")
     for (name,) in tables:
         refs = await _rows(conn, f"PRAGMA foreign_key_list({conn.dialect.quote(name)})")
@@ -201,12 +226,15 @@ async def rebuild_guard(conn: Connection, table: str) -> bool:
                 "it needs foreign keys off, which SQLite allows only outside transactions: "
                 "migrate it outside a transaction"
             )
-    return False
+    return RebuildToken(False, triggers)
 
 
-async def rebuild_check(conn: Connection, table: str, was_on: bool) -> None:
-    """SQLite's rebuild procedure, step 10: ``PRAGMA foreign_key_check`` before commit."""
-    if not was_on:
+async def rebuild_check(conn: Connection, table: str, token: RebuildToken) -> None:
+    """SQLite's rebuild procedure, steps 8 and 10: the triggers recreated, then
+    ``PRAGMA foreign_key_check`` before commit."""
+    for sql in token.triggers:
+        await conn._control(sql)
+    if not token.foreign_keys:
         return
     broken = await _rows(conn, "PRAGMA foreign_key_check")
     if broken:
@@ -215,3 +243,11 @@ async def rebuild_check(conn: Connection, table: str, was_on: bool) -> None:
             f"{table}: the rebuilt table breaks {len(broken)} foreign key reference(s) "
             f"(first: table {first[0]} row {first[1]} -> {first[2]}); rolled back"
         )
+
+
+async def rebuild_release(conn: Connection, token: RebuildToken | None) -> None:
+    """After the rebuild's transaction: foreign keys back on if they were, and the
+    rename's ``legacy_alter_table`` off (set by the rebuild's statements)."""
+    await conn._control("PRAGMA legacy_alter_table = OFF")
+    if token is not None and token.foreign_keys:
+        await conn._control("PRAGMA foreign_keys = ON")

@@ -545,6 +545,24 @@ class TestMigrateTable(SuiteBase):
             await db.migrate_table(V2)
         assert await _snapshot(db, "suite_mig_fail") == before  # the added column too
 
+    async def test_primary_key_change_is_refused(self, db: Connection) -> None:
+        class V1(Model, table="suite_mig_pk"):
+            id: int = primary(auto=True)
+            code: str = field(max_length=10)
+
+        class V2(Model, table="suite_mig_pk"):
+            code: str = primary(max_length=10)
+            id: int = 0
+
+        await _fresh(db, V1)
+        await db.insert(V1(code="a"))
+        before = await _snapshot(db, "suite_mig_pk")
+        with pytest.raises(MigrationError, match="primary key"):
+            await db.plan_table(V2)
+        with pytest.raises(MigrationError, match="primary key"):
+            await db.migrate_table(V2, allow_destructive=True)
+        assert await _snapshot(db, "suite_mig_pk") == before
+
     async def test_pool_borrows_a_connection(self, db: Connection, ormer_url: str) -> None:
         class V1(Model, table="suite_mig_pool"):
             id: int = primary(auto=True)
