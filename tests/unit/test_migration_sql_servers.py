@@ -228,6 +228,32 @@ def test_mysql_dropping_the_index_a_foreign_key_needs_adds_its_own() -> None:
     assert sql(MARIADB, op, without_fk) == ["ALTER TABLE `post` DROP INDEX `ix_post_team_id`"]
 
 
+def test_mysql_an_index_serving_a_foreign_key_replaces_the_one_innodb_made() -> None:
+    live = my.MySQLLiveTable(
+        "post",
+        LIVE.columns,
+        LIVE.primary_key,
+        foreign_keys=(FK,),
+        foreign_key_indexes=(IndexSchema("team_id", ("team_id",)),),
+    )
+    ix = IndexSchema("ix_post_team_id", ("team_id",))
+    assert sql(MARIADB, CreateIndex("post", ix), live) == [
+        "ALTER TABLE `post` ADD INDEX `ix_post_team_id` (`team_id`), DROP INDEX `team_id`"
+    ]
+    # ... and dropping a model index while InnoDB's still serves the key needs no other
+    with_ix = my.MySQLLiveTable(
+        "post",
+        LIVE.columns,
+        LIVE.primary_key,
+        indexes=(ix,),
+        foreign_keys=(FK,),
+        foreign_key_indexes=(IndexSchema("team_id", ("team_id",)),),
+    )
+    assert sql(MARIADB, DropIndex("post", ix), with_ix) == [
+        "ALTER TABLE `post` DROP INDEX `ix_post_team_id`"
+    ]
+
+
 def test_mysql_foreign_keys_and_the_index_innodb_made() -> None:
     assert sql(MARIADB, AddForeignKey("post", FK)) == [
         "ALTER TABLE `post` ADD CONSTRAINT `fk_post_team_id` FOREIGN KEY (`team_id`) "

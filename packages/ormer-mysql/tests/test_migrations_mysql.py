@@ -149,6 +149,38 @@ async def test_inspect_missing_table_is_none(conn: Connection) -> None:
     assert await conn.dialect.inspect_table(conn, "my_mig_no_such_table") is None
 
 
+class Tricky(Model, table="my_mig_tricky"):
+    id: int = primary(auto=True)
+    a: str = field(max_length=10, default="100%")
+    b: str = "a\\b\nc'd%s"
+    c: float = -0.25
+    d: D = field(default=D("-12.500"), max_digits=8, decimal_places=3)
+
+
+class TrickyV2(Model, table="my_mig_tricky"):
+    id: int = primary(auto=True)
+    a: str = field(max_length=10, default="50%")
+    b: str = "x\\%"
+    c: float = 1e-7
+    d: D = field(default=D("0"), max_digits=8, decimal_places=3)
+
+
+async def test_defaults_with_quotes_backslashes_and_percents(conn: Connection) -> None:
+    await fresh_tables(conn, Tricky)
+    assert (await conn.plan_table(Tricky)).steps == []
+    await conn.exec_non_query("INSERT INTO my_mig_tricky (id) VALUES (1)")  # server defaults
+    assert await conn.exec_rows("SELECT a, b, c, d FROM my_mig_tricky") == [
+        ("100%", "a\\b\nc'd%s", -0.25, D("-12.500"))
+    ]
+    plan = await conn.migrate_table(TrickyV2)
+    assert len(plan.steps) == 4
+    assert (await conn.plan_table(TrickyV2)).steps == []
+    await conn.exec_non_query("INSERT INTO my_mig_tricky (id) VALUES (2)")
+    assert await conn.exec_rows("SELECT a, b, c, d FROM my_mig_tricky WHERE id = 2") == [
+        ("50%", "x\\%", 1e-7, D("0.000"))
+    ]
+
+
 # -- one change of each kind, v1 -> v2 -------------------------------------------------------
 class V1(Model, table="my_mig_steps"):
     id: int = primary(auto=True)
@@ -244,6 +276,43 @@ async def test_file_operations_find_the_foreign_key_the_server_named(conn: Conne
     live = await conn.dialect.inspect_table(conn, "my_mig_steps")
     assert live is not None and [f.name for f in live.foreign_keys] == [fk.name]
     assert (await conn.plan_table(V1)).steps == []
+
+
+class FkPlain(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id)
+
+
+class FkIndexed(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id, index=True)
+
+
+class FkUnique(Model, table="my_mig_fkix"):
+    id: int = primary(auto=True)
+    parent_id: int = foreign_key(MyMigParent.id, unique=True)
+
+
+async def test_indexes_on_a_foreign_key_column_come_and_go(conn: Connection) -> None:
+    """Index a foreign key column, make it unique, drop both: the foreign key stays
+    (MySQL keeps an index for it), every plan after a migration is empty."""
+    await fresh_tables(conn, MyMigParent, FkPlain)
+    parent = MyMigParent(name="p")
+    await conn.insert(parent)
+    await conn.insert(FkPlain(parent_id=parent.id))
+    for model in (FkIndexed, FkUnique, FkPlain, FkUnique, FkIndexed, FkPlain):
+        await conn.migrate_table(model, allow_destructive=True)
+        assert (await conn.plan_table(model)).steps == [], model
+        live = await conn.dialect.inspect_table(conn, "my_mig_fkix")
+        assert live is not None and [f.columns for f in live.foreign_keys] == [("parent_id",)]
+        # exactly one index on the column: the model's, else the one the foreign key needs
+        indexes = await conn.exec_rows(
+            "SELECT DISTINCT index_name FROM information_schema.statistics "
+            "WHERE table_schema = DATABASE() AND table_name = 'my_mig_fkix' "
+            "AND column_name = 'parent_id'"
+        )
+        assert len(indexes) == 1, (model, indexes)
+    assert await conn.exec_rows("SELECT parent_id FROM my_mig_fkix") == [(parent.id,)]
 
 
 class TypeV1(Model, table="my_mig_types"):

@@ -354,24 +354,68 @@ def column_definition(compiler: SQLCompiler, column: ColumnSchema, is_indexed: b
     return sql
 
 
+def _covered(live: LiveTable, fk: ForeignKeySchema, besides: str) -> bool:
+    """Whether an index other than ``besides`` (reported, or the primary key) starts
+    with the foreign key's columns."""
+    n = len(fk.columns)
+    return live.primary_key[:n] == fk.columns or any(
+        i.name != besides and i.columns[:n] == fk.columns for i in live.indexes
+    )
+
+
+def _hidden_index(live: LiveTable, fk: ForeignKeySchema) -> IndexSchema | None:
+    """The unreported index backing ``fk`` (InnoDB's, or the one :func:`_drop_index`
+    added): None when a reported index covers the foreign key."""
+    if not isinstance(live, MySQLLiveTable):
+        return None  # rendered without the catalog: unknown
+    for index in live.foreign_key_indexes:
+        if index.columns == fk.columns:
+            return index
+    if _covered(live, fk, ""):
+        return None
+    # not covered by any index the plan knows of: a DROP INDEX earlier in this plan
+    # replaced the index it dropped by one named after the column
+    return IndexSchema(fk.columns[0], fk.columns)
+
+
 def _drop_index(
     compiler: SQLCompiler, table: str, index: IndexSchema, live: LiveTable | None
 ) -> str:
-    """``DROP INDEX``; when a foreign key needs the index (InnoDB refuses to drop it),
-    an index of the foreign key's own (named after its first column) replaces it."""
+    """``DROP INDEX``; when a foreign key needs the index (InnoDB refuses to drop it)
+    and no other index serves it, an index of the foreign key's own (named after its
+    first column, not reported by ``inspect_table``) replaces it in the same statement."""
     q = compiler.q
     sql = f"ALTER TABLE {q(table)} DROP INDEX {q(index.name)}"
     if live is None:
         return sql
     for fk in live.foreign_keys:
-        n = len(fk.columns)
-        if index.columns[:n] != fk.columns:
+        if index.columns[: len(fk.columns)] != fk.columns or _covered(live, fk, index.name):
             continue
-        covered = any(
-            i.name != index.name and i.columns[:n] == fk.columns for i in live.indexes
-        ) or (live.primary_key[:n] == fk.columns)
-        if not covered:
-            sql += f", ADD INDEX {q(fk.columns[0])} ({_columns(compiler, fk.columns)})"
+        if isinstance(live, MySQLLiveTable) and any(
+            i.columns == fk.columns for i in live.foreign_key_indexes
+        ):
+            continue  # an unreported index serves it already
+        sql += f", ADD INDEX {q(fk.columns[0])} ({_columns(compiler, fk.columns)})"
+        break
+    return sql
+
+
+def _create_index(
+    compiler: SQLCompiler, table: str, index: IndexSchema, live: LiveTable | None
+) -> str:
+    """``ADD INDEX``/``ADD CONSTRAINT ... UNIQUE``; an unreported index that only served
+    a foreign key the new index now serves is dropped in the same statement."""
+    q = compiler.q
+    kind = f"CONSTRAINT {q(index.name)} UNIQUE" if index.unique else f"INDEX {q(index.name)}"
+    sql = f"ALTER TABLE {q(table)} ADD {kind} ({_columns(compiler, index.columns)})"
+    if live is None:
+        return sql
+    for fk in live.foreign_keys:
+        if index.columns[: len(fk.columns)] != fk.columns:
+            continue
+        hidden = _hidden_index(live, fk)
+        if hidden is not None:
+            sql += f", DROP INDEX {q(hidden.name)}"
             break
     return sql
 
@@ -391,9 +435,7 @@ def migration_sql(
         definition = column_definition(compiler, op.new, indexed(op.new.name, live, target))
         return [f"ALTER TABLE {q(op.table)} MODIFY COLUMN {definition}"]
     if isinstance(op, CreateIndex):
-        ix = op.index
-        kind = f"CONSTRAINT {q(ix.name)} UNIQUE" if ix.unique else f"INDEX {q(ix.name)}"
-        return [f"ALTER TABLE {q(op.table)} ADD {kind} ({_columns(compiler, ix.columns)})"]
+        return [_create_index(compiler, op.table, op.index, live)]
     if isinstance(op, DropIndex):
         return [_drop_index(compiler, op.table, live_index(live, op.index), live)]
     if isinstance(op, AddForeignKey):
