@@ -17,7 +17,8 @@ import enum
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -324,6 +325,24 @@ class Dialect:
             return "'" + value.replace("'", "''") + "'"
         return str(value)
 
+    def migration_lock(self, conn: Connection) -> AbstractAsyncContextManager[None]:
+        """An async context manager that keeps other processes from migrating this
+        database while ``ormer migrations upgrade``/``downgrade`` runs on ``conn``.
+
+        The default is one transaction around the whole run, begun in the dialect's
+        ``"exclusive"`` transaction mode when it has one (SQLite, Turso: ``BEGIN
+        EXCLUSIVE``, which a second process waits for in its busy timeout); each
+        revision then runs in a savepoint of it. Servers override it with a
+        session-level lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``)."""
+        mode = "exclusive" if "exclusive" in self.transaction_modes else None
+        return _transaction_lock(conn, mode)
+
+    async def migration_check(self, conn: Connection) -> None:
+        """Called inside each revision's transaction after its operations, before its
+        history row: raise :class:`~ormer.errors.MigrationError` when the revision left
+        the database inconsistent (SQLite, whose lock turns foreign-key enforcement off
+        for the run: ``PRAGMA foreign_key_check``). Default: nothing to check."""
+
     def supports_default(self, column: ColumnSchema, indexed: bool) -> bool:
         """Whether the column gets its server default (``column.default``) on this
         dialect: a database that allows no DEFAULT on some types (MySQL before 8.0.13
@@ -417,6 +436,12 @@ class Dialect:
     # -- errors ---------------------------------------------------------------------------
     def describe(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+@asynccontextmanager
+async def _transaction_lock(conn: Connection, mode: str | None) -> AsyncIterator[None]:
+    async with conn.transaction(mode=mode):
+        yield
 
 
 def _json_loads(value: Any) -> Any:

@@ -15,6 +15,7 @@ Storage of the portable types (each reads back equal to what was written):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import json
@@ -49,6 +50,7 @@ from ormer.migrations.ops import (
 from ormer.migrations.schema import IndexSchema, TableSchema
 from ormer.types import ColumnType, Kind
 
+from . import migration_lock as _migration_lock
 from . import schema as _schema
 
 if TYPE_CHECKING:
@@ -263,6 +265,15 @@ class SQLiteDialect(Dialect):
 
     async def rebuild_guard(self, conn: Connection, table: str) -> Any:
         return await _schema.rebuild_guard(conn, table)
+
+    def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
+        """``BEGIN EXCLUSIVE`` around the whole run, foreign-key enforcement off (set
+        before the transaction, restored after it) so that a revision may rebuild a
+        referenced table; :meth:`migration_check` checks each revision."""
+        return _migration_lock.migration_lock(conn)
+
+    async def migration_check(self, conn: Connection) -> None:
+        await _migration_lock.foreign_key_check(conn)
 
     async def rebuild_check(self, conn: Connection, table: str, token: Any) -> None:
         await _schema.rebuild_check(conn, table, token)

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 from .diff import diff_live, diff_schemas
+from .files import Revision, Step, load_chain, replay
 from .live import LiveColumn, LiveTable
+from .opapi import Operations, State
 from .ops import (
     AddColumn,
     AddForeignKey,
@@ -21,9 +23,23 @@ from .ops import (
     Run,
 )
 from .plan import PlanStep, TablePlan
+from .runner import RevisionStatus, check, downgrade, history, make, upgrade, upgrade_sql
 from .schema import ColumnSchema, ForeignKeySchema, IndexSchema, TableSchema, model_schema
 
 __all__ = [
+    "RevisionStatus",
+    "check",
+    "downgrade",
+    "history",
+    "make",
+    "upgrade",
+    "upgrade_sql",
+    "Operations",
+    "Revision",
+    "State",
+    "Step",
+    "load_chain",
+    "replay",
     "AddColumn",
     "AddForeignKey",
     "AlterColumn",
