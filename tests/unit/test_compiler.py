@@ -949,8 +949,10 @@ def test_create_table_groups_foreign_keys_and_types_sqlite(sqlite: Dialect) -> N
         '  "at" TEXT NOT NULL,\n'
         '  "stamp" TEXT NOT NULL,\n'
         '  CONSTRAINT "uq_articles_title_lang" UNIQUE ("title", "lang"),\n'
-        '  FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL,\n'
-        '  FOREIGN KEY ("team_id") REFERENCES "teams" ("id") ON DELETE CASCADE\n'
+        '  CONSTRAINT "fk_articles_author_id" FOREIGN KEY ("author_id") REFERENCES "users" ("id") '
+        "ON DELETE SET NULL,\n"
+        '  CONSTRAINT "fk_articles_team_id" FOREIGN KEY ("team_id") REFERENCES "teams" ("id") '
+        "ON DELETE CASCADE\n"
         ")",
         'CREATE INDEX IF NOT EXISTS "ix_articles_rating" ON "articles" ("rating")',
         'CREATE INDEX IF NOT EXISTS "ix_articles_by_date" ON "articles" ("created", "day")',
@@ -973,7 +975,8 @@ def test_create_table_portable_type_names(server: Dialect) -> None:
         "`at` TIME NOT NULL",
         "`stamp` TIMESTAMP WITH TIME ZONE NOT NULL",
         "`slug` VARCHAR(80) NOT NULL",
-        "FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`) ON DELETE CASCADE",
+        "CONSTRAINT `fk_articles_team_id` FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`) "
+        "ON DELETE CASCADE",
     ]:
         assert f"  {line}" in [x.rstrip(",") for x in body.split("\n")], line
     assert "CHAR(" not in body.replace("VARCHAR(", "")

@@ -580,9 +580,5 @@ class SQLCompiler(DDLCompiler):
         custom = plugins.hook().ormer_sql_type(py_type=f.type.py_type, dialect=self.dialect)
         return custom if isinstance(custom, str) else self.dialect.type_name(f.type, indexed)
 
-    def create_index_sql(self, name: str, table: str, columns: str, if_not_exists: bool) -> str:
-        exists = "IF NOT EXISTS " if if_not_exists else ""
-        return f"CREATE INDEX {exists}{self.q(name)} ON {self.q(table)} ({columns})"
-
     def drop_table_sql(self, info: TableInfo, if_exists: bool) -> str:
         return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.q(info.name)}"

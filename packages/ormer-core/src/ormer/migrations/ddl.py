@@ -66,7 +66,14 @@ class DDLCompiler:
         for index in live.indexes:
             if index.unique:
                 lines.append(self.unique_constraint_sql(index))
-        lines += [self.foreign_key_sql(fk) for fk in live.foreign_keys]
+        # named as the schema names them (fk_<table>_<column>), so that a migration file
+        # can drop one by name without a database (upgrade --sql)
+        lines += [
+            f"CONSTRAINT {self.q(fk.name)} {self.foreign_key_sql(fk)}"
+            if fk.name
+            else self.foreign_key_sql(fk)
+            for fk in live.foreign_keys
+        ]
         exists = "IF NOT EXISTS " if if_not_exists else ""
         body = ",\n  ".join(lines)
         statements = [f"CREATE TABLE {exists}{self.q(table)} (\n  {body}\n)"]

@@ -101,7 +101,8 @@ def diff_live(dialect: Dialect, live: LiveTable | None, new: TableSchema) -> lis
         if have is None:
             columns.append(AddColumn(new.name, column))
         elif _live_differs(dialect, new, column, have):
-            columns.append(AlterColumn(new.name, have, column))
+            indexed = column.name in new.indexed_columns()
+            columns.append(AlterColumn(new.name, have, column, indexed))
     return drops + columns + creates
 
 
@@ -146,5 +147,6 @@ def diff_schemas(old: TableSchema | None, new: TableSchema | None) -> list[Opera
         if have is None:
             columns.append(AddColumn(new.name, column))
         elif have != column:
-            columns.append(AlterColumn(new.name, have, column))
+            indexed = column.name in new.indexed_columns()
+            columns.append(AlterColumn(new.name, have, column, indexed))
     return drops + columns + creates

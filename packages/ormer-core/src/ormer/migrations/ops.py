@@ -59,13 +59,13 @@ def _literal(value: Any) -> str | None:
     return None if value is None else repr(value)
 
 
-def _type(c: ColumnSchema | LiveColumn, dialect: Dialect | None) -> str:
+def _type(c: ColumnSchema | LiveColumn, dialect: Dialect | None, indexed: bool = False) -> str:
     if isinstance(c, LiveColumn):
         return c.type
     if dialect is None:
         params = [str(p) for p in (c.max_length, c.max_digits, c.decimal_places) if p]
         return c.kind + (f"({', '.join(params)})" if params else "")
-    return dialect.type_name(c.column_type(), False)
+    return dialect.normalize_type(dialect.type_name(c.column_type(), indexed))
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,26 @@ class AlterColumn(Operation):
     table: str
     old: ColumnSchema | LiveColumn
     new: ColumnSchema
+    #: the column is in an index or key of its table (a dialect may type it differently)
+    indexed: bool = False
 
     def describe(self, dialect: Dialect | None = None) -> str:
         old, new = self.old, self.new
         parts = []
-        if _type(old, dialect) != _type(new, dialect):
-            parts.append(f"type {_type(old, dialect)} -> {_type(new, dialect)}")
+        old_type, new_type = _type(old, dialect, self.indexed), _type(new, dialect, self.indexed)
+        if old_type != new_type:
+            parts.append(f"type {old_type} -> {new_type}")
         if old.nullable != new.nullable:
             parts.append(f"{_null(old)} -> {_null(new)}")
-        old_default = old.default if isinstance(old, LiveColumn) else _literal(old.default)
-        if old_default != _literal(new.default):
-            parts.append(f"default {old_default or 'none'} -> {_literal(new.default) or 'none'}")
+        if isinstance(old, LiveColumn) and dialect is not None:
+            old_default = old.default
+            new_default = (
+                None if new.default is None else dialect.normalize_default(dialect.default_sql(new))
+            )
+        else:
+            old_default, new_default = _literal(old.default), _literal(new.default)
+        if old_default != new_default:
+            parts.append(f"default {old_default or 'none'} -> {new_default or 'none'}")
         return f"alter column {new.name} " + ", ".join(parts or ["(no change)"])
 
 
