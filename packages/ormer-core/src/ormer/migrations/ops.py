@@ -95,7 +95,10 @@ class AddColumn(Operation):
 
     def describe(self, dialect: Dialect | None = None) -> str:
         c = self.column
-        default = f" DEFAULT {c.default!r}" if c.default is not None else ""
+        default = ""
+        if c.default is not None:
+            literal = dialect.default_sql(c) if dialect is not None else repr(c.default)
+            default = f" DEFAULT {literal}"
         return f"add column {c.name} {_type(c, dialect)} {_null(c)}{default}"
 
 
