@@ -636,6 +636,8 @@ class Connection(QueryAPI):
         rows: list[tuple[Any, ...]]
         if values is not None:
             rows = values
+        elif not columns:
+            rows = [() for _ in objects]
         elif len(columns) == 1:
             one = operator.itemgetter(columns[0].attr)
             rows = [(one(obj.__dict__),) for obj in objects]
@@ -681,7 +683,9 @@ class Connection(QueryAPI):
         return await self._write(copy, sql, rows, timeout)
 
     def _rows_per_statement(self, width: int) -> int:
-        return max(1, min(_MAX_ROWS_PER_INSERT, self._dialect.max_bind_params // max(width, 1)))
+        if width == 0:  # only database-made values: INSERT ... DEFAULT VALUES, a row each
+            return 1
+        return max(1, min(_MAX_ROWS_PER_INSERT, self._dialect.max_bind_params // width))
 
     async def _insert_chunk(
         self,

@@ -38,6 +38,12 @@ class WritesKeyed(Model, table="suite_writes_keyed"):
     score: int = 0
 
 
+class WritesTicket(Model, table="suite_writes_ticket"):
+    """Only a database-made key: inserts send INSERT ... DEFAULT VALUES."""
+
+    id: int = primary(auto=True)
+
+
 class WritesAccount(Model, table="suite_writes_account"):
     id: int = primary(auto=True)
     email: str = unique(max_length=100)
@@ -65,6 +71,17 @@ class TestWrites(SuiteBase):
         assert second.id != first.id
         assert await db.find(WritesItem, first.id) == first
         assert await db.find(WritesItem, second.id) == second
+
+    async def test_insert_a_model_with_only_an_auto_key(self, db: Connection) -> None:
+        await fresh_tables(db, WritesTicket)
+        one = WritesTicket()
+        assert await db.insert(one) == 1
+        many = [WritesTicket() for _ in range(3)]
+        assert await db.insert(many) == 3
+        ids = [one.id, *(t.id for t in many)]
+        assert all(type(i) is int for i in ids) and len(set(ids)) == 4
+        rows = await db.select(WritesTicket).order_by(WritesTicket.id).collect()
+        assert [r.id for r in rows] == sorted(ids)
 
     async def test_awaiting_the_builder_executes(self, db: Connection) -> None:
         await fresh_tables(db, WritesItem)
