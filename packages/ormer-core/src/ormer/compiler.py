@@ -39,9 +39,9 @@ from .expr import (
     RowIn,
     ScalarSubquery,
 )
+from .locks import RowLock
 from .migrations.ddl import DDLCompiler
 from .migrations.schema import model_schema
-from .locks import RowLock
 from .model import FieldInfo, TableInfo
 from .plans import PlanCache
 from .statements import (

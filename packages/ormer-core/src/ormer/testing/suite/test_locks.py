@@ -215,9 +215,9 @@ class TestRowLocks(SuiteBase):
         async with other(ormer_url) as second:
             async with db.transaction():
                 await db.select(LockJob).filter(LockJob.id == 1).for_update().collect()
-                with pytest.raises(LockNotAvailableError) as info:
-                    async with second.transaction():
-                        q = second.select(LockJob).filter(LockJob.id == 1).for_update(nowait=True)
+                async with second.transaction():
+                    q = second.select(LockJob).filter(LockJob.id == 1).for_update(nowait=True)
+                    with pytest.raises(LockNotAvailableError) as info:
                         await asyncio.wait_for(q.collect(), 10)
                 assert isinstance(info.value, TransientError)
                 assert info.value.sqlstate is not None
