@@ -303,6 +303,27 @@ class TestRowLocks(SuiteBase):
                 await db.select(LockJob).for_share(skip_locked=True).collect()
 
     @lacks("row_locks")
+    async def test_the_immediate_transaction_keeps_other_writers_out(
+        self, db: Connection, ormer_url: str
+    ) -> None:
+        await jobs_table(db, 1)
+        async with other(ormer_url) as second:
+            async with db.transaction(mode="immediate"):
+                job = await db.select(LockJob).for_update().first()
+                assert job is not None and job.done_by is None
+
+                async def claim() -> list[LockJob]:
+                    async with second.transaction(mode="immediate"):
+                        return await second.select(LockJob).for_update().collect()
+
+                waiting = asyncio.create_task(claim())
+                await asyncio.sleep(BLOCKED)
+                assert not waiting.done(), "a second immediate transaction did not wait"
+                await db.update(LockJob).filter(LockJob.id == job.id).set(LockJob.done_by, 3)
+            got = await asyncio.wait_for(waiting, 30)
+            assert [(j.id, j.done_by) for j in got] == [(1, 3)]  # it saw the committed claim
+
+    @lacks("row_locks")
     async def test_lock_inside_an_immediate_transaction_is_the_transactions_lock(
         self, db: Connection, ormer_url: str
     ) -> None:
