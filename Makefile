@@ -27,6 +27,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 	$(BIN)/python examples/pool.py
+	$(BIN)/python examples/work_queue.py
 	$(BIN)/python examples/turso_demo.py
 
 # Unit, SQLite and property tests; server-backed tests skip (with the reason

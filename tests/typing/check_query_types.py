@@ -88,6 +88,8 @@ async def models(db: DB) -> None:
     assert_type(db.select(User), Select[User])
     assert_type(await db.select(User).collect(), list[User])
     assert_type(await db.select(User).first(), User | None)
+    assert_type(db.select(User).for_update(skip_locked=True), Select[User])
+    assert_type(db.select(User, Team).for_share(of=[User]), Select[tuple[User, Team]])
     assert_type(await db.find(User, 1), User | None)
     assert_type(db.select(User).stream(), AsyncIterator[User])
     async for user in db.select(User).filter(User.age > 1).stream(batch=10):

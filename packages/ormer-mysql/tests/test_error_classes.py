@@ -14,8 +14,10 @@ import pytest
 from ormer import (
     ConnectionLostError,
     Database,
+    LockNotAvailableError,
     QueryError,
     StatementTimeoutError,
+    TransientError,
 )
 from ormer_mysql._base import ERRORS, error_number
 
@@ -136,3 +138,19 @@ async def test_query_errors_do_not_retire_the_connection(mysql_url: str) -> None
             await db.exec_rows("SELECT no_such_column_here")
         assert not db.is_closed
         assert (await db.exec_rows("SELECT 1"))[0][0] == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "cls"),
+    [
+        (3572, LockNotAvailableError),  # ER_LOCK_NOWAIT (MySQL 8 NOWAIT)
+        (1205, LockNotAvailableError),  # lock wait timeout (MariaDB's NOWAIT too)
+        (1213, TransientError),  # deadlock
+        (1020, TransientError),  # record changed since last read
+    ],
+)
+def test_lock_codes_are_transient(number: int, cls: type[Exception]) -> None:
+    err = ERRORS.translate(pymysql.err.OperationalError(number, "lock"))
+    assert type(err) is cls
+    assert isinstance(err, TransientError)
+    assert err.sqlstate == str(number)

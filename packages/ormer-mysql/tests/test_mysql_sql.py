@@ -6,10 +6,11 @@ import datetime
 
 import pytest
 
-from ormer import Model, index, primary, unique
-from ormer.compiler import SQLCompiler
+from ormer import Model, NotSupportedError, index, primary, unique
+from ormer.compiler import SQLCompiler, compile_statement
+from ormer.locks import RowLock
 from ormer.model import table_of
-from ormer.statements import InsertStmt
+from ormer.statements import InsertStmt, SelectStmt
 from ormer.types import ColumnType, Kind
 from ormer_mysql.dialect import (
     MariaDBDialect,
@@ -106,3 +107,27 @@ def test_string_literals_escape_backslash_quote_and_percent() -> None:
     assert c.string_literal("'") == "''''"
     assert c.string_literal("%") == "'%%'"
     assert c.limit_clause(None, "%s") == "LIMIT 18446744073709551615 OFFSET %s"
+
+
+def locked_sql(dialect: MySQLDialect, lock: RowLock) -> str:
+    item = table_of(SqlItem)
+    stmt = SelectStmt((item,), item)
+    stmt.lock = lock
+    return compile_statement(dialect, stmt)[0].sql
+
+
+def test_row_lock_clauses_per_server() -> None:
+    mysql, maria = MySQLDialect(), MariaDBDialect()
+    item = table_of(SqlItem)
+    for d in (mysql, maria):
+        assert locked_sql(d, RowLock(False, False, False, ())).endswith(" FOR UPDATE")
+        assert locked_sql(d, RowLock(False, True, False, ())).endswith(" FOR UPDATE SKIP LOCKED")
+        assert locked_sql(d, RowLock(False, False, True, ())).endswith(" FOR UPDATE NOWAIT")
+    # FOR SHARE and OF are MySQL 8's; MariaDB has LOCK IN SHARE MODE and no OF
+    assert locked_sql(mysql, RowLock(True, True, False, ())).endswith(" FOR SHARE SKIP LOCKED")
+    assert locked_sql(maria, RowLock(True, False, True, ())).endswith(" LOCK IN SHARE MODE NOWAIT")
+    assert locked_sql(mysql, RowLock(False, False, False, (item,))).endswith(
+        " FOR UPDATE OF `my_sql_item`"
+    )
+    with pytest.raises(NotSupportedError, match="of="):
+        locked_sql(maria, RowLock(False, False, False, (item,)))

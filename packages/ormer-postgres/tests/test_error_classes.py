@@ -17,8 +17,10 @@ from ormer import (
     ConnectionLostError,
     Database,
     DatabaseError,
+    LockNotAvailableError,
     QueryError,
     StatementTimeoutError,
+    TransientError,
 )
 from ormer_postgres.driver import translate_error
 
@@ -169,3 +171,19 @@ async def test_command_timeout_is_statement_timeout_and_connection_usable(pg_url
             "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", [slow]
         )
         assert rows[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (_exc.LockNotAvailableError("could not obtain lock on row"), LockNotAvailableError),
+        (_exc.SerializationError("could not serialize access"), TransientError),
+        (_exc.DeadlockDetectedError("deadlock detected"), TransientError),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else type(v).__name__,
+)
+def test_lock_codes_are_transient(exc: Exception, cls: type[Exception]) -> None:
+    err = translate_error(exc)
+    assert type(err) is cls
+    assert isinstance(err, TransientError)
+    assert err.sqlstate == exc.sqlstate  # type: ignore[attr-defined]

@@ -39,6 +39,7 @@ from .expr import (
     RowIn,
     ScalarSubquery,
 )
+from .locks import RowLock
 from .migrations.ddl import DDLCompiler
 from .migrations.schema import model_schema
 from .model import FieldInfo, TableInfo
@@ -426,6 +427,10 @@ class SQLCompiler(DDLCompiler):
         offset = self.bind_param(stmt.offset) if stmt.offset is not None else None
         if limit is not None or offset is not None:
             parts.append(self.limit_clause(limit, offset))
+        if stmt.lock is not None:
+            lock = self.lock_clause(stmt.lock)
+            if lock:
+                parts.append(lock)
         return " ".join(parts)
 
     def from_sql(self, stmt: SelectStmt) -> str:
@@ -482,6 +487,27 @@ class SQLCompiler(DDLCompiler):
         if offset is None:
             return f"LIMIT {limit}"
         return f"LIMIT {limit} OFFSET {offset}"
+
+    def lock_clause(self, lock: RowLock) -> str:
+        """``FOR UPDATE | <share_lock_sql> [OF t, ...] [SKIP LOCKED | NOWAIT]``; empty on a
+        dialect without row locks (``ormer.locks``: there the transaction's own lock
+        stands for it, and the query layer checked that it is held)."""
+        dialect = self.dialect
+        if not dialect.supports_row_locks:
+            return ""
+        parts = [dialect.share_lock_sql if lock.share else "FOR UPDATE"]
+        if lock.of:
+            if not dialect.supports_lock_of:
+                raise NotSupportedError(
+                    f"{dialect.name}: {lock.method} with of=: it locks the rows of every "
+                    "table the select reads; drop of="
+                )
+            parts.append("OF " + ", ".join(self.q(t.ref.ref_name) for t in lock.of))
+        if lock.skip_locked:
+            parts.append("SKIP LOCKED")
+        elif lock.nowait:
+            parts.append("NOWAIT")
+        return " ".join(parts)
 
     # -- UPDATE / DELETE -------------------------------------------------------------------
     def update_sql(self, stmt: UpdateStmt) -> str:

@@ -370,6 +370,11 @@ class Connection(QueryAPI):
         return bool(self._tx_stack)
 
     @property
+    def transaction_mode(self) -> str | None:
+        """The ``mode=`` of the outermost active transaction (None: none, or the default)."""
+        return self._tx_stack[0]._mode if self._tx_stack else None
+
+    @property
     def is_closed(self) -> bool:
         return self._closed or self._driver.is_closed
 

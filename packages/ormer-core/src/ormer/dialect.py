@@ -188,6 +188,16 @@ class Dialect:
     #: variant (``server_dialect``), and a pool learns it when built, before compiling
     #: anything
     has_server_variants: ClassVar[bool] = False
+    #: ``SELECT ... FOR UPDATE / FOR SHARE`` row locks (ormer.locks)
+    supports_row_locks: ClassVar[bool] = True
+    #: without row locks: transaction modes whose BEGIN takes the database's write lock,
+    #: which covers any row lock (SQLite ``immediate``/``exclusive``); there
+    #: ``for_update()``/``for_share()`` leave the clause out instead of raising
+    row_lock_transaction_modes: ClassVar[frozenset[str]] = frozenset()
+    #: ``FOR UPDATE OF table`` (MariaDB has no ``OF``)
+    supports_lock_of: ClassVar[bool] = True
+    #: the shared row lock clause (MariaDB: ``LOCK IN SHARE MODE``)
+    share_lock_sql: ClassVar[str] = "FOR SHARE"
 
     def __init__(self) -> None:
         from .compiler import SQLCompiler, StatementCache

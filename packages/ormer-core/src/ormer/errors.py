@@ -16,6 +16,7 @@ __all__ = [
     "DialectNotFoundError",
     "ForeignKeyViolationError",
     "IntegrityError",
+    "LockNotAvailableError",
     "MigrationError",
     "NotFoundError",
     "NotNullViolationError",
@@ -141,6 +142,14 @@ class NotNullViolationError(IntegrityError):
 
 class TransientError(DatabaseError):
     """Deadlock, serialization failure or lock timeout: safe to retry."""
+
+
+class LockNotAvailableError(TransientError):
+    """A row lock could not be taken: ``for_update(nowait=True)`` met a locked row
+    (PostgreSQL 55P03 lock_not_available, MySQL 3572 ER_LOCK_NOWAIT), or a lock wait
+    timed out (PostgreSQL ``lock_timeout``, MySQL/MariaDB 1205
+    ``innodb_lock_wait_timeout``; MariaDB's NOWAIT reports it too). Retrying the
+    transaction later is safe."""
 
 
 class WriteConflictError(TransientError):

@@ -33,6 +33,7 @@ from .expr import (
 )
 from .hydrate import RowsConverter
 from .keyset import Keyset, Page, fetch_page, seek
+from .locks import RowLock, check_lock_executor
 from .model import FieldInfo, Model, TableInfo, table_of
 from .planner import find_plan, rows_converter, statement_plan
 from .preload import IncludePlan, apply_includes, check_preloads, load_relations, plan_includes
@@ -212,6 +213,70 @@ class Select(Generic[T]):
         new = self._copy()
         new._timeout = limit
         return new
+
+    # -- row locks (ormer.locks; docs/queries.md#row-locks) -----------------------------------
+    def for_update(
+        self, *, skip_locked: bool = False, nowait: bool = False, of: Sequence[Any] = ()
+    ) -> Select[T]:
+        """Lock the selected rows until the transaction ends: ``FOR UPDATE``.
+
+        ``skip_locked=True`` leaves out rows another transaction has locked (``SKIP
+        LOCKED``: a work queue's claim); ``nowait=True`` fails at once with
+        :class:`~ormer.errors.LockNotAvailableError` instead of waiting for them
+        (``NOWAIT``); the two exclude each other (ConfigurationError). ``of=(Model,
+        ...)`` locks only those tables' rows (PostgreSQL, MySQL 8; NotSupportedError
+        on MariaDB). The select must run on a connection inside a transaction
+        (ConfigurationError otherwise, and always through a pool). SQLite and Turso
+        have no row locks: inside ``transaction(mode="immediate")`` (or
+        ``"exclusive"``), whose write lock on the whole database covers the rows,
+        the clause is left out; elsewhere NotSupportedError.
+        """
+        return self._locked(share=False, skip_locked=skip_locked, nowait=nowait, of=of)
+
+    def for_share(
+        self, *, skip_locked: bool = False, nowait: bool = False, of: Sequence[Any] = ()
+    ) -> Select[T]:
+        """Lock the selected rows against writes (others may still read and share-lock
+        them) until the transaction ends: ``FOR SHARE`` (MariaDB: ``LOCK IN SHARE
+        MODE``). Options and rules as :meth:`for_update`."""
+        return self._locked(share=True, skip_locked=skip_locked, nowait=nowait, of=of)
+
+    def _locked(self, share: bool, skip_locked: bool, nowait: bool, of: Sequence[Any]) -> Select[T]:
+        method = "for_share()" if share else "for_update()"
+        for flag, value in (("skip_locked", skip_locked), ("nowait", nowait)):
+            if type(value) is not bool:
+                raise ConfigurationError(f"{method}: {flag} must be True or False, not {value!r}")
+        if isinstance(of, (str, bytes)) or not isinstance(of, Sequence):
+            of = (of,)
+        tables: list[TableInfo] = []
+        for model in of:
+            info = resolve_item(model)
+            if not isinstance(info, TableInfo):
+                raise ConfigurationError(f"{method}: of= takes model classes, not {model!r}")
+            tables.append(info)
+        new = self._copy()
+        new._stmt.lock = RowLock(share, skip_locked, nowait, tuple(tables))
+        return new
+
+    def _check_lock(self) -> None:
+        """Before running: a locking select needs a transaction it can hold the lock in."""
+        stmt = self._stmt
+        lock = stmt.lock
+        if lock is None:
+            return
+        if stmt.distinct or stmt.is_aggregate:
+            raise ConfigurationError(
+                f"{lock.method} locks rows, and a select with DISTINCT, GROUP BY or an "
+                "aggregate returns none of them: lock the rows in a plain select first"
+            )
+        named = {id(t.ref) for t in stmt.tables_in_from()}
+        for info in lock.of:
+            if id(info.ref) not in named:
+                raise ConfigurationError(
+                    f"{lock.method}: of= names {info.model.__name__}, which this select "
+                    "neither reads from nor joins"
+                )
+        check_lock_executor(lock, self._ex, self._ex.dialect)
 
     def __ormer_statement__(self) -> SelectStmt:
         self._check_from()
@@ -472,6 +537,7 @@ class Select(Generic[T]):
     # -- running ----------------------------------------------------------------------------
     async def collect(self) -> list[T]:
         """Run the query and return every result."""
+        self._check_lock()
         if self._loads or self._include is not None:
             self._check_from()
             return await self._collect_related()
@@ -488,6 +554,7 @@ class Select(Generic[T]):
 
     async def exists(self) -> bool:
         """Whether the query has at least one row."""
+        self._check_lock()
         new = self._copy()
         stmt = new._stmt
         stmt.items = (Param(1, _INT),)
@@ -498,6 +565,11 @@ class Select(Generic[T]):
 
     async def _scalar(self, expr: Func) -> Any:
         self._check_from()
+        if self._stmt.lock is not None:
+            raise ConfigurationError(
+                f"{self._stmt.lock.method} with count()/sum()/avg()/min()/max(): an "
+                "aggregate returns no rows to lock; collect() the locked rows instead"
+            )
         stmt = self._stmt
         if stmt.distinct or stmt.group_by or stmt.limit is not None or stmt.offset is not None:
             inner = stmt.copy()
@@ -568,6 +640,7 @@ class Select(Generic[T]):
         """Yield results as they arrive, ``batch`` rows at a time from the driver."""
         if type(batch) is not int or batch < 1:
             raise ConfigurationError(f"stream batch must be a positive int, got {batch!r}")
+        self._check_lock()
         ex = self._ex
         related = self._loads or self._include is not None
         one_connection = getattr(ex, "_session", None) is None

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 from .expr import Column, Expr, Func, Key, Label, Ordering, Param, Params, TableRef
+from .locks import RowLock
 from .model import FieldInfo, TableInfo
 from .plans import InsertKey
 from .types import ColumnType
@@ -88,6 +89,7 @@ class SelectStmt:
         "items",
         "joins",
         "limit",
+        "lock",
         "offset",
         "order_by",
         "where",
@@ -104,6 +106,7 @@ class SelectStmt:
         self.limit: Param | None = None
         self.offset: Param | None = None
         self.distinct = False
+        self.lock: RowLock | None = None
 
     def copy(self) -> SelectStmt:
         new = SelectStmt.__new__(SelectStmt)
@@ -117,6 +120,7 @@ class SelectStmt:
         new.limit = self.limit
         new.offset = self.offset
         new.distinct = self.distinct
+        new.lock = self.lock
         return new
 
     @property
@@ -169,6 +173,8 @@ class SelectStmt:
             params.append(self.limit)
         if self.offset is not None:
             params.append(self.offset)
+        if self.lock is not None:
+            key.append(self.lock.shape())
 
     def tables_in_from(self) -> list[TableInfo]:
         """The model tables this select names in FROM and its joins."""

@@ -133,8 +133,10 @@ ERRORS = ErrorRules(
         ErrorRule(errors.UniqueViolationError, codes=codes(1022, 1062, 1169, 1586)),
         ErrorRule(errors.ForeignKeyViolationError, codes=codes(1216, 1217, 1451, 1452)),
         ErrorRule(errors.NotNullViolationError, codes=codes(1048, 1364)),
-        # lock wait, deadlock, record changed, NOWAIT
-        ErrorRule(errors.TransientError, codes=codes(1205, 1213, 1020, 3572)),
+        # lock wait timeout (MariaDB's NOWAIT too), NOWAIT
+        ErrorRule(errors.LockNotAvailableError, codes=codes(1205, 3572)),
+        # deadlock, record changed
+        ErrorRule(errors.TransientError, codes=codes(1213, 1020)),
         ErrorRule(errors.IntegrityError, codes=codes(3819, 4025)),  # CHECK constraint failed
         ErrorRule(errors.IntegrityError, types=("IntegrityError",)),
         ErrorRule(errors.DatabaseError, when=_client_error),  # client-side errors

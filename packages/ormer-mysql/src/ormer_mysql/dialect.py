@@ -476,6 +476,9 @@ class MariaDBDialect(MySQLDialect):
     # SIMULTANEOUS_ASSIGNMENT: UPDATE t SET a = a + 1, b = a reads the old a (standard SQL)
     session_sql_modes = ("STRICT_ALL_TABLES", "SIMULTANEOUS_ASSIGNMENT")
     is_mariadb = True
+    # no FOR UPDATE OF; the shared lock's older spelling (FOR SHARE is MySQL 8's)
+    supports_lock_of = False
+    share_lock_sql = "LOCK IN SHARE MODE"
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
 

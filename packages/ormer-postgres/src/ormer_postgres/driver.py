@@ -415,13 +415,12 @@ ERRORS = ErrorRules(
             errors.NotNullViolationError, types=(asyncpg.PostgresError,), codes=codes("23502")
         ),
         ErrorRule(errors.IntegrityError, types=(asyncpg.PostgresError,), prefixes=("23",)),
-        # serialization failure, deadlock (class 40), lock not available (NOWAIT, lock_timeout)
+        # lock not available (NOWAIT, lock_timeout)
         ErrorRule(
-            errors.TransientError,
-            types=(asyncpg.PostgresError,),
-            codes=codes("55P03"),
-            prefixes=("40",),
+            errors.LockNotAvailableError, types=(asyncpg.PostgresError,), codes=codes("55P03")
         ),
+        # serialization failure, deadlock (class 40)
+        ErrorRule(errors.TransientError, types=(asyncpg.PostgresError,), prefixes=("40",)),
         # connection exceptions; the server ends the session (admin shutdown, crash, cannot
         # connect now, terminated: pg_terminate_backend, idle-in-transaction and idle-session
         # timeouts)

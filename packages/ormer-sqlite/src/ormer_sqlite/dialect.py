@@ -216,6 +216,10 @@ class SQLiteDialect(Dialect):
     paramstyle = "qmark"
     serialize_writes = True
     max_decimal_digits = SQLITE_EXACT_DIGITS
+    # no FOR UPDATE: BEGIN IMMEDIATE/EXCLUSIVE takes the write lock on the whole file,
+    # which covers every row lock (ormer.locks)
+    supports_row_locks = False
+    row_lock_transaction_modes = frozenset({"immediate", "exclusive"})
 
     type_names: ClassVar[dict[Kind, str]] = {
         **dict.fromkeys((Kind.DATE, Kind.TIME, Kind.UUID, Kind.JSON), "TEXT"),

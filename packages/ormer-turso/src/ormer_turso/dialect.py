@@ -77,6 +77,10 @@ class TursoDialect(SQLiteDialect):
     keeps_negative_zero = True
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     serialize_writes = True
+    # no FOR UPDATE: an immediate/exclusive transaction holds the file's write lock
+    # (a "concurrent" one does not: it locks nothing until commit)
+    supports_row_locks = False
+    row_lock_transaction_modes = frozenset({"immediate", "exclusive"})
     has_server_variants = True  # WAL or MVCC: the driver reports which
     #: the file's journal mode this variant is for
     journal_mode = "wal"

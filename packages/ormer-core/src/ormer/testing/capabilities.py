@@ -31,6 +31,8 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "statements_during_stream": lambda d: d.stream_allows_statements,
     "transactional_ddl": lambda d: d.transactional_ddl,
     "table_rebuild": lambda d: d.rebuilds_tables,
+    "row_locks": lambda d: d.supports_row_locks,
+    "lock_of": lambda d: d.supports_row_locks and d.supports_lock_of,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .test_errors import TestErrors
 from .test_keyset import TestKeyset, TestKeysetProperty
 from .test_large_in import TestLargeIn
+from .test_locks import TestRowLocks
 from .test_logging import TestSqlLogging
 from .test_migrate_table import TestMigrateTable
 from .test_models import TestModels
@@ -37,6 +38,7 @@ __all__ = [
     "TestQueries",
     "TestRawSQL",
     "TestRelations",
+    "TestRowLocks",
     "TestSafety",
     "TestSqlLogging",
     "TestStatementTimeouts",
