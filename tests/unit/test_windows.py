@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import ormer.plugins
-from ormer import ConfigurationError, Model, NotSupportedError, func, primary, rollup
+from ormer import ConfigurationError, Model, NotSupportedError, col, func, primary, rollup
 from ormer.compiler import compile_statement
 from ormer.dialect import Dialect
 from ormer.query import Select
@@ -54,7 +54,7 @@ def _numbered(text: str) -> list[str]:
 
 # --- windows -----
 def test_row_number_partition_and_order() -> None:
-    rn = func.row_number().over(partition_by=Sale.region, order_by=Sale.amount.desc())
+    rn = func.row_number().over(partition_by=Sale.region, order_by=col(Sale.amount).desc())
     text, params = sql("postgresql", sel("postgresql", Sale.id, rn))
     assert text == (
         'SELECT "sales"."id", ROW_NUMBER() OVER (PARTITION BY "sales"."region" '
@@ -243,7 +243,11 @@ def test_mysql_rollup_must_be_the_whole_group_by() -> None:
 
 # --- DISTINCT ON -----
 def test_distinct_on() -> None:
-    q = sel("postgresql", Sale).distinct_on(Sale.region).order_by(Sale.region, Sale.amount.desc())
+    q = (
+        sel("postgresql", Sale)
+        .distinct_on(Sale.region)
+        .order_by(Sale.region, col(Sale.amount).desc())
+    )
     text, _ = sql("postgresql", q)
     assert text.startswith('SELECT DISTINCT ON ("sales"."region") "sales"."id"')
     for name in ("sqlite", "mysql", "turso"):

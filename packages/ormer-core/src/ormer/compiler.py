@@ -52,7 +52,7 @@ from .statements import (
     UpdateStmt,
 )
 from .types import ColumnType, Kind
-from .windows import FilteredAggregate, IntLiteral, Rollup, Window, WindowFunc
+from .windows import FilteredAggregate, Frame, IntLiteral, Rollup, Window, WindowFunc
 
 if TYPE_CHECKING:
     from .dialect import Dialect, Dumper
@@ -415,10 +415,29 @@ class SQLCompiler(DDLCompiler):
                 f"{node.name}() is a window function: use it as func.{node.name}(...).over(...)"
             )
         name = self.function_names.get(node.name, node.name).upper()
+        if len(node.args) == 2 and not self.dialect.supports_offset_default:
+            return self.offset_with_default(name, node)
         args = [self.process(a) for a in node.args[:1]]
         args += [str(int(n)) for n in node.literals]
         args += [self.process(a) for a in node.args[1:]]
         return f"{name}({', '.join(args)}){self.call_suffix(node)}"
+
+    def offset_with_default(self, name: str, node: WindowFunc[Any]) -> str:
+        """``LAG/LEAD(x, n, default)`` where the backend takes no default (MariaDB): the
+        default where fewer than ``n`` rows precede (follow) the current one in its
+        partition, counted over the same ordering, so a NULL value stays NULL."""
+        window = self._windows.pop(id(node))
+        n = int(node.literals[0])
+        bounds = (None, 0) if node.name == "lag" else (0, None)
+        counted = Window(window.func, window.partition_by, window.order_by, Frame("ROWS", bounds))
+        count_spec = self.window_spec(counted)
+        value = self.process(node.args[0])
+        spec = self.window_spec(window)
+        default = self.process(node.args[1])
+        return (
+            f"CASE WHEN COUNT(*) OVER ({count_spec}) > {n} THEN {name}({value}, {n}) "
+            f"OVER ({spec}) ELSE {default} END"
+        )
 
     def visit_filtered_aggregate(self, node: FilteredAggregate[Any]) -> str:
         if self.dialect.supports_aggregate_filter:

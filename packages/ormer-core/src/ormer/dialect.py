@@ -174,6 +174,8 @@ class Dialect:
     supports_aggregate_filter: ClassVar[bool] = True
     #: window functions (``f(...) OVER (...)``)
     supports_window_functions: ClassVar[bool] = True
+    #: ``LAG/LEAD(x, n, default)`` takes a default (else emulated with a row count)
+    supports_offset_default: ClassVar[bool] = True
     #: ``GROUP BY`` rollups: "rollup" (``ROLLUP (a, b)``), "with" (``a, b WITH ROLLUP``)
     #: or None (NotSupportedError)
     group_by_rollup: ClassVar[str | None] = "rollup"

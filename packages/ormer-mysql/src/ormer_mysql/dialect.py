@@ -494,6 +494,7 @@ class MariaDBDialect(MySQLDialect):
     # SIMULTANEOUS_ASSIGNMENT: UPDATE t SET a = a + 1, b = a reads the old a (standard SQL)
     session_sql_modes = ("STRICT_ALL_TABLES", "SIMULTANEOUS_ASSIGNMENT")
     is_mariadb = True
+    supports_offset_default = False  # LAG/LEAD take no default argument
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
 

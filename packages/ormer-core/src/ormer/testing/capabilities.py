@@ -31,6 +31,10 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "statements_during_stream": lambda d: d.stream_allows_statements,
     "transactional_ddl": lambda d: d.transactional_ddl,
     "table_rebuild": lambda d: d.rebuilds_tables,
+    "window_functions": lambda d: d.supports_window_functions,
+    "aggregate_filter": lambda d: d.supports_aggregate_filter,
+    "rollup": lambda d: d.group_by_rollup is not None,
+    "distinct_on": lambda d: d.supports_distinct_on,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"
