@@ -504,8 +504,9 @@ async def _check_windows(
     part_of = {id(r): _aggregates(part, target, sem) for part in parts for r in part}
     assert len(got) == len(kept), f"window rows {len(got)} != {len(kept)}{_sql(wq)}"
     for i, row in enumerate(kept):
-        what = f"windows of id {row.id}: got {got.get(row.id)!r}{_sql(wq)}"
-        n, r, d, total = got[row.id]
+        row_id = getattr(row, "id")  # noqa: B009  (generated models: an int primary key "id")
+        what = f"windows of id {row_id}: got {got.get(row_id)!r}{_sql(wq)}"
+        n, r, d, total = got[row_id]
         assert (n, r, d) == (numbers[i], ranks[i], dense[i]), what
         assert _same_sum(total, sums[i], part_of[id(row)], target, limits), what
 
