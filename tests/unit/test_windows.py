@@ -272,3 +272,30 @@ def test_shape_key_distinguishes_constructs() -> None:
         keys.add(tuple(key))
     assert len(keys) == len(stmts)
     compile_statement(d, stmts[1]._stmt)
+
+
+def test_mariadb_rollup_refuses_order_by() -> None:
+    from ormer_mysql.dialect import MariaDBDialect
+
+    items = (Sale.region, func.count())
+    q: Select[Any] = Select(_OnlyDialect(MariaDBDialect()), items).group_by(rollup(Sale.region))  # type: ignore[arg-type]
+    assert q.sql()[0].endswith("GROUP BY `sales`.`region` WITH ROLLUP")
+    with pytest.raises(NotSupportedError, match="ORDER BY"):
+        q.order_by(Sale.region).sql()
+    mysql = sel("mysql", *items).group_by(rollup(Sale.region)).order_by(Sale.region)
+    assert "WITH ROLLUP ORDER BY" in sql("mysql", mysql)[0]
+
+
+@pytest.mark.parametrize("clause", ["filter", "having", "group_by"])
+def test_window_in_where_having_group_by_is_a_configuration_error(clause: str) -> None:
+    rn = func.row_number().over(order_by=Sale.id)
+    q = sel("sqlite", Sale.id)
+    q = getattr(q, clause)(rn > 1 if clause != "group_by" else rn)
+    with pytest.raises(ConfigurationError, match=rf"in {clause}\(\): windows are computed after"):
+        q.sql()
+
+
+def test_window_inside_a_subquery_of_a_filter_is_fine() -> None:
+    best = sel("sqlite", func.max(Sale.amount).over(partition_by=Sale.region)).limit(1)
+    text, _ = sql("sqlite", sel("sqlite", Sale.id).filter(col(Sale.amount) >= best))
+    assert 'WHERE "sales"."amount" >= (SELECT MAX("sales"."amount") OVER (PARTITION BY' in text

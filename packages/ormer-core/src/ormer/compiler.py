@@ -132,6 +132,7 @@ class SQLCompiler(DDLCompiler):
         # and every enclosing level's: naming an outer table correlates)
         self._scopes: list[tuple[set[int], Any]] = []
         self._windows: dict[int, Window[Any]] = {}  # id(func) -> the window it renders in
+        self._window_clause: str | None = None  # the clause being rendered, if no window fits
 
     # -- entry points ------------------------------------------------------------------
     def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
@@ -381,6 +382,11 @@ class SQLCompiler(DDLCompiler):
     def visit_window(self, node: Window[Any]) -> str:
         if not self.dialect.supports_window_functions:
             raise NotSupportedError(f"{self.dialect.name} has no window functions")
+        if self._window_clause is not None:
+            raise ConfigurationError(
+                f"{node.describe()} in {self._window_clause}: windows are computed after "
+                "WHERE, GROUP BY and HAVING; select it in a subquery or CTE and filter there"
+            )
         self._windows[id(node.func)] = node
         sql = self.process(node.func)
         if self._windows.pop(id(node.func), None) is not None:
@@ -456,9 +462,9 @@ class SQLCompiler(DDLCompiler):
             raise NotSupportedError(f"{self.dialect.name} has no GROUP BY ROLLUP")
         return "ROLLUP (" + ", ".join(self.process(e) for e in node.exprs) + ")"
 
-    def group_by_clause(self, exprs: tuple[Expr, ...]) -> str:
+    def group_by_clause(self, stmt: SelectStmt) -> str:
         """``GROUP BY ...`` (MySQL moves a ``rollup(...)`` to ``WITH ROLLUP``)."""
-        return "GROUP BY " + ", ".join(self.process(g) for g in exprs)
+        return "GROUP BY " + ", ".join(self.process(g) for g in stmt.group_by)
 
     def distinct_on_clause(self, exprs: tuple[Expr, ...]) -> str:
         """``SELECT DISTINCT ON (...)`` (``Dialect.supports_distinct_on``)."""
@@ -503,9 +509,11 @@ class SQLCompiler(DDLCompiler):
         refs = {id(t.ref) for t in stmt.tables_in_from()}
         refs.update(id(i.ref) for i in stmt.items if isinstance(i, TableInfo))
         self._scopes.append((refs, stmt))
+        outer_clause, self._window_clause = self._window_clause, None
         try:
             return self._select_sql(stmt)
         finally:
+            self._window_clause = outer_clause
             self._select_labels.pop()
             self._outer_joined.pop()
             self._scopes.pop()
@@ -521,11 +529,15 @@ class SQLCompiler(DDLCompiler):
             kind = "LEFT JOIN" if join.kind == "left" else "JOIN"
             parts.append(f"{kind} {self.table_sql(join.table)} ON {self.process(join.on)}")
         if stmt.where is not None:
+            self._window_clause = "filter()"
             parts.append("WHERE " + self.process(stmt.where))
         if stmt.group_by:
-            parts.append(self.group_by_clause(stmt.group_by))
+            self._window_clause = "group_by()"
+            parts.append(self.group_by_clause(stmt))
         if stmt.having is not None:
+            self._window_clause = "having()"
             parts.append("HAVING " + self.process(stmt.having))
+        self._window_clause = None
         if stmt.order_by:
             parts.append("ORDER BY " + ", ".join(self.order_item(o) for o in stmt.order_by))
         limit = self.bind_param(stmt.limit) if stmt.limit is not None else None
@@ -576,10 +588,16 @@ class SQLCompiler(DDLCompiler):
         where ``a`` is), so every other item gets ormer's NULL placement."""
         inner = expr.expr if isinstance(expr, Label) else expr
         if isinstance(inner, Column):
+            if self._rolls_up():
+                return False  # a rolled-up column is NULL in the subtotal rows
             return not inner.type.nullable and inner.table.ref_name not in self._outer_joined[-1]
         if isinstance(inner, Func):
             return inner.name == "count"
         return isinstance(inner, (IsNull, Exists, Const))
+
+    def _rolls_up(self) -> bool:
+        stmt = self._scopes[-1][1] if self._scopes else None
+        return isinstance(stmt, SelectStmt) and any(isinstance(g, Rollup) for g in stmt.group_by)
 
     def limit_clause(self, limit: str | None, offset: str | None) -> str:
         """``LIMIT n OFFSET m``; a dialect overrides when OFFSET needs a LIMIT."""

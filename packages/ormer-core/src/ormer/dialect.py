@@ -179,6 +179,8 @@ class Dialect:
     #: ``GROUP BY`` rollups: "rollup" (``ROLLUP (a, b)``), "with" (``a, b WITH ROLLUP``)
     #: or None (NotSupportedError)
     group_by_rollup: ClassVar[str | None] = "rollup"
+    #: a rollup's select may have an ORDER BY (MariaDB: no)
+    rollup_allows_order_by: ClassVar[bool] = True
     #: ``SELECT DISTINCT ON (...)`` (PostgreSQL)
     supports_distinct_on: ClassVar[bool] = False
     #: the smallest batch worth a bulk copy (smaller ones are multi-row INSERTs)

@@ -49,7 +49,7 @@ from ormer.dialect import (
 from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
 from ormer.errors import ConfigurationError, NotSupportedError
-from ormer.expr import Expr, Param, RowIn
+from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 from ormer.windows import Rollup
 
@@ -121,15 +121,21 @@ class MySQLCompiler(SQLCompiler):
             return sql + self.call_suffix(node)
         return super().visit_func(node)
 
-    def group_by_clause(self, exprs: tuple[Expr, ...]) -> str:
+    def group_by_clause(self, stmt: SelectStmt) -> str:
         """``GROUP BY a, b WITH ROLLUP``: MySQL's rollup covers the whole GROUP BY, so a
-        ``rollup(...)`` must be its last item (the items before it group every row)."""
+        ``rollup(...)`` must be all of it; MariaDB refuses ORDER BY with it."""
+        exprs = stmt.group_by
         if not any(isinstance(e, Rollup) for e in exprs):
-            return super().group_by_clause(exprs)
+            return super().group_by_clause(stmt)
         if len(exprs) != 1:
             raise NotSupportedError(
                 f"{self.dialect.name}: WITH ROLLUP rolls up the whole GROUP BY: give "
                 "group_by(rollup(...)) alone"
+            )
+        if stmt.order_by and not self.dialect.rollup_allows_order_by:
+            raise NotSupportedError(
+                f"{self.dialect.name}: no ORDER BY with WITH ROLLUP: sort the rows after "
+                "reading them, or order an outer query"
             )
         last = exprs[-1]
         assert isinstance(last, Rollup)
@@ -495,6 +501,7 @@ class MariaDBDialect(MySQLDialect):
     session_sql_modes = ("STRICT_ALL_TABLES", "SIMULTANEOUS_ASSIGNMENT")
     is_mariadb = True
     supports_offset_default = False  # LAG/LEAD take no default argument
+    rollup_allows_order_by = False  # error 1221: Incorrect usage of CUBE/ROLLUP and ORDER BY
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
 

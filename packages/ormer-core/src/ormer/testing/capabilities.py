@@ -34,6 +34,7 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "window_functions": lambda d: d.supports_window_functions,
     "aggregate_filter": lambda d: d.supports_aggregate_filter,
     "rollup": lambda d: d.group_by_rollup is not None,
+    "rollup_order_by": lambda d: d.group_by_rollup is not None and d.rollup_allows_order_by,
     "distinct_on": lambda d: d.supports_distinct_on,
 }
 

@@ -260,6 +260,26 @@ class TestAnalytics(SuiteBase):
             expected[(None, None)] += 1
         assert got == dict(expected)
 
+    @requires("rollup_order_by")
+    async def test_rollup_ordered(self, db: Connection) -> None:
+        objs = await _scores(db)
+        q = (
+            db.select(Score.team, func.max(Score.points))
+            .group_by(rollup(Score.team))
+            .order_by(col(Score.team).desc())
+        )
+        teams = sorted({o.team for o in objs}, reverse=True)
+        best = {t: max(o.points for o in objs if o.team == t) for t in teams}
+        expected = [(t, best[t]) for t in teams] + [(None, max(o.points for o in objs))]
+        assert await q.collect() == expected
+
+    @lacks("rollup_order_by")
+    async def test_rollup_ordered_missing_raises(self, db: Connection) -> None:
+        await _scores(db)
+        q = db.select(Score.team, func.count()).group_by(rollup(Score.team)).order_by(Score.team)
+        with pytest.raises(NotSupportedError):
+            await q.collect()
+
     @lacks("rollup")
     async def test_rollup_missing_raises(self, db: Connection) -> None:
         await _scores(db)
