@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 
-from ormer import Connection, Model, NotSupportedError, col, field, func, primary, rollup
+from ormer import (
+    Connection,
+    Model,
+    NotSupportedError,
+    aliased,
+    col,
+    field,
+    func,
+    primary,
+    rollup,
+)
 from ormer.testing.base import SuiteBase, fresh_tables
 from ormer.testing.capabilities import lacks, requires
 
@@ -196,6 +206,24 @@ class TestAnalytics(SuiteBase):
         by_id = sorted(objs, key=lambda o: (ranks[o.id], o.id))
         assert rows == [(o.player, ranks[o.id]) for o in by_id]
         assert sorted(rows, key=lambda pr: pr[1]) == expected
+
+    @requires("window_functions")
+    async def test_window_in_a_subquery_of_the_outer_filter(self, db: Connection) -> None:
+        # a correlated scalar subquery ranks the team's rows with a window; the outer
+        # query keeps the rows equal to its first value (the team's best points)
+        objs = await _scores(db)
+        other = aliased(Score, "other")
+        best = (
+            db.select(
+                func.first_value(other.points).over(order_by=[col(other.points).desc(), other.id])
+            )
+            .select_from(other)
+            .filter(other.team == Score.team)
+            .distinct()  # one row: the same first value on every row of the team
+        )
+        q = db.select(Score.id).filter(col(Score.points) == best).order_by(Score.id)
+        top = {t: max(o.points for o in objs if o.team == t) for t in {o.team for o in objs}}
+        assert await q.scalars().collect() == sorted(o.id for o in objs if o.points == top[o.team])
 
     @lacks("window_functions")
     async def test_windows_missing_raise(self, db: Connection) -> None:
