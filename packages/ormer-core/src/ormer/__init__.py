@@ -64,6 +64,7 @@ from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
+from .windows import rollup
 
 __version__ = "0.1.0"
 
@@ -143,6 +144,7 @@ __all__ = [
     "many_to_many",
     "not_exists",
     "primary",
+    "rollup",
     "table_of",
     "unique",
     "version_field",

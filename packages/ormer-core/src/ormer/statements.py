@@ -83,6 +83,7 @@ class SelectStmt:
 
     __slots__ = (
         "distinct",
+        "distinct_on",
         "from_",
         "group_by",
         "having",
@@ -107,6 +108,7 @@ class SelectStmt:
         self.offset: Param | None = None
         self.distinct = False
         self.lock: RowLock | None = None
+        self.distinct_on: tuple[Expr, ...] = ()
 
     def copy(self) -> SelectStmt:
         new = SelectStmt.__new__(SelectStmt)
@@ -121,6 +123,7 @@ class SelectStmt:
         new.offset = self.offset
         new.distinct = self.distinct
         new.lock = self.lock
+        new.distinct_on = self.distinct_on
         return new
 
     @property
@@ -157,6 +160,10 @@ class SelectStmt:
         if self.where is not None:
             key.append("W")
             self.where._walk(key, params)
+        if self.distinct_on:
+            key.append(("DON", len(self.distinct_on)))
+            for d in self.distinct_on:
+                d._walk(key, params)
         if self.group_by:
             key.append(("G", len(self.group_by)))
             for g in self.group_by:

@@ -33,6 +33,11 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "table_rebuild": lambda d: d.rebuilds_tables,
     "row_locks": lambda d: d.supports_row_locks,
     "lock_of": lambda d: d.supports_row_locks and d.supports_lock_of,
+    "window_functions": lambda d: d.supports_window_functions,
+    "aggregate_filter": lambda d: d.supports_aggregate_filter,
+    "rollup": lambda d: d.group_by_rollup is not None,
+    "rollup_order_by": lambda d: d.group_by_rollup is not None and d.rollup_allows_order_by,
+    "distinct_on": lambda d: d.supports_distinct_on,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .test_analytics import TestAnalytics
 from .test_errors import TestErrors
 from .test_keyset import TestKeyset, TestKeysetProperty
 from .test_large_in import TestLargeIn
@@ -24,6 +25,7 @@ from .test_versioning import TestOptimisticLocking
 from .test_writes import TestWrites
 
 __all__ = [
+    "TestAnalytics",
     "TestErrors",
     "TestKeyset",
     "TestKeysetProperty",
