@@ -60,6 +60,8 @@ from .model import (
     version_field,
 )
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
+from .compound import CompoundSelect
+from .statements import CommonTable
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
@@ -117,6 +119,8 @@ __all__ = [
     "Relation",
     "RelationNotLoadedError",
     "Select",
+    "CommonTable",
+    "CompoundSelect",
     "StaleObjectError",
     "Transaction",
     "StatementTimeoutError",

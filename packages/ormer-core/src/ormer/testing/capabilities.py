@@ -31,6 +31,8 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "statements_during_stream": lambda d: d.stream_allows_statements,
     "transactional_ddl": lambda d: d.transactional_ddl,
     "table_rebuild": lambda d: d.rebuilds_tables,
+    "recursive_cte": lambda d: d.supports_recursive_cte,
+    "intersect_except": lambda d: d.supports_intersect_except,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"
