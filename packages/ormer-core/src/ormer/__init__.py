@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from .compound import CompoundSelect
 from .connection import Connection, Transaction
 from .database import Database, DbType
 from .errors import (
@@ -60,11 +61,10 @@ from .model import (
     version_field,
 )
 from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
-from .compound import CompoundSelect
-from .statements import CommonTable
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
+from .statements import CommonTable
 
 __version__ = "0.1.0"
 

@@ -400,7 +400,9 @@ class SQLCompiler(DDLCompiler):
     def select_sql(self, stmt: SelectStmt) -> str:
         labels = {i.name for i in stmt.items if isinstance(i, Label)}
         self._select_labels.append(labels)
-        self._outer_joined.append({self.join_ref_name(j.table) for j in stmt.joins if j.kind == "left"})
+        self._outer_joined.append(
+            {self.join_ref_name(j.table) for j in stmt.joins if j.kind == "left"}
+        )
         refs = {id(t.ref) for t in stmt.tables_in_from()}
         refs.update(id(i.ref) for i in stmt.items if isinstance(i, TableInfo))
         self._scopes.append((refs, stmt))

@@ -23,6 +23,7 @@ from .statements import (
     output_columns,
 )
 from .timeouts import DEFAULT, Timeout, check_timeout
+from .model import TableInfo
 from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["CompoundSelect", "statement_of"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 _INT = ColumnType(Kind.INT, int)
 
 
@@ -131,8 +133,7 @@ class CompoundSelect(Generic[T]):
             name = expr.name
         if name is None or name not in types:
             raise ConfigurationError(
-                f"a compound select orders by its result columns ({', '.join(types)}), "
-                f"not {expr!r}"
+                f"a compound select orders by its result columns ({', '.join(types)}), not {expr!r}"
             )
         return name
 
@@ -157,6 +158,13 @@ class CompoundSelect(Generic[T]):
         new = self._copy()
         new._stmt.offset = Param(_nonneg(n, "offset"), _INT) if n else None
         return new
+
+    def scalars(self: CompoundSelect[tuple[A]]) -> CompoundSelect[A]:
+        """For a one-column compound: bare values instead of 1-tuples."""
+        items = self._stmt.items
+        if len(items) != 1 or isinstance(items[0], TableInfo):
+            raise ConfigurationError("scalars() applies to a select of exactly one column")
+        return CompoundSelect(self._ex, self._stmt.copy(), self._nullable, True, self._timeout)
 
     def timeout(self, seconds: float | None) -> CompoundSelect[T]:
         """A new builder whose statement may run at most ``seconds`` (see ``Select``)."""

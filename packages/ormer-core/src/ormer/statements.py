@@ -283,7 +283,7 @@ class CteColumn(DerivedColumn):
 class _CteColumns:
     """The ``c`` namespace of a CTE: its result columns by name."""
 
-    __slots__ = ("_cte", "_columns")
+    __slots__ = ("_columns", "_cte")
 
     def __init__(self, cte: CommonTable, columns: dict[str, CteColumn]) -> None:
         self._cte = cte
