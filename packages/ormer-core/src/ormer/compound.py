@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .errors import ConfigurationError
 from .expr import Column, Expr, Func, Label, Ordering, Param, func
+from .model import TableInfo
 from .planner import rows_converter, statement_plan
 from .statements import (
     CommonTable,
@@ -23,7 +24,6 @@ from .statements import (
     output_columns,
 )
 from .timeouts import DEFAULT, Timeout, check_timeout
-from .model import TableInfo
 from .types import ColumnType, Kind
 
 if TYPE_CHECKING:
