@@ -7,4 +7,5 @@ from ormer.testing.properties import DifferentialProperties
 
 
 class TestDifferential(DifferentialProperties):
-    """select/filter/order/range/count/stream, TLP and NoREC, group by/having."""
+    """select/filter/order/range/count/stream, TLP and NoREC, group by/having, windows
+    (row_number/rank/dense_rank/sum over the group key's partitions)."""

@@ -36,6 +36,7 @@ from ormer import (
     primary,
 )
 from ormer.expr import Case, Exists, Expr, Func, Label
+from ormer.windows import Window
 
 DB = TypeVar("DB", Connection, PooledConnection, Pool)
 
@@ -247,6 +248,16 @@ async def expressions(db: DB) -> None:
     assert_type(func.case((User.age > 17, User.age), else_=0), Case[int])
     assert_type(func.count().label("n"), Label[int])
     assert_type(func.sum(User.age).label("total"), Label[int | None])
+    # windows are typed like their function; filter= keeps the aggregate's type
+    assert_type(func.row_number().over(order_by=User.id), Window[int])
+    assert_type(func.rank().over(partition_by=User.team_id, order_by=User.age), Window[int])
+    assert_type(func.ntile(4).over(), Window[int])
+    assert_type(func.sum(User.age).over(partition_by=[User.team_id]), Window[int | None])
+    assert_type(func.lag(User.name).over(order_by=User.id), Window[str | None])
+    assert_type(func.first_value(User.age).over(rows=(None, 0)), Window[int | None])
+    assert_type(func.count(filter=User.age > 17), Func[int])
+    assert_type(func.sum(User.age, filter=User.age > 17), Func[int | None])
+    assert_type(db.select(User.id, func.row_number().over()), Select[tuple[int, int]])
     assert_type(col(User.name).label("who"), Label[str])
     # conditions are boolean expressions; arithmetic on expressions is untyped
     assert_type(col(User.age) > 3, Expr[bool])

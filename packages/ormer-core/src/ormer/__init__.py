@@ -65,6 +65,7 @@ from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
 from .statements import CommonTable
+from .windows import rollup
 
 __version__ = "0.1.0"
 
@@ -145,6 +146,7 @@ __all__ = [
     "many_to_many",
     "not_exists",
     "primary",
+    "rollup",
     "table_of",
     "unique",
     "version_field",

@@ -54,6 +54,7 @@ from .statements import (
     UpdateStmt,
 )
 from .types import ColumnType, Kind
+from .windows import FilteredAggregate, Frame, IntLiteral, Rollup, Window, WindowFunc
 
 if TYPE_CHECKING:
     from .dialect import Dialect, Dumper
@@ -134,6 +135,7 @@ class SQLCompiler(DDLCompiler):
         self._scopes: list[tuple[set[int], Any]] = []
         self._ctes_found: list[CommonTable] | None = None  # CTE discovery (ctes_sql)
         self._derived = 0  # derived tables named so far (_m1, _m2, ...)
+        self._windows: dict[int, Window[Any]] = {}  # id(func) -> the window it renders in
 
     # -- entry points ------------------------------------------------------------------
     def compile(self, stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt) -> Compiled:
@@ -363,9 +365,110 @@ class SQLCompiler(DDLCompiler):
     def visit_func(self, node: Func) -> str:
         name = self.function_names.get(node.name, node.name).upper()
         if not node.args:
-            return f"{name}(*)"
+            return f"{name}(*){self.call_suffix(node)}"
         args = ", ".join(self.process(a) for a in node.args)
-        return f"{name}({'DISTINCT ' if node.distinct else ''}{args})"
+        return f"{name}({'DISTINCT ' if node.distinct else ''}{args}){self.call_suffix(node)}"
+
+    # -- windows, FILTER, ROLLUP (ormer.windows) -------------------------------------------
+    def call_suffix(self, node: Func) -> str:
+        """What follows a function call's parentheses: ``FILTER (WHERE ...)`` for a
+        filtered aggregate, ``OVER (...)`` when the call is a window's. A dialect that
+        wraps a call (``CAST(SUM(x) AS BIGINT)``) appends it right after the call."""
+        sql = ""
+        if isinstance(node, FilteredAggregate):
+            sql = f" FILTER (WHERE {self.process(node.condition)})"
+        window = self._windows.pop(id(node), None) if self._windows else None
+        if window is not None:
+            sql += f" OVER ({self.window_spec(window)})"
+        return sql
+
+    def visit_window(self, node: Window[Any]) -> str:
+        if not self.dialect.supports_window_functions:
+            raise NotSupportedError(f"{self.dialect.name} has no window functions")
+        self._windows[id(node.func)] = node
+        sql = self.process(node.func)
+        if self._windows.pop(id(node.func), None) is not None:
+            raise ConfigurationError(f"internal: {node.describe()} was rendered without OVER")
+        return sql
+
+    def window_spec(self, node: Window[Any]) -> str:
+        """``PARTITION BY ... ORDER BY ... ROWS BETWEEN ...`` (inside ``OVER (...)``)."""
+        parts = []
+        if node.partition_by:
+            parts.append("PARTITION BY " + ", ".join(self.process(p) for p in node.partition_by))
+        if node.order_by:
+            parts.append("ORDER BY " + ", ".join(self.order_item(o) for o in node.order_by))
+        if node.frame is not None:
+            frame = node.frame
+            start, end = self.frame_bound(frame.start, True), self.frame_bound(frame.end, False)
+            parts.append(f"{frame.mode} BETWEEN {start} AND {end}")
+        return " ".join(parts)
+
+    @staticmethod
+    def frame_bound(bound: int | None, start: bool) -> str:
+        """A frame bound: None (UNBOUNDED), 0, -n PRECEDING, n FOLLOWING."""
+        if bound is None:
+            return "UNBOUNDED PRECEDING" if start else "UNBOUNDED FOLLOWING"
+        if bound == 0:
+            return "CURRENT ROW"
+        return f"{-bound} PRECEDING" if bound < 0 else f"{bound} FOLLOWING"
+
+    def visit_window_func(self, node: WindowFunc[Any]) -> str:
+        if id(node) not in self._windows:
+            raise ConfigurationError(
+                f"{node.name}() is a window function: use it as func.{node.name}(...).over(...)"
+            )
+        name = self.function_names.get(node.name, node.name).upper()
+        if len(node.args) == 2 and not self.dialect.supports_offset_default:
+            return self.offset_with_default(name, node)
+        args = [self.process(a) for a in node.args[:1]]
+        args += [str(int(n)) for n in node.literals]
+        args += [self.process(a) for a in node.args[1:]]
+        return f"{name}({', '.join(args)}){self.call_suffix(node)}"
+
+    def offset_with_default(self, name: str, node: WindowFunc[Any]) -> str:
+        """``LAG/LEAD(x, n, default)`` where the backend takes no default (MariaDB): the
+        default where fewer than ``n`` rows precede (follow) the current one in its
+        partition, counted over the same ordering, so a NULL value stays NULL."""
+        window = self._windows.pop(id(node))
+        n = int(node.literals[0])
+        bounds = (None, 0) if node.name == "lag" else (0, None)
+        counted = Window(window.func, window.partition_by, window.order_by, Frame("ROWS", bounds))
+        count_spec = self.window_spec(counted)
+        value = self.process(node.args[0])
+        spec = self.window_spec(window)
+        default = self.process(node.args[1])
+        return (
+            f"CASE WHEN COUNT(*) OVER ({count_spec}) > {n} THEN {name}({value}, {n}) "
+            f"OVER ({spec}) ELSE {default} END"
+        )
+
+    def visit_filtered_aggregate(self, node: FilteredAggregate[Any]) -> str:
+        if self.dialect.supports_aggregate_filter:
+            return self.visit_func(node)
+        plain = node.as_case()
+        window = self._windows.pop(id(node), None)
+        if window is not None:
+            self._windows[id(plain)] = window
+        return self.process(plain)
+
+    def visit_int_literal(self, node: IntLiteral) -> str:
+        return str(int(node.value))
+
+    def visit_rollup(self, node: Rollup) -> str:
+        if self.dialect.group_by_rollup != "rollup":
+            raise NotSupportedError(f"{self.dialect.name} has no GROUP BY ROLLUP")
+        return "ROLLUP (" + ", ".join(self.process(e) for e in node.exprs) + ")"
+
+    def group_by_clause(self, exprs: tuple[Expr, ...]) -> str:
+        """``GROUP BY ...`` (MySQL moves a ``rollup(...)`` to ``WITH ROLLUP``)."""
+        return "GROUP BY " + ", ".join(self.process(g) for g in exprs)
+
+    def distinct_on_clause(self, exprs: tuple[Expr, ...]) -> str:
+        """``SELECT DISTINCT ON (...)`` (``Dialect.supports_distinct_on``)."""
+        if not self.dialect.supports_distinct_on:
+            raise NotSupportedError(f"{self.dialect.name} has no SELECT DISTINCT ON")
+        return "SELECT DISTINCT ON (" + ", ".join(self.process(e) for e in exprs) + ")"
 
     def visit_case(self, node: Case) -> str:
         parts = ["CASE"]
@@ -414,7 +517,10 @@ class SQLCompiler(DDLCompiler):
             self._scopes.pop()
 
     def _select_sql(self, stmt: SelectStmt) -> str:
-        parts = ["SELECT DISTINCT" if stmt.distinct else "SELECT"]
+        if stmt.distinct_on:
+            parts = [self.distinct_on_clause(stmt.distinct_on)]
+        else:
+            parts = ["SELECT DISTINCT" if stmt.distinct else "SELECT"]
         parts.append(", ".join(self.select_item(i) for i in stmt.items))
         parts.append("FROM " + self.from_sql(stmt))
         for join in stmt.joins:
@@ -428,7 +534,7 @@ class SQLCompiler(DDLCompiler):
         if stmt.where is not None:
             parts.append("WHERE " + self.process(stmt.where))
         if stmt.group_by:
-            parts.append("GROUP BY " + ", ".join(self.process(g) for g in stmt.group_by))
+            parts.append(self.group_by_clause(stmt.group_by))
         if stmt.having is not None:
             parts.append("HAVING " + self.process(stmt.having))
         if stmt.order_by:

@@ -174,6 +174,17 @@ class Dialect:
     preload_max_keys: ClassVar[int | None] = None
     #: large batch inserts that need no RETURNING go through the driver's ``copy_rows``
     supports_bulk_copy: ClassVar[bool] = False
+    #: ``agg(x) FILTER (WHERE cond)`` (else rendered ``agg(CASE WHEN cond THEN x END)``)
+    supports_aggregate_filter: ClassVar[bool] = True
+    #: window functions (``f(...) OVER (...)``)
+    supports_window_functions: ClassVar[bool] = True
+    #: ``LAG/LEAD(x, n, default)`` takes a default (else emulated with a row count)
+    supports_offset_default: ClassVar[bool] = True
+    #: ``GROUP BY`` rollups: "rollup" (``ROLLUP (a, b)``), "with" (``a, b WITH ROLLUP``)
+    #: or None (NotSupportedError)
+    group_by_rollup: ClassVar[str | None] = "rollup"
+    #: ``SELECT DISTINCT ON (...)`` (PostgreSQL)
+    supports_distinct_on: ClassVar[bool] = False
     #: the smallest batch worth a bulk copy (smaller ones are multi-row INSERTs)
     bulk_copy_min_rows: ClassVar[int] = 1000
     #: the driver's placeholder style for raw SQL: "qmark" (?), "numeric" ($1), "format" (%s)

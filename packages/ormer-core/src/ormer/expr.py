@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeVar as TypeVarWithDefault
 
     from .model import FieldInfo
+    from .windows import Window
 
 __all__ = [
     "Between",
@@ -818,6 +819,25 @@ class Func(Expr[T_co]):
         for arg in self.args:
             arg._walk(key, params)
 
+    def over(
+        self,
+        partition_by: Any = None,
+        order_by: Any = None,
+        rows: tuple[int | None, int | None] | None = None,
+        range: tuple[int | None, int | None] | None = None,
+    ) -> Window[T_co]:
+        """This aggregate or window function as a window: ``f(...) OVER (...)``.
+
+        ``partition_by``: an expression or a list; ``order_by``: items as
+        ``Select.order_by`` takes them; a frame as ``rows=(start, end)`` or
+        ``range=(start, end)``, each bound ``None`` (UNBOUNDED), ``0`` (CURRENT ROW),
+        ``-n`` (n PRECEDING) or ``n`` (n FOLLOWING): ``rows=(-2, 0)`` is the row and
+        the two before it. Typed like the function (``func.sum(x).over()`` is the sum's type).
+        """
+        from .windows import make_window
+
+        return make_window(self, partition_by, order_by, rows, range)
+
 
 class Case(Expr[T_co]):
     """``CASE WHEN c1 THEN v1 ... ELSE e END``."""
@@ -899,58 +919,67 @@ class _Functions:
     (NULL over no rows). Operands a type checker cannot read fall back to ``Func[Any]``.
     """
 
-    def count(self, expr: Any = None) -> Func[int]:
-        """``COUNT(*)`` with no argument (rows), else ``COUNT(expr)`` (non-NULL values)."""
+    def count(self, expr: Any = None, *, filter: Any = None) -> Func[int]:
+        """``COUNT(*)`` with no argument (rows), else ``COUNT(expr)`` (non-NULL values).
+
+        ``filter=cond`` counts only the rows where ``cond`` holds: ``FILTER (WHERE
+        cond)``, or ``COUNT(CASE WHEN cond THEN ... END)`` where the backend lacks FILTER.
+        Every aggregate takes ``filter=``.
+        """
         args = () if expr is None else (as_expr(expr),)
-        return Func("count", args, _INT, aggregate=True)
+        return _filtered(Func("count", args, _INT, aggregate=True), filter)
 
-    def count_distinct(self, expr: Any) -> Func[int]:
+    def count_distinct(self, expr: Any, *, filter: Any = None) -> Func[int]:
         """``COUNT(DISTINCT expr)``."""
-        return Func("count", (as_expr(expr),), _INT, aggregate=True, distinct=True)
+        return _filtered(
+            Func("count", (as_expr(expr),), _INT, aggregate=True, distinct=True), filter
+        )
 
-    def _aggregate(self, name: str, expr: Any) -> Func:
+    def _aggregate(self, name: str, expr: Any, filter: Any) -> Func:
         arg = as_expr(expr)
-        return Func(name, (arg,), _agg_type(name, arg), aggregate=True)
+        return _filtered(Func(name, (arg,), _agg_type(name, arg), aggregate=True), filter)
 
     @overload
-    def sum(self, expr: Expr[bool | None] | bool | None) -> Func[int | None]: ...
+    def sum(
+        self, expr: Expr[bool | None] | bool | None, *, filter: Any = None
+    ) -> Func[int | None]: ...
     @overload
-    def sum(self, expr: ExprOrValue[N]) -> Func[N | None]: ...
+    def sum(self, expr: ExprOrValue[N], *, filter: Any = None) -> Func[N | None]: ...
     @overload
-    def sum(self, expr: Any) -> Func[Any]: ...
+    def sum(self, expr: Any, *, filter: Any = None) -> Func[Any]: ...
 
-    def sum(self, expr: Any) -> Func[Any]:
+    def sum(self, expr: Any, *, filter: Any = None) -> Func[Any]:
         """``SUM(expr)``: keeps the operand's type (Decimal stays Decimal)."""
-        return self._aggregate("sum", expr)
+        return self._aggregate("sum", expr, filter)
 
     @overload
     def avg(
-        self, expr: Expr[decimal.Decimal | None] | decimal.Decimal | None
+        self, expr: Expr[decimal.Decimal | None] | decimal.Decimal | None, *, filter: Any = None
     ) -> Func[decimal.Decimal | None]: ...
     @overload
-    def avg(self, expr: Any) -> Func[float | None]: ...
+    def avg(self, expr: Any, *, filter: Any = None) -> Func[float | None]: ...
 
-    def avg(self, expr: Any) -> Func[Any]:
+    def avg(self, expr: Any, *, filter: Any = None) -> Func[Any]:
         """``AVG(expr)``: Decimal for Decimal operands, float otherwise."""
-        return self._aggregate("avg", expr)
+        return self._aggregate("avg", expr, filter)
 
     @overload
-    def min(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    def min(self, expr: ExprOrValue[V], *, filter: Any = None) -> Func[V | None]: ...
     @overload
-    def min(self, expr: Any) -> Func[Any]: ...
+    def min(self, expr: Any, *, filter: Any = None) -> Func[Any]: ...
 
-    def min(self, expr: Any) -> Func[Any]:
+    def min(self, expr: Any, *, filter: Any = None) -> Func[Any]:
         """``MIN(expr)``."""
-        return self._aggregate("min", expr)
+        return self._aggregate("min", expr, filter)
 
     @overload
-    def max(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    def max(self, expr: ExprOrValue[V], *, filter: Any = None) -> Func[V | None]: ...
     @overload
-    def max(self, expr: Any) -> Func[Any]: ...
+    def max(self, expr: Any, *, filter: Any = None) -> Func[Any]: ...
 
-    def max(self, expr: Any) -> Func[Any]:
+    def max(self, expr: Any, *, filter: Any = None) -> Func[Any]:
         """``MAX(expr)``."""
-        return self._aggregate("max", expr)
+        return self._aggregate("max", expr, filter)
 
     @overload
     def lower(self, expr: Expr[str] | str) -> Func[str]: ...
@@ -1024,6 +1053,99 @@ class _Functions:
         pairs = tuple((as_condition(c, "case()"), as_expr(v)) for c, v in whens)
         first = pairs[0][1]
         return Case(pairs, None if else_ is None else as_expr(else_, first.type, first))
+
+    # -- window functions (need .over(...)) ----------------------------------------------
+    def row_number(self) -> Func[int]:
+        """``ROW_NUMBER()``: 1, 2, 3... in the window's order (use with ``.over(...)``)."""
+        return _window_func("row_number", (), _INT)
+
+    def rank(self) -> Func[int]:
+        """``RANK()``: ties share a rank, the next rank skips (1, 1, 3)."""
+        return _window_func("rank", (), _INT)
+
+    def dense_rank(self) -> Func[int]:
+        """``DENSE_RANK()``: ties share a rank, no gaps (1, 1, 2)."""
+        return _window_func("dense_rank", (), _INT)
+
+    def ntile(self, n: int) -> Func[int]:
+        """``NTILE(n)``: the bucket (1..n) of each row, buckets as equal as possible."""
+        if type(n) is not int or n < 1:
+            raise ConfigurationError(f"ntile() takes a positive int, got {n!r}")
+        return _window_func("ntile", (), _INT, (n,))
+
+    @overload
+    def lag(self, expr: ExprOrValue[V], offset: int = 1, default: Any = None) -> Func[V | None]: ...
+    @overload
+    def lag(self, expr: Any, offset: int = 1, default: Any = None) -> Func[Any]: ...
+
+    def lag(self, expr: Any, offset: int = 1, default: Any = None) -> Func[Any]:
+        """``LAG(expr, offset, default)``: the value ``offset`` rows before (``default``,
+        else NULL, where there is none)."""
+        return _offset_func("lag", expr, offset, default)
+
+    @overload
+    def lead(
+        self, expr: ExprOrValue[V], offset: int = 1, default: Any = None
+    ) -> Func[V | None]: ...
+    @overload
+    def lead(self, expr: Any, offset: int = 1, default: Any = None) -> Func[Any]: ...
+
+    def lead(self, expr: Any, offset: int = 1, default: Any = None) -> Func[Any]:
+        """``LEAD(expr, offset, default)``: the value ``offset`` rows after."""
+        return _offset_func("lead", expr, offset, default)
+
+    @overload
+    def first_value(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    @overload
+    def first_value(self, expr: Any) -> Func[Any]: ...
+
+    def first_value(self, expr: Any) -> Func[Any]:
+        """``FIRST_VALUE(expr)``: the value at the first row of the frame."""
+        arg = as_expr(expr)
+        return _window_func("first_value", (arg,), _nullable(arg.type))
+
+    @overload
+    def last_value(self, expr: ExprOrValue[V]) -> Func[V | None]: ...
+    @overload
+    def last_value(self, expr: Any) -> Func[Any]: ...
+
+    def last_value(self, expr: Any) -> Func[Any]:
+        """``LAST_VALUE(expr)``: the value at the last row of the frame (the default frame
+        ends at the current row: give ``rows=(None, None)`` for the partition's last)."""
+        arg = as_expr(expr)
+        return _window_func("last_value", (arg,), _nullable(arg.type))
+
+
+def _nullable(t: ColumnType | None) -> ColumnType | None:
+    return t.with_nullable(True) if t is not None else None
+
+
+def _window_func(
+    name: str,
+    args: tuple[Expr, ...],
+    type_: ColumnType | None,
+    literals: tuple[int, ...] = (),
+    default: Expr | None = None,
+) -> Func[Any]:
+    from .windows import WindowFunc
+
+    return WindowFunc(name, args, type_, literals, default)
+
+
+def _offset_func(name: str, expr: Any, offset: int, default: Any) -> Func[Any]:
+    if type(offset) is not int or offset < 0:
+        raise ConfigurationError(f"{name}() offset must be a non-negative int, got {offset!r}")
+    arg = as_expr(expr)
+    dflt = None if default is None else as_expr(default, arg.type, arg)
+    return _window_func(name, (arg,), _nullable(arg.type), (offset,), dflt)
+
+
+def _filtered(node: Func[T], condition: Any) -> Func[T]:
+    if condition is None:
+        return node
+    from .windows import with_filter
+
+    return with_filter(node, condition)
 
 
 func = _Functions()

@@ -300,6 +300,16 @@ class Select(Generic[T]):
         new._stmt.distinct = True
         return new
 
+    def distinct_on(self, *exprs: Any) -> Select[T]:
+        """``SELECT DISTINCT ON (exprs)``: the first row of each group of equal ``exprs``
+        in the ORDER BY (which must start with them). PostgreSQL only: other backends
+        raise NotSupportedError (``Dialect.supports_distinct_on``)."""
+        if not exprs:
+            raise ConfigurationError("distinct_on() needs at least one expression")
+        new = self._copy()
+        new._stmt.distinct_on = new._stmt.distinct_on + tuple(as_expr(e) for e in exprs)
+        return new
+
     def group_by(self, *exprs: Any) -> Select[T]:
         """GROUP BY expressions."""
         new = self._copy()
@@ -546,13 +556,19 @@ class Select(Generic[T]):
     async def _scalar(self, expr: Func) -> Any:
         self._check_from()
         stmt = self._stmt
-        if stmt.distinct or stmt.group_by or stmt.limit is not None or stmt.offset is not None:
+        if (
+            stmt.distinct
+            or stmt.distinct_on
+            or stmt.group_by
+            or stmt.limit is not None
+            or stmt.offset is not None
+        ):
             inner = stmt.copy()
             if expr.args:
                 inner.items = (Label(expr.args[0], "_v"),)
                 arg: tuple[Expr, ...] = (DerivedColumn("_sub", "_v", expr.args[0].type),)
             else:
-                if not stmt.distinct:
+                if not (stmt.distinct or stmt.distinct_on):
                     inner.items = (Param(1, _INT),)
                 arg = ()
             expr = Func(expr.name, arg, expr.type, aggregate=True, distinct=expr.distinct)

@@ -90,6 +90,7 @@ class SelectStmt:
 
     __slots__ = (
         "distinct",
+        "distinct_on",
         "from_",
         "group_by",
         "having",
@@ -114,6 +115,7 @@ class SelectStmt:
         self.limit: Param | None = None
         self.offset: Param | None = None
         self.distinct = False
+        self.distinct_on: tuple[Expr, ...] = ()
 
     def copy(self) -> SelectStmt:
         new = SelectStmt.__new__(SelectStmt)
@@ -127,6 +129,7 @@ class SelectStmt:
         new.limit = self.limit
         new.offset = self.offset
         new.distinct = self.distinct
+        new.distinct_on = self.distinct_on
         return new
 
     @property
@@ -163,6 +166,10 @@ class SelectStmt:
         if self.where is not None:
             key.append("W")
             self.where._walk(key, params)
+        if self.distinct_on:
+            key.append(("DON", len(self.distinct_on)))
+            for d in self.distinct_on:
+                d._walk(key, params)
         if self.group_by:
             key.append(("G", len(self.group_by)))
             for g in self.group_by:

@@ -48,9 +48,10 @@ from ormer.dialect import (
 )
 from ormer.driver import DriverConnection
 from ormer.driverkit import dump_bytes, typed
-from ormer.errors import ConfigurationError
-from ormer.expr import Param, RowIn
+from ormer.errors import ConfigurationError, NotSupportedError
+from ormer.expr import Expr, Param, RowIn
 from ormer.types import ColumnType, Kind
+from ormer.windows import Rollup
 
 from . import migrate
 
@@ -116,8 +117,23 @@ class MySQLCompiler(SQLCompiler):
             # AVG of integers is DECIMAL with 4 decimals (div_precision_increment): a
             # float average needs a DOUBLE operand.
             arg = self.process(node.args[0])
-            return f"AVG({'DISTINCT ' if node.distinct else ''}CAST({arg} AS DOUBLE))"
+            sql = f"AVG({'DISTINCT ' if node.distinct else ''}CAST({arg} AS DOUBLE))"
+            return sql + self.call_suffix(node)
         return super().visit_func(node)
+
+    def group_by_clause(self, exprs: tuple[Expr, ...]) -> str:
+        """``GROUP BY a, b WITH ROLLUP``: MySQL's rollup covers the whole GROUP BY, so a
+        ``rollup(...)`` must be its last item (the items before it group every row)."""
+        if not any(isinstance(e, Rollup) for e in exprs):
+            return super().group_by_clause(exprs)
+        if len(exprs) != 1:
+            raise NotSupportedError(
+                f"{self.dialect.name}: WITH ROLLUP rolls up the whole GROUP BY: give "
+                "group_by(rollup(...)) alone"
+            )
+        last = exprs[-1]
+        assert isinstance(last, Rollup)
+        return "GROUP BY " + ", ".join(self.process(e) for e in last.exprs) + " WITH ROLLUP"
 
     def integer_divide(self, a: str, b: str) -> str:
         """``DIV`` (MySQL's ``/`` yields DECIMAL); Python's ``//`` is built on it."""
@@ -272,6 +288,8 @@ class MySQLDialect(Dialect):
     like_is_case_sensitive = True  # binary collation on every table ormer creates
     like_default_escape = "\\"  # MySQL's LIKE escapes with a backslash by default
     supports_server_side_cursor = True
+    supports_aggregate_filter = False  # agg(CASE WHEN cond THEN x END)
+    group_by_rollup = "with"  # GROUP BY a, b WITH ROLLUP
     stream_allows_statements = False
     paramstyle = "format"
     max_decimal_digits = 65
@@ -476,6 +494,7 @@ class MariaDBDialect(MySQLDialect):
     # SIMULTANEOUS_ASSIGNMENT: UPDATE t SET a = a + 1, b = a reads the old a (standard SQL)
     session_sql_modes = ("STRICT_ALL_TABLES", "SIMULTANEOUS_ASSIGNMENT")
     is_mariadb = True
+    supports_offset_default = False  # LAG/LEAD take no default argument
     # below in_predicate_conversion_threshold (1,000): docs/performance.md, W7
     preload_max_keys = 999
 

@@ -126,12 +126,13 @@ class PostgresCompiler(SQLCompiler):
             if not is_bool:
                 return super().visit_func(node)
             name = "BOOL_AND" if node.name == "min" else "BOOL_OR"
-            return f"{name}({'DISTINCT ' if node.distinct else ''}{self.process(arg)})"
+            sql = f"{name}({'DISTINCT ' if node.distinct else ''}{self.process(arg)})"
+            return sql + self.call_suffix(node)
         arg_sql = self.process(arg)
         if is_bool:
             arg_sql = f"CAST({arg_sql} AS INTEGER)"
         name = self.function_names.get(node.name, node.name).upper()
-        sql = f"{name}({'DISTINCT ' if node.distinct else ''}{arg_sql})"
+        sql = f"{name}({'DISTINCT ' if node.distinct else ''}{arg_sql}){self.call_suffix(node)}"
         kind = node.type.kind if node.type is not None else None
         if kind is Kind.INT:
             return f"CAST({sql} AS BIGINT)"
@@ -185,6 +186,7 @@ class PostgresDialect(Dialect):
     like_is_case_sensitive = True
     like_default_escape = "\\"  # PostgreSQL's LIKE escapes with a backslash by default
     supports_server_side_cursor = True
+    supports_distinct_on = True
     supports_bulk_copy = True  # COPY ... FROM STDIN (binary) for large batches
     paramstyle = "numeric"
     serialize_writes = False

@@ -208,6 +208,9 @@ class SQLiteDialect(Dialect):
     supports_returning = _VERSION >= (3, 35, 0)
     max_bind_params = 32766 if _VERSION >= (3, 32, 0) else 999
     supports_nulls_order = _VERSION >= (3, 30, 0)
+    supports_aggregate_filter = _VERSION >= (3, 30, 0)
+    supports_window_functions = _VERSION >= (3, 25, 0)
+    group_by_rollup = None  # no ROLLUP / GROUPING SETS in SQLite
     keeps_negative_zero = False  # a REAL with no fraction is stored as an integer
     nulls_first_ascending = True
     like_is_case_sensitive = True  # the driver turns on PRAGMA case_sensitive_like

@@ -75,6 +75,11 @@ class TursoDialect(SQLiteDialect):
     max_bind_params = 32766
     supports_nulls_order = True
     keeps_negative_zero = True
+    # checked on pyturso 0.8: windows (ROWS/RANGE frames, lag/lead/ntile/first/last
+    # value) and FILTER work; ROLLUP does not parse ("no such function: rollup")
+    supports_aggregate_filter = True
+    supports_window_functions = True
+    group_by_rollup = None
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     serialize_writes = True
     has_server_variants = True  # WAL or MVCC: the driver reports which

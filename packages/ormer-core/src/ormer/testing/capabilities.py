@@ -33,6 +33,10 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "table_rebuild": lambda d: d.rebuilds_tables,
     "recursive_cte": lambda d: d.supports_recursive_cte,
     "intersect_except": lambda d: d.supports_intersect_except,
+    "window_functions": lambda d: d.supports_window_functions,
+    "aggregate_filter": lambda d: d.supports_aggregate_filter,
+    "rollup": lambda d: d.group_by_rollup is not None,
+    "distinct_on": lambda d: d.supports_distinct_on,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

@@ -4,7 +4,8 @@ It evaluates ormer's own expression trees (``BinaryOp``, ``BoolOp``, ``Not``,
 ``IsNull``, ``InList``, ``Like``, ``Between``, ``Func``, ``Case``, ``Column``,
 ``Param``, ``Const``, ``Label``) on model instances with SQL's three-valued
 logic, and runs whole selects (WHERE, ORDER BY with ormer's NULL placement,
-OFFSET/LIMIT, GROUP BY/HAVING, aggregates) on a list of rows.
+OFFSET/LIMIT, GROUP BY/HAVING, aggregates, window functions: ``window``) on a
+list of rows.
 
 The rules are those ormer documents for every backend (docs/queries.md and
 the backend pages), so a difference between a database and the oracle is a
@@ -73,6 +74,7 @@ __all__ = [
     "shape",
     "sort_rows",
     "subexpressions",
+    "window",
 ]
 
 
@@ -523,6 +525,47 @@ def group_rows(rows: Sequence[Row], key: Expr, sem: Semantics = Semantics()) -> 
         value = _plain(evaluate(key, row, sem))
         groups.setdefault(("v", value) if value is not None else ("null",), []).append(row)
     return list(groups.values())
+
+
+def window(
+    name: str,
+    rows: Sequence[Row],
+    partition_by: Expr | None,
+    order_by: Sequence[Ordering],
+    arg: Expr | None = None,
+    sem: Semantics = Semantics(),
+) -> list[Any]:
+    """``name(arg) OVER (PARTITION BY partition_by ORDER BY order_by)`` per row of
+    ``rows`` (same positions), with SQL's default frame: ``row_number``, ``rank``,
+    ``dense_rank`` and every ``aggregate`` (over the partition without ``order_by``,
+    else over the rows up to the current one's last peer). Peers: rows whose
+    ``order_by`` values are equal (NULLs are peers of each other)."""
+    position = {id(r): i for i, r in enumerate(rows)}
+    out: list[Any] = [None] * len(rows)
+    parts = group_rows(rows, partition_by, sem) if partition_by is not None else [list(rows)]
+    for part in parts:
+        ordered = sort_rows(part, order_by, sem) if order_by else list(part)
+        keys = [[_plain(evaluate(o.expr, r, sem)) for o in order_by] for r in ordered]
+        values = [evaluate(arg, r, sem) for r in ordered] if arg is not None else None
+        rank = dense = 0
+        for i, row in enumerate(ordered):
+            if i == 0 or keys[i] != keys[i - 1]:
+                rank, dense = i + 1, dense + 1
+            last_peer = i
+            while last_peer + 1 < len(ordered) and keys[last_peer + 1] == keys[i]:
+                last_peer += 1
+            if name == "row_number":
+                value: Any = i + 1
+            elif name == "rank":
+                value = rank
+            elif name == "dense_rank":
+                value = dense
+            else:
+                upto = len(ordered) if not order_by else last_peer + 1
+                framed = values[:upto] if values is not None else [1] * upto
+                value = aggregate(name, framed)
+            out[position[id(row)]] = value
+    return out
 
 
 def aggregate(name: str, values: Sequence[Any], distinct: bool = False) -> Any:

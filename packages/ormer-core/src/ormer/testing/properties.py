@@ -74,6 +74,7 @@ from .oracle import (
     set_operation,
     shape,
     sort_rows,
+    window,
 )
 from .statements import count_statements
 from .strategies import (
@@ -448,6 +449,8 @@ async def check_aggregates(
         assert all(any(g == d for d in distinct_values) for g in got_distinct), "distinct()"
         assert await dq.count() == len(distinct_values), "distinct().count()"
 
+        if conn.dialect.supports_window_functions:
+            await _check_windows(conn, case, kept, sem, limits)
         if case.key is None:
             return
         key = case.key
@@ -512,6 +515,40 @@ async def check_set_operation(conn: Connection, case: SetOperationCase, sem: Sem
         assert got_ordered == ordered_values, (
             f"{case.op} order_by: {got_ordered!r} != {ordered_values!r}{_sql(ordered)}"
         )
+
+
+async def _check_windows(
+    conn: Connection, case: AggregateCase, kept: Sequence[Model], sem: Semantics, limits: Limits
+) -> None:
+    """row_number/rank/dense_rank and sum over the group key's partitions (none without
+    a key), ordered by the aggregated column, against ``oracle.window``."""
+    model, target, key = case.model, case.target, case.key
+    pk = table_of(model).columns["id"]
+    order = [target.asc(), pk.asc()]
+    items = (
+        pk,
+        func.row_number().over(partition_by=key, order_by=order),
+        func.rank().over(partition_by=key, order_by=target),
+        func.dense_rank().over(partition_by=key, order_by=target.desc()),
+        func.sum(target).over(partition_by=key),
+    )
+    wq = conn.select(*items)
+    if case.where is not None:
+        wq = wq.filter(case.where)
+    got = {row[0]: row[1:] for row in await wq.collect()}
+    numbers = window("row_number", kept, key, order, sem=sem)
+    ranks = window("rank", kept, key, [target.asc()], sem=sem)
+    dense = window("dense_rank", kept, key, [target.desc()], sem=sem)
+    sums = window("sum", kept, key, [], target, sem)
+    parts = group_rows(kept, key, sem) if key is not None else [list(kept)]
+    part_of = {id(r): _aggregates(part, target, sem) for part in parts for r in part}
+    assert len(got) == len(kept), f"window rows {len(got)} != {len(kept)}{_sql(wq)}"
+    for i, row in enumerate(kept):
+        row_id = getattr(row, "id")  # noqa: B009  (generated models: an int primary key "id")
+        what = f"windows of id {row_id}: got {got.get(row_id)!r}{_sql(wq)}"
+        n, r, d, total = got[row_id]
+        assert (n, r, d) == (numbers[i], ranks[i], dense[i]), what
+        assert _same_sum(total, sums[i], part_of[id(row)], target, limits), what
 
 
 # -- write properties ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .test_analytics import TestAnalytics
 from .test_ctes import TestCTEsAndSetOperations
 from .test_errors import TestErrors
 from .test_keyset import TestKeyset, TestKeysetProperty
@@ -25,6 +26,7 @@ from .test_writes import TestWrites
 
 __all__ = [
     "TestCTEsAndSetOperations",
+    "TestAnalytics",
     "TestErrors",
     "TestKeyset",
     "TestKeysetProperty",
