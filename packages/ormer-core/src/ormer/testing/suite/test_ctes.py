@@ -22,6 +22,7 @@ from ormer import (
     Connection,
     Model,
     NotSupportedError,
+    col,
     field,
     func,
     primary,
@@ -242,6 +243,33 @@ class TestCTEsAndSetOperations(SuiteBase):
         )
         ids = {o.customer_id for o in orders if o.amount > 8}
         assert rows == sorted(c.name for c in customers if c.id in ids)
+
+    @requires("window_functions")
+    async def test_window_in_a_cte_filtered_outside(self, db: Connection) -> None:
+        _, orders = await _shop(db)
+        ranked = db.select(
+            CtOrder.id,
+            CtOrder.customer_id,
+            func.row_number()
+            .over(
+                partition_by=CtOrder.customer_id, order_by=[col(CtOrder.amount).desc(), CtOrder.id]
+            )
+            .label("pos"),
+        ).cte("ranked")
+        rows = (
+            await db.select(ranked.c.customer_id, ranked.c.id, ranked.c.pos)
+            .filter(ranked.c.pos <= 2)
+            .order_by(ranked.c.customer_id, ranked.c.pos)
+            .collect()
+        )
+        expected = []
+        for cid in sorted({o.customer_id for o in orders}):
+            mine = sorted(
+                (o for o in orders if o.customer_id == cid), key=lambda o: (-o.amount, o.id)
+            )
+            expected += [(cid, o.id, i + 1) for i, o in enumerate(mine[:2])]
+        assert rows == expected
+        assert len(rows) == 6
 
     @requires("recursive_cte")
     async def test_recursive_tree_walk_descendants_and_depth(self, db: Connection) -> None:
