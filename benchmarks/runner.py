@@ -264,6 +264,19 @@ class BackendRun:
             if u >= 0 and (u, d) != (s.w6_rows, s.w6_rows):
                 raise AssertionError(f"W6 reported {u} updated / {d} deleted")
 
+    def _w3_analytic(self, impl: Any) -> float:
+        """µs to build and compile one window+CTE select (median over W3's repetitions)."""
+        n = self.sizes.w3_queries
+        if not impl.w3_analytic(n):
+            raise AssertionError("W3 window+CTE produced no SQL")
+        runs = []
+        for _ in range(self.reps * REPS_FACTOR["W3"]):
+            gc.collect()
+            start = time.perf_counter()
+            impl.w3_analytic(n)
+            runs.append(time.perf_counter() - start)
+        return statistics.median(runs) / n * 1e6
+
     async def _timed(self, w: str, impl: Impl, verify: bool) -> tuple[float, float]:
         """(wall time, process CPU time) of one run; CPU time is what the client spent,
         the less noisy figure for "Python per operation" while the machine is busy."""
@@ -342,6 +355,10 @@ class BackendRun:
         for key, impl in not_applicable.items():
             results[key] = {"label": impl.label, "kind": impl.kind, "na": impl.not_applicable[w]}
         _add_ratios(results, impls)
+        if w == "W3":
+            for impl in live:
+                if impl.key not in errors and hasattr(impl, "w3_analytic"):
+                    results[impl.key]["analytic_us_per_query"] = self._w3_analytic(impl)
         title = WORKLOAD_TITLES[w].format(**asdict(s))
         return {"title": title, "unit": WORKLOAD_UNITS[w], "ops": ops, "results": results}
 

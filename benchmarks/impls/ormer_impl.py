@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
-from ormer import Database, Model, foreign_key, has_many, primary
+from ormer import Database, Model, foreign_key, func, has_many, primary
 
 from ..common import (
     AUTHOR_TABLE,
@@ -140,6 +140,34 @@ class OrmerImpl(Impl):
             sql = (
                 db.select(Item)
                 .filter(Item.age > i, Item.name == "x")
+                .order_by(Item.id)
+                .limit(10)
+                .sql()
+            )
+        return sql
+
+    def w3_analytic(self, n: int) -> Any:
+        """W3's report line "window+CTE query": build and compile ``n`` selects joining a
+        CTE (a per-age aggregate) back to the table, with a row_number() window where
+        ormer has windows (``.over``), ordered and limited; not run."""
+        db = self.db
+        windowed = hasattr(func.count(), "over")
+        sql = None
+        for i in range(n):
+            stats = (
+                db.select(Item.age, func.count().label("n"), func.avg(Item.score).label("mean"))
+                .filter(Item.age > i)
+                .group_by(Item.age)
+                .cte("stats")
+            )
+            items: list[Any] = [Item.id, Item.name, stats.c.n, stats.c.mean]
+            if windowed:
+                rank = func.row_number().over(partition_by=[Item.age], order_by=[Item.score])
+                items.append(rank.label("rank"))
+            sql = (
+                db.select(*items)
+                .join(stats, stats.c.age == Item.age)
+                .filter(stats.c.n > 1)
                 .order_by(Item.id)
                 .limit(10)
                 .sql()

@@ -18,6 +18,8 @@ from typing import Any, TypeVar, assert_type
 
 from ormer import (
     Column,
+    CommonTable,
+    CompoundSelect,
     Connection,
     Model,
     ObjectDelete,
@@ -330,3 +332,20 @@ async def writes(db: DB) -> None:
     assert_type(db.delete(ann), ObjectDelete[User])  # type: ignore[unused-awaitable]
     assert_type(await db.delete(ann), int)
     assert_type(await db.refresh(ann), User)
+
+
+async def ctes_and_set_operations(db: DB) -> None:
+    """A CTE is a CommonTable (its columns untyped statically); a compound select is
+    typed like its first select."""
+    totals = db.select(User.team_id, func.count().label("n")).group_by(User.team_id).cte("t")
+    assert_type(totals, CommonTable)
+    rows = await db.select(Team, totals.c.n).join(totals, totals.c.team_id == Team.id).collect()
+    assert_type(rows, list[tuple[Team, Any]])
+    users = db.select(User).filter(User.age > 3)
+    assert_type(users.union(db.select(User)), CompoundSelect[User])
+    assert_type(await users.union_all(db.select(User)).collect(), list[User])
+    assert_type(await users.intersect(db.select(User)).first(), User | None)
+    names = db.select(User.name).except_(db.select(User.name)).order_by(User.name).range(0, 5)
+    assert_type(await names.collect(), list[tuple[str]])
+    assert_type(await names.scalars().collect(), list[str])
+    assert_type(await names.count(), int)

@@ -10,11 +10,13 @@ from ormer import Model, NotSupportedError, index, primary, unique
 from ormer.compiler import SQLCompiler, compile_statement
 from ormer.locks import RowLock
 from ormer.model import table_of
-from ormer.statements import InsertStmt, SelectStmt
+from ormer.statements import CompoundStmt, InsertStmt, SelectStmt
 from ormer.types import ColumnType, Kind
 from ormer_mysql.dialect import (
+    MariaDBBefore103Dialect,
     MariaDBDialect,
     MariaDBLastInsertIdDialect,
+    MySQLBefore8031Dialect,
     MySQLCompiler,
     MySQLDialect,
     _version_numbers,
@@ -49,6 +51,30 @@ def test_server_versions_choose_the_variant() -> None:
     assert base.for_server("8.0.36") is base
     assert not base.supports_returning
     assert base.lastrowid_is_first
+
+
+def test_servers_without_intersect_and_except() -> None:
+    """MariaDB before 10.3 and MySQL before 8.0.31 have no INTERSECT/EXCEPT: their
+    variants say so, and compiling one raises NotSupportedError (UNION still works)."""
+    base = MySQLDialect()
+    assert base.for_server("8.0.31") is base
+    assert base.supports_intersect_except
+    assert base.for_server("10.3.0-MariaDB").supports_intersect_except
+    for version in ("8.0.30", "5.5.5-10.2.44-MariaDB"):
+        old = base.for_server(version)
+        assert old is not base and not old.supports_intersect_except
+        assert base.for_server(version) is old  # shared per variant
+        assert old.supports_recursive_cte
+        left = SelectStmt((SqlItem.code,), table_of(SqlItem))
+        right = SelectStmt((SqlItem.code,), table_of(SqlItem))
+        union = compile_statement(old, CompoundStmt("UNION", left, right))[0].sql
+        member = "SELECT `my_sql_item`.`code` FROM `my_sql_item`"
+        assert union == f"{member} UNION {member}"
+        for op in ("INTERSECT", "EXCEPT"):
+            with pytest.raises(NotSupportedError, match=op):
+                compile_statement(old, CompoundStmt(op, left, right))
+    assert type(base.for_server("5.5.5-10.2.44-MariaDB")) is MariaDBBefore103Dialect
+    assert type(base.for_server("8.0.20")) is MySQLBefore8031Dialect
 
 
 def test_type_names() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from .compound import CompoundSelect
 from .connection import Connection, Transaction
 from .database import Database, DbType
 from .errors import (
@@ -64,6 +65,7 @@ from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .sqllog import LogSettings, configure_logging
+from .statements import CommonTable
 from .windows import rollup
 
 __version__ = "0.1.0"
@@ -119,6 +121,8 @@ __all__ = [
     "Relation",
     "RelationNotLoadedError",
     "Select",
+    "CommonTable",
+    "CompoundSelect",
     "StaleObjectError",
     "Transaction",
     "StatementTimeoutError",

@@ -45,6 +45,8 @@ from .migrations.schema import model_schema
 from .model import FieldInfo, TableInfo
 from .plans import PlanCache
 from .statements import (
+    CommonTable,
+    CompoundStmt,
     DeleteStmt,
     DerivedColumn,
     DerivedTable,
@@ -98,7 +100,7 @@ class StatementCache(PlanCache[tuple[Any, ...], Compiled]):
 
 
 def compile_statement(
-    dialect: Dialect, stmt: SelectStmt | UpdateStmt | DeleteStmt
+    dialect: Dialect, stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt
 ) -> tuple[Compiled, list[Param]]:
     """Compile (or fetch from the cache) a statement; return it and its walked params."""
     key: list[Any] = []
@@ -132,13 +134,15 @@ class SQLCompiler(DDLCompiler):
         # per statement level: the table references in scope (a subquery sees its own
         # and every enclosing level's: naming an outer table correlates)
         self._scopes: list[tuple[set[int], Any]] = []
+        self._ctes_found: list[CommonTable] | None = None  # CTE discovery (ctes_sql)
+        self._derived = 0  # derived tables named so far (_m1, _m2, ...)
         self._windows: dict[int, Window[Any]] = {}  # id(func) -> the window it renders in
         self._window_clause: str | None = None  # the clause being rendered, if no window fits
 
     # -- entry points ------------------------------------------------------------------
-    def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
-        if isinstance(stmt, SelectStmt):
-            sql = self.select_sql(stmt)
+    def compile(self, stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt) -> Compiled:
+        if isinstance(stmt, (SelectStmt, CompoundStmt)):
+            sql = self.query_with_ctes(stmt)
         elif isinstance(stmt, UpdateStmt):
             sql = self.update_sql(stmt)
         else:
@@ -506,7 +510,9 @@ class SQLCompiler(DDLCompiler):
     def select_sql(self, stmt: SelectStmt) -> str:
         labels = {i.name for i in stmt.items if isinstance(i, Label)}
         self._select_labels.append(labels)
-        self._outer_joined.append({j.table.ref.ref_name for j in stmt.joins if j.kind == "left"})
+        self._outer_joined.append(
+            {self.join_ref_name(j.table) for j in stmt.joins if j.kind == "left"}
+        )
         refs = {id(t.ref) for t in stmt.tables_in_from()}
         refs.update(id(i.ref) for i in stmt.items if isinstance(i, TableInfo))
         self._scopes.append((refs, stmt))
@@ -528,7 +534,12 @@ class SQLCompiler(DDLCompiler):
         parts.append("FROM " + self.from_sql(stmt))
         for join in stmt.joins:
             kind = "LEFT JOIN" if join.kind == "left" else "JOIN"
-            parts.append(f"{kind} {self.table_sql(join.table)} ON {self.process(join.on)}")
+            table = join.table
+            if isinstance(table, CommonTable):
+                target = self.cte_ref_sql(table)
+            else:
+                target = self.table_sql(table)
+            parts.append(f"{kind} {target} ON {self.process(join.on)}")
         if stmt.where is not None:
             self._window_clause = "filter()"
             parts.append("WHERE " + self.process(stmt.where))
@@ -554,7 +565,9 @@ class SQLCompiler(DDLCompiler):
     def from_sql(self, stmt: SelectStmt) -> str:
         from_ = stmt.from_
         if isinstance(from_, DerivedTable):
-            return f"({self.select_sql(from_.select)}) AS {self.q(from_.alias)}"
+            return f"({self.query_sql(from_.select)}) AS {self.q(from_.alias)}"
+        if isinstance(from_, CommonTable):
+            return self.cte_ref_sql(from_)
         tables = [self.table_sql(from_)]
         named = {id(t.ref) for t in stmt.tables_in_from()}
         for item in stmt.items:  # selected models neither in FROM nor joined: cross join
@@ -632,6 +645,117 @@ class SQLCompiler(DDLCompiler):
         elif lock.nowait:
             parts.append("NOWAIT")
         return " ".join(parts)
+
+    # -- common table expressions and set operations -----------------------------------
+    def query_sql(self, stmt: SelectStmt | CompoundStmt) -> str:
+        """A select or a compound select (no WITH clause: that is hoisted to the top)."""
+        if isinstance(stmt, CompoundStmt):
+            return self.compound_sql(stmt)
+        return self.select_sql(stmt)
+
+    @staticmethod
+    def join_ref_name(table: TableInfo | CommonTable) -> str:
+        """The name a joined table's columns are qualified with."""
+        return table.name if isinstance(table, CommonTable) else table.ref.ref_name
+
+    def cte_ref_sql(self, cte: CommonTable) -> str:
+        """A CTE named in FROM or JOIN (noted while the WITH clause is being planned)."""
+        if self._ctes_found is not None:
+            self._ctes_found.append(cte)
+        return self.q(cte.name)
+
+    def query_with_ctes(self, stmt: SelectStmt | CompoundStmt) -> str:
+        """``WITH [RECURSIVE] a(...) AS (...), b(...) AS (...) <query>``: every CTE the
+        query refers to (in FROM, JOIN or any subquery), dependencies first."""
+        ctes = self._cte_order(stmt)
+        if not ctes:
+            return self.query_sql(stmt)
+        recursive = any(c.recursive for c in ctes)
+        if recursive and not self.dialect.supports_recursive_cte:
+            raise NotSupportedError(f"{self.dialect.name} has no recursive CTEs (WITH RECURSIVE)")
+        defs = ", ".join(self.cte_definition(c) for c in ctes)
+        return f"WITH {'RECURSIVE ' if recursive else ''}{defs} {self.query_sql(stmt)}"
+
+    def cte_definition(self, cte: CommonTable) -> str:
+        columns = ", ".join(self.q(c.name) for c in cte.columns)
+        return f"{self.q(cte.name)}({columns}) AS ({self.query_sql(cte.body)})"
+
+    def _referenced_ctes(self, stmt: SelectStmt | CompoundStmt) -> list[CommonTable]:
+        """The CTEs a query names, found by rendering it once (its SQL is discarded)."""
+        saved = self._slots, self._ctes_found, self._derived
+        self._slots, self._ctes_found = [], []
+        try:
+            self.query_sql(stmt)
+            return self._ctes_found
+        finally:
+            self._slots, self._ctes_found, self._derived = saved
+
+    def _cte_order(self, stmt: SelectStmt | CompoundStmt) -> list[CommonTable]:
+        order: list[CommonTable] = []
+        by_name: dict[str, CommonTable] = {}
+
+        def visit(cte: CommonTable) -> None:
+            known = by_name.get(cte.name)
+            if known is not None:
+                if known is cte or known.base is cte:
+                    return  # placed already, or the anchor a recursive CTE refers to
+                if cte.base is known:
+                    raise ConfigurationError(
+                        f"this query refers to CTE {cte.name!r} both before and after its "
+                        "union_all(): use the recursive CTE union_all() returned"
+                    )
+                raise ConfigurationError(f"two different CTEs named {cte.name!r} in one query")
+            by_name[cte.name] = cte
+            for dep in self._referenced_ctes(cte.body):
+                visit(dep)
+            order.append(cte)
+
+        for cte in self._referenced_ctes(stmt):
+            visit(cte)
+        return order
+
+    def compound_sql(self, stmt: CompoundStmt) -> str:
+        """``a UNION b ...``; with ORDER BY/LIMIT the compound is wrapped as a derived
+        table ``_u`` (its ORDER BY items are columns of ``_u``), so any expression sorts."""
+        if stmt.op in ("INTERSECT", "EXCEPT") and not self.dialect.supports_intersect_except:
+            raise NotSupportedError(f"{self.dialect.name} has no {stmt.op}")
+        left = self.compound_member(stmt.left, stmt.op, True)
+        right = self.compound_member(stmt.right, stmt.op, False)
+        body = f"{left} {stmt.op} {right}"
+        if not stmt.order_by and stmt.limit is None and stmt.offset is None:
+            return body
+        parts = [f"SELECT * FROM ({body}) AS {self.q('_u')}"]
+        self._select_labels.append(set())
+        self._outer_joined.append(set())
+        try:
+            if stmt.order_by:
+                parts.append("ORDER BY " + ", ".join(self.order_item(o) for o in stmt.order_by))
+        finally:
+            self._select_labels.pop()
+            self._outer_joined.pop()
+        limit = self.bind_param(stmt.limit) if stmt.limit is not None else None
+        offset = self.bind_param(stmt.offset) if stmt.offset is not None else None
+        if limit is not None or offset is not None:
+            parts.append(self.limit_clause(limit, offset))
+        return " ".join(parts)
+
+    def compound_member(self, member: SelectStmt | CompoundStmt, op: str, left: bool) -> str:
+        """One side of a set operation, unparenthesised (SQLite allows no parentheses):
+        a member with its own ORDER BY/LIMIT, or a compound whose operator binds
+        differently (INTERSECT binds tighter than UNION/EXCEPT on PostgreSQL and MySQL),
+        becomes ``SELECT * FROM (member) AS _mN``."""
+        if isinstance(member, SelectStmt):
+            inline = not member.order_by and member.limit is None and member.offset is None
+            if inline:
+                return self.select_sql(member)
+        else:
+            ordered = member.order_by or member.limit is not None or member.offset is not None
+            same_level = (member.op == "INTERSECT") == (op == "INTERSECT")
+            if left and same_level and not ordered:
+                return self.compound_sql(member)
+        self._derived += 1
+        alias = self.q(f"_m{self._derived}")
+        return f"SELECT * FROM ({self.query_sql(member)}) AS {alias}"
 
     # -- UPDATE / DELETE -------------------------------------------------------------------
     def update_sql(self, stmt: UpdateStmt) -> str:

@@ -157,6 +157,10 @@ class Dialect:
     #: the escape character LIKE uses without ``escape=`` (None: standard SQL, no escape;
     #: ``"\\"`` on PostgreSQL and MySQL); descriptive, read by ``ormer.testing.oracle``
     like_default_escape: ClassVar[str | None] = None
+    #: ``WITH RECURSIVE`` common table expressions
+    supports_recursive_cte: ClassVar[bool] = True
+    #: ``INTERSECT`` and ``EXCEPT`` (MariaDB 10.3+, MySQL 8.0.31+)
+    supports_intersect_except: ClassVar[bool] = True
     #: stream() uses a server-side cursor
     supports_server_side_cursor: ClassVar[bool] = False
     #: the connection can run other statements while a stream() is open (MySQL cannot:

@@ -38,13 +38,24 @@ from .model import FieldInfo, Model, TableInfo, table_of
 from .planner import find_plan, rows_converter, statement_plan
 from .preload import IncludePlan, apply_includes, check_preloads, load_relations, plan_includes
 from .relations import Relation
-from .statements import DeleteStmt, DerivedColumn, DerivedTable, Join, SelectStmt, UpdateStmt
+from .statements import (
+    CommonTable,
+    CompoundStmt,
+    CteColumn,
+    DeleteStmt,
+    DerivedColumn,
+    DerivedTable,
+    Join,
+    SelectStmt,
+    UpdateStmt,
+)
 from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
 from .unexecuted import Site, creation_site, warn_unexecuted
 from .versioning import held_version, stale_error, version_condition, with_version_bump
 
 if TYPE_CHECKING:
+    from .compound import CompoundSelect
     from .connection import Connection
     from .dialect import Dialect, Row
     from .pool import Pool
@@ -126,10 +137,12 @@ def resolve_item(item: Any) -> TableInfo | Expr:
     )
 
 
-def _table_of_item(item: TableInfo | Expr) -> TableInfo | None:
+def _table_of_item(item: TableInfo | Expr) -> TableInfo | CommonTable | None:
     if isinstance(item, TableInfo):
         return item
     inner = item.expr if isinstance(item, Label) else item
+    if isinstance(inner, CteColumn):
+        return inner.cte
     if isinstance(inner, Column):
         info: TableInfo = inner.table.info
         return info
@@ -378,9 +391,9 @@ class Select(Generic[T]):
         return new
 
     def _join(self, kind: str, model: Any, on: Any) -> Select[Any]:
-        info = resolve_item(model)
-        if not isinstance(info, TableInfo):
-            raise ConfigurationError(f"join() takes a model class, not {model!r}")
+        info = model if isinstance(model, CommonTable) else resolve_item(model)
+        if not isinstance(info, (TableInfo, CommonTable)):
+            raise ConfigurationError(f"join() takes a model class or a CTE, not {model!r}")
         condition = as_condition(on, "left_join()" if kind == "left" else "join()")
         new = self._copy()
         stmt = new._stmt
@@ -418,10 +431,10 @@ class Select(Generic[T]):
         return self._join("left", model, on)
 
     def select_from(self, model: Any) -> Select[T]:
-        """Set the FROM model (needed when the first item is not a column or model)."""
-        info = resolve_item(model)
-        if not isinstance(info, TableInfo):
-            raise ConfigurationError(f"select_from() takes a model class, not {model!r}")
+        """Set the FROM model or CTE (needed when the first item is not a column or model)."""
+        info = model if isinstance(model, CommonTable) else resolve_item(model)
+        if not isinstance(info, (TableInfo, CommonTable)):
+            raise ConfigurationError(f"select_from() takes a model class or a CTE, not {model!r}")
         new = self._copy()
         new._stmt.from_ = info
         return new
@@ -437,6 +450,40 @@ class Select(Generic[T]):
         new = self._copy()
         new._scalars = True
         return cast("Select[A]", new)
+
+    # -- CTEs and set operations (ormer.compound) ---------------------------------------------
+    def cte(self, name: str) -> CommonTable:
+        """This select as a common table expression ``name`` (docs/queries.md): select
+        from it and join it like a model, its columns being ``cte.c.<column>``."""
+        self._plain("cte()")
+        return CommonTable(name, self.__ormer_statement__())
+
+    def union(self, other: Any) -> CompoundSelect[T]:
+        """``self UNION other`` (duplicates dropped), typed like this select."""
+        return self._set_op("UNION", other)
+
+    def union_all(self, other: Any) -> CompoundSelect[T]:
+        """``self UNION ALL other`` (every row of both)."""
+        return self._set_op("UNION ALL", other)
+
+    def intersect(self, other: Any) -> CompoundSelect[T]:
+        """``self INTERSECT other`` (distinct rows in both)."""
+        return self._set_op("INTERSECT", other)
+
+    def except_(self, other: Any) -> CompoundSelect[T]:
+        """``self EXCEPT other`` (distinct rows of this select not in ``other``)."""
+        return self._set_op("EXCEPT", other)
+
+    def _plain(self, what: str) -> None:
+        if self._loads or self._include is not None:
+            raise ConfigurationError(f"{what} of a select with preload()/include()")
+
+    def _set_op(self, op: str, other: Any) -> CompoundSelect[T]:
+        from .compound import CompoundSelect, statement_of
+
+        self._plain(op.lower())
+        stmt = CompoundStmt(op, self.__ormer_statement__(), statement_of(other, op))
+        return CompoundSelect(self._ex, stmt, self._nullable, self._scalars, self._timeout)
 
     # -- relations --------------------------------------------------------------------------
     def preload(self, *relations: Any) -> Select[T]:

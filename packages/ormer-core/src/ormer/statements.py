@@ -17,6 +17,9 @@ from .plans import InsertKey
 from .types import ColumnType
 
 __all__ = [
+    "CommonTable",
+    "CompoundStmt",
+    "CteColumn",
     "DeleteStmt",
     "DerivedColumn",
     "DerivedTable",
@@ -32,13 +35,18 @@ class Join:
 
     __slots__ = ("kind", "on", "table")
 
-    def __init__(self, kind: str, table: TableInfo, on: Expr) -> None:
+    def __init__(self, kind: str, table: TableInfo | CommonTable, on: Expr) -> None:
         self.kind = kind
         self.table = table
         self.on = on
 
     def _walk(self, key: Key, params: Params) -> None:
-        key.append((self.kind, self.table.ref.name, self.table.ref.alias))
+        table = self.table
+        if isinstance(table, CommonTable):
+            key.append(self.kind)
+            table._walk(key, params)
+        else:
+            key.append((self.kind, table.ref.name, table.ref.alias))
         self.on._walk(key, params)
 
 
@@ -47,7 +55,7 @@ class DerivedTable:
 
     __slots__ = ("alias", "select")
 
-    def __init__(self, select: SelectStmt, alias: str) -> None:
+    def __init__(self, select: SelectStmt | CompoundStmt, alias: str) -> None:
         self.select = select
         self.alias = alias
 
@@ -96,7 +104,9 @@ class SelectStmt:
         "where",
     )
 
-    def __init__(self, items: tuple[SelectItem, ...], from_: TableInfo | DerivedTable) -> None:
+    def __init__(
+        self, items: tuple[SelectItem, ...], from_: TableInfo | DerivedTable | CommonTable
+    ) -> None:
         self.items = items
         self.from_ = from_
         self.joins: tuple[Join, ...] = ()
@@ -188,8 +198,188 @@ class SelectStmt:
         out: list[TableInfo] = []
         if isinstance(self.from_, TableInfo):
             out.append(self.from_)
-        out.extend(j.table for j in self.joins)
+        out.extend(j.table for j in self.joins if isinstance(j.table, TableInfo))
         return out
+
+
+#: set operators of a compound select, as SQL
+SET_OPERATORS = frozenset({"UNION", "UNION ALL", "INTERSECT", "EXCEPT"})
+
+
+def select_width(items: tuple[SelectItem, ...]) -> int:
+    """The number of result columns of a select's items (a model counts its fields)."""
+    return sum(len(i.fields) if isinstance(i, TableInfo) else 1 for i in items)
+
+
+def output_columns(items: tuple[SelectItem, ...]) -> list[tuple[str | None, ColumnType | None]]:
+    """The result columns of a select's items: (name, type); name None when unnamed.
+
+    A model yields its fields' columns, a label its name, a column (or a CTE's column)
+    its column name; any other expression has no name until it is labelled.
+    """
+    out: list[tuple[str | None, ColumnType | None]] = []
+    for item in items:
+        if isinstance(item, TableInfo):
+            out.extend((f.column, f.type) for f in item.fields)
+        elif isinstance(item, (Label, Column, DerivedColumn)):
+            out.append((item.name, item.type))
+        else:
+            out.append((None, item.type))
+    return out
+
+
+class CompoundStmt:
+    """``left UNION [ALL] | INTERSECT | EXCEPT right`` as data, with an optional
+    ORDER BY (over result columns: :class:`DerivedColumn` of alias ``_u``) and
+    LIMIT/OFFSET. Members are selects or compounds; the left one types the result."""
+
+    __slots__ = ("left", "limit", "offset", "op", "order_by", "right")
+
+    def __init__(
+        self, op: str, left: SelectStmt | CompoundStmt, right: SelectStmt | CompoundStmt
+    ) -> None:
+        if op not in SET_OPERATORS:
+            raise ConfigurationError(f"unknown set operator {op!r}")
+        left_width, right_width = select_width(left.items), select_width(right.items)
+        if left_width != right_width:
+            raise ConfigurationError(
+                f"{op} of selects with different column counts ({left_width} and "
+                f"{right_width}): both sides must yield the same number of columns"
+            )
+        self.op = op
+        self.left = left
+        self.right = right
+        self.order_by: tuple[Ordering, ...] = ()
+        self.limit: Param | None = None
+        self.offset: Param | None = None
+
+    @property
+    def items(self) -> tuple[SelectItem, ...]:
+        """The result items: the left member's (they type the rows)."""
+        return self.left.items
+
+    def copy(self) -> CompoundStmt:
+        new = CompoundStmt.__new__(CompoundStmt)
+        new.op = self.op
+        new.left = self.left
+        new.right = self.right
+        new.order_by = self.order_by
+        new.limit = self.limit
+        new.offset = self.offset
+        return new
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("SET", self.op))
+        self.left._walk(key, params)
+        self.right._walk(key, params)
+        if self.order_by:
+            key.append(("O", len(self.order_by)))
+            for o in self.order_by:
+                o._walk(key, params)
+        key.append((self.limit is not None, self.offset is not None))
+        if self.limit is not None:
+            params.append(self.limit)
+        if self.offset is not None:
+            params.append(self.offset)
+
+
+class CteColumn(DerivedColumn):
+    """A column of a common table expression (``cte.c.name``): ``"cte"."name"``."""
+
+    __slots__ = ("cte",)
+
+    def __init__(self, cte: CommonTable, name: str, type_: ColumnType | None) -> None:
+        super().__init__(cte.name, name, type_)
+        self.cte = cte
+
+
+class _CteColumns:
+    """The ``c`` namespace of a CTE: its result columns by name."""
+
+    __slots__ = ("_columns", "_cte")
+
+    def __init__(self, cte: CommonTable, columns: dict[str, CteColumn]) -> None:
+        self._cte = cte
+        self._columns = columns
+
+    def __getattr__(self, name: str) -> CteColumn:
+        try:
+            return self._columns[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"CTE {self._cte.name!r} has no column {name!r}; its columns: "
+                f"{', '.join(self._columns)}"
+            ) from None
+
+    def __getitem__(self, name: str) -> CteColumn:
+        return self.__getattr__(name)
+
+    def __iter__(self) -> Any:
+        return iter(self._columns.values())
+
+    def __dir__(self) -> list[str]:
+        return list(self._columns)
+
+
+class CommonTable:
+    """A common table expression: ``WITH name(columns) AS (body)``, made by
+    ``select(...).cte("name")``. Select from it and join it like a model; its
+    columns are ``cte.c.<name>`` (typed as the body's projection). A statement
+    that refers to it gets the ``WITH`` clause (with every CTE it depends on)."""
+
+    __slots__ = ("base", "body", "c", "columns", "name")
+
+    def __init__(
+        self, name: str, body: SelectStmt | CompoundStmt, base: CommonTable | None = None
+    ) -> None:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigurationError(f"a CTE name must be an identifier, got {name!r}")
+        self.name = name
+        self.body = body
+        #: for a recursive CTE: the anchor CTE its recursive member refers to
+        self.base = base
+        columns: dict[str, CteColumn] = {}
+        for i, (col, type_) in enumerate(output_columns(body.items)):
+            if col is None:
+                raise ConfigurationError(
+                    f"CTE {name!r}: result column {i + 1} has no name: label it "
+                    "(expr.label('name'))"
+                )
+            if col in columns:
+                raise ConfigurationError(f"CTE {name!r}: two result columns named {col!r}")
+            columns[col] = CteColumn(self, col, type_)
+        self.columns = tuple(columns.values())
+        self.c = _CteColumns(self, columns)
+
+    @property
+    def recursive(self) -> bool:
+        """Whether the body refers to the CTE itself (``WITH RECURSIVE``)."""
+        return self.base is not None
+
+    def union_all(self, query: Any) -> CommonTable:
+        """The recursive CTE ``anchor UNION ALL query``: ``query`` (a select) refers to
+        this CTE (``cte.c.x``, ``join(cte, ...)``). Use the returned CTE afterwards."""
+        return self._recursive("UNION ALL", query)
+
+    def union(self, query: Any) -> CommonTable:
+        """The recursive CTE ``anchor UNION query`` (duplicate rows dropped, which also
+        ends a walk that revisits rows)."""
+        return self._recursive("UNION", query)
+
+    def _recursive(self, op: str, query: Any) -> CommonTable:
+        if self.base is not None:
+            raise ConfigurationError(f"CTE {self.name!r} is already recursive")
+        statement = getattr(query, "__ormer_statement__", None)
+        if statement is None:
+            raise ConfigurationError(f"union_all() takes a select, not {query!r}")
+        return CommonTable(self.name, CompoundStmt(op, self.body, statement()), self)
+
+    def _walk(self, key: Key, params: Params) -> None:
+        key.append(("CTE", self.name, self.base is not None))
+        self.body._walk(key, params)
+
+    def __repr__(self) -> str:
+        return f"CommonTable({self.name!r})"
 
 
 class UpdateStmt:

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from ormer.migrations.ops import Operation
     from ormer.migrations.schema import ColumnSchema, TableSchema
     from ormer.model import TableInfo
-    from ormer.statements import DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
+    from ormer.statements import CompoundStmt, DeleteStmt, InsertStmt, SelectStmt, UpdateStmt
 
 __all__ = [
     "DEFAULT_VARCHAR_LENGTH",
@@ -154,7 +154,7 @@ class MySQLCompiler(SQLCompiler):
         escaped = text.replace("\\", "\\\\").replace("'", "''").replace("%", "%%")
         return "'" + escaped + "'"
 
-    def compile(self, stmt: SelectStmt | UpdateStmt | DeleteStmt) -> Compiled:
+    def compile(self, stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt) -> Compiled:
         compiled = super().compile(stmt)
         if not compiled.slots and "%%" in compiled.sql:
             # No parameters: the driver sends the text as is, without interpolation.
@@ -336,7 +336,7 @@ class MySQLDialect(Dialect):
 
     def __init__(self) -> None:
         super().__init__()
-        self._variants: dict[tuple[bool, bool], MySQLDialect] = {}
+        self._variants: dict[tuple[bool, bool, bool], MySQLDialect] = {}
         self._origin: MySQLDialect | None = None  # a variant's registry instance
 
     # -- connecting --------------------------------------------------------------------
@@ -371,23 +371,28 @@ class MySQLDialect(Dialect):
         has RETURNING (MariaDB 10.5+); ``None`` uses RETURNING where it exists.
         """
         mariadb = "mariadb" in version.lower()
+        numbers = _version_numbers(version)
         if mariadb:
-            numbers = _version_numbers(version)
             can_return = numbers >= (10, 5)
             use_returning = can_return if returning is None else (returning and can_return)
+            set_operations = numbers >= (10, 3)
         else:
             use_returning = False
-        key = (mariadb, use_returning)
+            set_operations = numbers >= (8, 0, 31) or not numbers
+        key = (mariadb, use_returning, set_operations)
         base = self._base()
         variant = base._variants.get(key)
         if variant is None:
-            if not mariadb:
+            if not set_operations:
+                variant = MariaDBBefore103Dialect() if mariadb else MySQLBefore8031Dialect()
+            elif not mariadb:
                 variant = base
             elif use_returning:
                 variant = MariaDBDialect()
             else:
                 variant = MariaDBLastInsertIdDialect()
-            variant._origin = base
+            if variant is not base:
+                variant._origin = base
             base._variants[key] = variant
         return variant
 
@@ -517,6 +522,18 @@ class MariaDBLastInsertIdDialect(MariaDBDialect):
     """MariaDB without RETURNING (before 10.5, or ``returning=False``): LAST_INSERT_ID()."""
 
     supports_returning = False
+
+
+class MySQLBefore8031Dialect(MySQLDialect):
+    """MySQL 8.0.17 to 8.0.30: no INTERSECT/EXCEPT (NotSupportedError)."""
+
+    supports_intersect_except = False
+
+
+class MariaDBBefore103Dialect(MariaDBLastInsertIdDialect):
+    """MariaDB 10.2: no INTERSECT/EXCEPT (NotSupportedError); recursive CTEs work."""
+
+    supports_intersect_except = False
 
 
 def _version_numbers(version: str) -> tuple[int, ...]:

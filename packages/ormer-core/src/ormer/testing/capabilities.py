@@ -33,6 +33,8 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "table_rebuild": lambda d: d.rebuilds_tables,
     "row_locks": lambda d: d.supports_row_locks,
     "lock_of": lambda d: d.supports_row_locks and d.supports_lock_of,
+    "recursive_cte": lambda d: d.supports_recursive_cte,
+    "intersect_except": lambda d: d.supports_intersect_except,
     "window_functions": lambda d: d.supports_window_functions,
     "aggregate_filter": lambda d: d.supports_aggregate_filter,
     "rollup": lambda d: d.group_by_rollup is not None,

@@ -68,7 +68,9 @@ __all__ = [
     "group_rows",
     "like_matches",
     "model_shape",
+    "same_multiset",
     "select_rows",
+    "set_operation",
     "shape",
     "sort_rows",
     "subexpressions",
@@ -412,6 +414,42 @@ def select_rows(
     kept = [r for r in rows if where is None or _truth(evaluate(where, r, sem)) is True]
     ordered = sort_rows(kept, order_by, sem) if order_by else kept
     return ordered[start:end]
+
+
+def _distinct(values: Sequence[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(v == d for d in out):  # == as SQL's DISTINCT: NULL matches NULL
+            out.append(v)
+    return out
+
+
+def set_operation(op: str, left: Sequence[Any], right: Sequence[Any]) -> list[Any]:
+    """``left <op> right`` over two lists of result rows, as a list in no particular
+    order: ``union_all`` keeps every row, ``union``/``intersect``/``except`` return
+    distinct rows (two NULLs are the same row, as SQL's set operators have it)."""
+    if op == "union_all":
+        return [*left, *right]
+    if op == "union":
+        return _distinct([*left, *right])
+    if op == "intersect":
+        return [v for v in _distinct(left) if any(v == r for r in right)]
+    if op == "except":
+        return [v for v in _distinct(left) if not any(v == r for r in right)]
+    raise ValueError(f"unknown set operation {op!r}")
+
+
+def same_multiset(got: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """Whether two lists hold the same rows (by ==), each as many times, in any order."""
+    rest = list(expected)
+    for g in got:
+        for i, e in enumerate(rest):
+            if g == e:
+                del rest[i]
+                break
+        else:
+            return False
+    return not rest
 
 
 def subexpressions(node: Expr) -> Iterator[Expr]:

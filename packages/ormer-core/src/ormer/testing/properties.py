@@ -69,7 +69,9 @@ from .oracle import (
     evaluate,
     group_rows,
     model_shape,
+    same_multiset,
     select_rows,
+    set_operation,
     shape,
     sort_rows,
     window,
@@ -81,11 +83,13 @@ from .strategies import (
     Limits,
     QueryCase,
     RoundTripCase,
+    SetOperationCase,
     UpsertCase,
     aggregate_cases,
     batch_cases,
     query_cases,
     roundtrip_cases,
+    set_operation_cases,
     upsert_cases,
 )
 
@@ -99,6 +103,7 @@ __all__ = [
     "check_batch",
     "check_preload",
     "check_query",
+    "check_set_operation",
     "check_roundtrip",
     "check_upsert",
     "property_settings",
@@ -477,6 +482,41 @@ async def check_aggregates(
             assert _same_avg(avg, agg.avg, agg, target), what
 
 
+# -- the set-operation property ---------------------------------------------------------------
+async def check_set_operation(conn: Connection, case: SetOperationCase, sem: Semantics) -> None:
+    """``select(column).filter(left) <op> select(column).filter(right)`` against the
+    oracle: the rows as a multiset, ``count()``, and the compound ordered by its column."""
+    column = case.column
+    kept_left = select_rows(case.rows, case.left, sem=sem)
+    kept_right = select_rows(case.rows, case.right, sem=sem)
+    rows_of = {id(r): r for r in (*kept_left, *kept_right)}
+    left = [((evaluate(column, r, sem),), id(r)) for r in kept_left]
+    right = [((evaluate(column, r, sem),), id(r)) for r in kept_right]
+    expected = set_operation(case.op, [v for v, _ in left], [v for v, _ in right])
+    # the expected rows in ORDER BY column: each value through a row that holds it
+    holders = [next(rows_of[i] for v2, i in (*left, *right) if v2 == v) for v in expected]
+    ordered_values = [(evaluate(column, r, sem),) for r in sort_rows(holders, [column.asc()], sem)]
+    async with _table(conn, case.model):
+        if case.rows:
+            await conn.insert(case.rows)
+        if case.op in ("intersect", "except") and not conn.dialect.supports_intersect_except:
+            return
+        q1 = conn.select(column).filter(case.left)
+        q2 = conn.select(column).filter(case.right)
+        compound = getattr(q1, "except_" if case.op == "except" else case.op)(q2)
+        got = await compound.collect()
+        assert same_multiset(got, expected), (
+            f"{case.op}: {got!r} != oracle {expected!r}{_sql(compound)}"
+        )
+        n = await compound.count()
+        assert n == len(expected), f"{case.op} count() {n} != {len(expected)}{_sql(compound)}"
+        ordered = compound.order_by(column)
+        got_ordered = await ordered.collect()
+        assert got_ordered == ordered_values, (
+            f"{case.op} order_by: {got_ordered!r} != {ordered_values!r}{_sql(ordered)}"
+        )
+
+
 async def _check_windows(
     conn: Connection, case: AggregateCase, kept: Sequence[Model], sem: Semantics, limits: Limits
 ) -> None:
@@ -779,6 +819,20 @@ class DifferentialProperties(_Base):
             return "|".join(shape(p) for p in parts), case.model
 
         self._run(t, "aggregates", aggregate_cases(t.limits), body, describe_case)
+
+    def test_set_operations_match_oracle(self, ormer_target: Target) -> None:
+        t = ormer_target
+
+        async def body(case: SetOperationCase) -> None:
+            try:
+                await check_set_operation(t.conn, case, t.sem)
+            except Unpredictable as exc:
+                _reject("set operations", t.backend, exc)
+
+        def describe_case(case: SetOperationCase) -> tuple[str, type[Model]]:
+            return f"{case.op}|{shape(case.left)}|{shape(case.right)}", case.model
+
+        self._run(t, "set operations", set_operation_cases(t.limits), body, describe_case)
 
 
 class RoundTripProperties(_Base):

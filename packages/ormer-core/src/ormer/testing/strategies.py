@@ -82,6 +82,7 @@ __all__ = [
     "orderings",
     "query_cases",
     "roundtrip_cases",
+    "set_operation_cases",
     "rows",
     "upsert_cases",
     "value_exprs",
@@ -984,6 +985,40 @@ def aggregate_cases(draw: st.DrawFn, limits: Limits) -> AggregateCase:
             having = _compare(agg, op, draw(values(target.type, limits)))
     distinct_column = draw(st.sampled_from(keys))
     return AggregateCase(model, data, where, key, target, having, distinct_column)
+
+
+@dataclass(repr=False)
+class SetOperationCase(_Case):
+    """``select(column).filter(left) <op> select(column).filter(right)`` on one table."""
+
+    model: type[Model]
+    rows: list[Model]
+    op: str
+    column: Column[Any]
+    left: Expr
+    right: Expr
+
+    def __repr__(self) -> str:
+        return (
+            f"{model_source(self.model)}\n\nrows = {_short(self.rows)}\n"
+            f"op = {self.op!r}\ncolumn = {describe(self.column)}\n"
+            f"left = {describe(self.left)}\nright = {describe(self.right)}"
+        )
+
+
+@st.composite
+def set_operation_cases(draw: st.DrawFn, limits: Limits) -> SetOperationCase:
+    """Two random filters of one table, one projected column (duplicates and NULLs
+    come naturally), and a set operator: union, union_all, intersect or except."""
+    spec = draw(model_specs(limits, 1, 4, ORDERABLE))
+    model = build_model(spec)
+    info = table_of(model)
+    data = draw(rows(model, limits))
+    column = draw(st.sampled_from(_columns(info, ORDERABLE)))
+    left = draw(filters(model, limits, 2))
+    right = draw(filters(model, limits, 2))
+    op = draw(st.sampled_from(["union", "union_all", "intersect", "except"]))
+    return SetOperationCase(model, data, op, column, left, right)
 
 
 @dataclass(repr=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .test_analytics import TestAnalytics
+from .test_ctes import TestCTEsAndSetOperations
 from .test_errors import TestErrors
 from .test_keyset import TestKeyset, TestKeysetProperty
 from .test_large_in import TestLargeIn
@@ -25,6 +26,7 @@ from .test_versioning import TestOptimisticLocking
 from .test_writes import TestWrites
 
 __all__ = [
+    "TestCTEsAndSetOperations",
     "TestAnalytics",
     "TestErrors",
     "TestKeyset",
