@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ormer.errors import MigrationError
-from ormer.migrations.live import LiveColumn, LiveTable
+from ormer.migrations.live import LiveColumn, LiveTable, live_foreign_key, live_index
 from ormer.migrations.ops import (
     AddColumn,
     AddForeignKey,
@@ -295,38 +295,6 @@ def _text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode()
     return str(value)
-
-
-def live_foreign_key(live: LiveTable | None, fk: ForeignKeySchema) -> ForeignKeySchema:
-    """The live foreign key ``fk`` stands for: by name, else by columns and target (a
-    migration file names it ``fk_<table>_<column>``, the server named it otherwise when
-    ``create_table`` made it)."""
-    if live is None:
-        return fk
-    for have in live.foreign_keys:
-        if have.name == fk.name:
-            return have
-    for have in live.foreign_keys:
-        if (have.columns, have.ref_table, have.ref_columns) == (
-            fk.columns,
-            fk.ref_table,
-            fk.ref_columns,
-        ):
-            return have
-    return fk
-
-
-def live_index(live: LiveTable | None, index: IndexSchema) -> IndexSchema:
-    """The live index ``index`` stands for: by name, else by columns and uniqueness."""
-    if live is None:
-        return index
-    for have in live.indexes:
-        if have.name == index.name:
-            return have
-    for have in live.indexes:
-        if (have.columns, have.unique) == (index.columns, index.unique):
-            return have
-    return index
 
 
 # -- rendering ------------------------------------------------------------------------------
