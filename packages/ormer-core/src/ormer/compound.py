@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from .errors import ConfigurationError
-from .expr import Column, Expr, Func, Label, Ordering, Param, func
+from .expr import Column, Expr, Func, Label, Ordering, func
 from .model import TableInfo
 from .planner import rows_converter, statement_plan
 from .statements import (
@@ -21,7 +21,10 @@ from .statements import (
     DerivedColumn,
     DerivedTable,
     SelectStmt,
+    limit_param,
+    offset_param,
     output_columns,
+    range_params,
 )
 from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
@@ -46,12 +49,6 @@ def statement_of(query: Any, op: str) -> SelectStmt | CompoundStmt:
         raise ConfigurationError(f"{op.lower()}() takes a select, not {query!r}")
     stmt: SelectStmt = statement()
     return stmt
-
-
-def _nonneg(n: Any, what: str) -> int:
-    if type(n) is not int or n < 0:
-        raise ConfigurationError(f"{what} must be a non-negative int, got {n!r}")
-    return n
 
 
 class CompoundSelect(Generic[T]):
@@ -139,24 +136,21 @@ class CompoundSelect(Generic[T]):
 
     def range(self, start: int, end: int) -> CompoundSelect[T]:
         """Rows ``start`` (inclusive) to ``end`` (exclusive) of the result."""
-        _nonneg(start, "range start")
-        if _nonneg(end, "range end") < start:
-            raise ConfigurationError(f"range end {end} is before start {start}")
+        limit, offset = range_params(start, end)
         new = self._copy()
-        new._stmt.limit = Param(end - start, _INT)
-        new._stmt.offset = Param(start, _INT) if start else None
+        new._stmt.limit, new._stmt.offset = limit, offset
         return new
 
     def limit(self, n: int) -> CompoundSelect[T]:
         """At most ``n`` rows."""
         new = self._copy()
-        new._stmt.limit = Param(_nonneg(n, "limit"), _INT)
+        new._stmt.limit = limit_param(n)
         return new
 
     def offset(self, n: int) -> CompoundSelect[T]:
         """Skip ``n`` rows."""
         new = self._copy()
-        new._stmt.offset = Param(_nonneg(n, "offset"), _INT) if n else None
+        new._stmt.offset = offset_param(n)
         return new
 
     def scalars(self: CompoundSelect[tuple[A]]) -> CompoundSelect[A]:

@@ -48,6 +48,9 @@ from .statements import (
     Join,
     SelectStmt,
     UpdateStmt,
+    limit_param,
+    offset_param,
+    range_params,
 )
 from .timeouts import DEFAULT, Timeout, check_timeout
 from .types import ColumnType, Kind
@@ -163,12 +166,6 @@ def _ordering(item: Any) -> Ordering:
     if isinstance(item, Expr):
         return item.asc()
     raise ConfigurationError(f"order_by takes columns, expressions or .asc()/.desc(), not {item!r}")
-
-
-def _count(n: Any, what: str) -> int:
-    if type(n) is not int or n < 0:
-        raise ConfigurationError(f"{what} must be a non-negative int, got {n!r}")
-    return n
 
 
 class Select(Generic[T]):
@@ -339,24 +336,21 @@ class Select(Generic[T]):
 
     def range(self, start: int, end: int) -> Select[T]:
         """Rows ``start`` (inclusive) to ``end`` (exclusive): OFFSET start LIMIT end-start."""
-        _count(start, "range start")
-        if _count(end, "range end") < start:
-            raise ConfigurationError(f"range end {end} is before start {start}")
+        limit, offset = range_params(start, end)
         new = self._copy()
-        new._stmt.limit = Param(end - start, _INT)
-        new._stmt.offset = Param(start, _INT) if start else None
+        new._stmt.limit, new._stmt.offset = limit, offset
         return new
 
     def limit(self, n: int) -> Select[T]:
         """At most ``n`` rows."""
         new = self._copy()
-        new._stmt.limit = Param(_count(n, "limit"), _INT)
+        new._stmt.limit = limit_param(n)
         return new
 
     def offset(self, n: int) -> Select[T]:
         """Skip ``n`` rows."""
         new = self._copy()
-        new._stmt.offset = Param(_count(n, "offset"), _INT) if n else None
+        new._stmt.offset = offset_param(n)
         return new
 
     def distinct(self) -> Select[T]:

@@ -14,7 +14,7 @@ from .expr import Column, Expr, Func, Key, Label, Ordering, Param, Params, Table
 from .locks import RowLock
 from .model import FieldInfo, TableInfo
 from .plans import InsertKey
-from .types import ColumnType
+from .types import ColumnType, Kind
 
 __all__ = [
     "CommonTable",
@@ -28,6 +28,53 @@ __all__ = [
     "SelectStmt",
     "UpdateStmt",
 ]
+
+
+_ROWS = ColumnType(Kind.INT, int)
+
+
+def walk_row_window(
+    key: Key,
+    params: Params,
+    order_by: tuple[Ordering, ...],
+    limit: Param | None,
+    offset: Param | None,
+) -> None:
+    """The shape walk of ORDER BY / LIMIT / OFFSET (a select's or a compound's)."""
+    if order_by:
+        key.append(("O", len(order_by)))
+        for o in order_by:
+            o._walk(key, params)
+    key.append((limit is not None, offset is not None))
+    if limit is not None:
+        params.append(limit)
+    if offset is not None:
+        params.append(offset)
+
+
+def row_count(n: Any, what: str) -> int:
+    """``n`` checked as a row count for ``range``/``limit``/``offset``."""
+    if type(n) is not int or n < 0:
+        raise ConfigurationError(f"{what} must be a non-negative int, got {n!r}")
+    return n
+
+
+def range_params(start: int, end: int) -> tuple[Param, Param | None]:
+    """The LIMIT and OFFSET parameters of ``range(start, end)`` (no OFFSET for 0)."""
+    row_count(start, "range start")
+    if row_count(end, "range end") < start:
+        raise ConfigurationError(f"range end {end} is before start {start}")
+    return Param(end - start, _ROWS), Param(start, _ROWS) if start else None
+
+
+def limit_param(n: int) -> Param:
+    """The LIMIT parameter of ``limit(n)``."""
+    return Param(row_count(n, "limit"), _ROWS)
+
+
+def offset_param(n: int) -> Param | None:
+    """The OFFSET parameter of ``offset(n)`` (none for 0)."""
+    return Param(row_count(n, "offset"), _ROWS) if n else None
 
 
 class Join:
@@ -181,15 +228,7 @@ class SelectStmt:
         if self.having is not None:
             key.append("H")
             self.having._walk(key, params)
-        if self.order_by:
-            key.append(("O", len(self.order_by)))
-            for o in self.order_by:
-                o._walk(key, params)
-        key.append((self.limit is not None, self.offset is not None))
-        if self.limit is not None:
-            params.append(self.limit)
-        if self.offset is not None:
-            params.append(self.offset)
+        walk_row_window(key, params, self.order_by, self.limit, self.offset)
         if self.lock is not None:
             key.append(self.lock.shape())
 
@@ -272,15 +311,7 @@ class CompoundStmt:
         key.append(("SET", self.op))
         self.left._walk(key, params)
         self.right._walk(key, params)
-        if self.order_by:
-            key.append(("O", len(self.order_by)))
-            for o in self.order_by:
-                o._walk(key, params)
-        key.append((self.limit is not None, self.offset is not None))
-        if self.limit is not None:
-            params.append(self.limit)
-        if self.offset is not None:
-            params.append(self.offset)
+        walk_row_window(key, params, self.order_by, self.limit, self.offset)
 
 
 class CteColumn(DerivedColumn):
