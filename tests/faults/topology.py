@@ -27,7 +27,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,9 @@ class PgStandby(PrivatePostgres):
     async def wait_caught_up(self, primary: PrivatePostgres, timeout: float = 15.0) -> float:
         """Wait until this standby has replayed the primary's WAL up to its current
         position (so every commit made before the call is visible here); the seconds."""
-        ((lsn,),) = await _rows(primary.url("ormer_faults_admin"), "SELECT pg_current_wal_lsn()::text")
+        ((lsn,),) = await _rows(
+            primary.url("ormer_faults_admin"), "SELECT pg_current_wal_lsn()::text"
+        )
 
         async def replayed() -> bool:
             ((ok,),) = await _rows(
@@ -247,6 +249,8 @@ class PgBouncer(PrivateServer):
         self.settings = dict(settings or {})
         self.ini = self.root / "pgbouncer.ini"
         self.userlist = self.root / "userlist.txt"
+        #: seconds from the start until the admin console answered
+        self.setup_seconds = 0.0
 
     def _popen_user(self) -> str | None:
         return "postgres" if os.geteuid() == 0 else None
@@ -355,7 +359,7 @@ async def start_pgbouncer(
     bouncer = PgBouncer(servers, pool_mode, pool_size, settings)
     try:
         bouncer.write_config()
-        await bouncer.start()
+        bouncer.setup_seconds = await bouncer.start()
     except BaseException:
         bouncer.teardown()
         raise
@@ -376,8 +380,7 @@ class MariaReplica(PrivateMariaDB):
         holds already, accounts and ``test`` database included, exists here too)."""
         await _rows(
             primary.url("admin"),
-            f"CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1'"
-            f" IDENTIFIED BY '{MARIADB_REPL_PASSWORD}'",
+            f"CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '{MARIADB_REPL_PASSWORD}'",
         )
         await _rows(primary.url("admin"), "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'")
         ((pos,),) = await _rows(primary.url("admin"), "SELECT @@GLOBAL.gtid_binlog_pos")
@@ -448,7 +451,9 @@ class MariaReplica(PrivateMariaDB):
             self.url("admin"), f"SELECT MASTER_GTID_WAIT('{pos}', {timeout})", timeout + 5
         )
         if int(res) != 0:
-            raise TimeoutError(f"replica not at {pos} after {timeout}s: {await self.slave_status()}")
+            raise TimeoutError(
+                f"replica not at {pos} after {timeout}s: {await self.slave_status()}"
+            )
         return time.monotonic() - start
 
 
@@ -459,7 +464,10 @@ class MariaPair:
     primary: PrivateMariaDB
     replica: MariaReplica
     setup_seconds: float = 0.0
-    members: list[PrivateMariaDB] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[PrivateMariaDB]:
+        return [self.primary, self.replica]
 
     def teardown(self) -> None:
         """Stop both servers (replica first) and remove their files."""
@@ -489,4 +497,4 @@ async def start_mariadb_pair() -> MariaPair:
         replica.teardown()
         primary.teardown()
         raise
-    return MariaPair(primary, replica, time.monotonic() - start, [primary, replica])
+    return MariaPair(primary, replica, time.monotonic() - start)
