@@ -19,7 +19,7 @@ import atexit
 import functools
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
@@ -108,6 +108,13 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt("SIGTERM")  # pytest then runs the finalizers: servers stopped
 
 
+def skip_or_fail(backend: str, reason: str) -> NoReturn:
+    """Skip with ``reason``, or fail when ``ORMER_TEST_REQUIRE`` names ``backend``."""
+    if backend in required_backends():
+        pytest.fail(f"{reason} (required by ORMER_TEST_REQUIRE)")
+    pytest.skip(reason)
+
+
 def _start(
     backend: str, starter: Callable[[], Coroutine[Any, Any, Any]], label: str | None = None
 ) -> Any:
@@ -120,10 +127,7 @@ def _start(
     try:
         server: Any = asyncio.run(starter())
     except ServerStartError as exc:
-        reason = f"{f'private {backend} server: ' if label is None else label}{exc}"
-        if backend in required_backends():
-            pytest.fail(f"{reason} (required by ORMER_TEST_REQUIRE)")
-        pytest.skip(reason)
+        skip_or_fail(backend, f"{f'private {backend} server: ' if label is None else label}{exc}")
     atexit.register(server.teardown)  # also when the session dies before its finalizers
     return server
 

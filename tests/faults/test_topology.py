@@ -15,7 +15,8 @@ from ormer import Database
 from ormer.errors import ConnectionError as OrmerConnectionError
 from ormer.errors import DatabaseError
 
-from .conftest import bounded
+from .conftest import bounded, skip_or_fail
+from .servers import ServerStartError
 from .topology import MariaPair, PgBouncer, PgCluster, start_pgbouncer
 
 pytestmark = pytest.mark.faults
@@ -194,7 +195,10 @@ async def test_pgbouncer_routes_each_database_to_its_member(
 @bounded(60)
 async def test_pgbouncer_session_mode_and_retarget(pg_failover_pair: PgCluster) -> None:
     primary, (standby,) = pg_failover_pair.primary, pg_failover_pair.standbys
-    bouncer = await start_pgbouncer(primary, pool_mode="session", pool_size=2)
+    try:
+        bouncer = await start_pgbouncer(primary, pool_mode="session", pool_size=2)
+    except ServerStartError as exc:
+        skip_or_fail("postgres", str(exc))
     try:
         async with await Database.connect(bouncer.url(), connect_timeout=5) as db:
             await db.exec_non_query("SET application_name = 'kept_by_session'")
