@@ -407,6 +407,7 @@ class PrivateMariaDB(PrivateServer):
                 f"--datadir={self.data}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
+                f"--tmpdir={self.run}",
             ],
             capture_output=True,
             cwd=self.root,
@@ -429,6 +430,9 @@ class PrivateMariaDB(PrivateServer):
             "--bind-address=127.0.0.1",
             f"--socket={self.socket}",
             f"--pid-file={self.run / 'mysqld.pid'}",
+            # a private tmpdir: a starting mariadbd deletes every #sql* file of its tmpdir,
+            # the temporary tables of any other mariadbd bootstrapping there at that moment
+            f"--tmpdir={self.run}",
             "--skip-name-resolve",
             "--innodb-buffer-pool-size=32M",
             "--innodb-log-file-size=16M",
