@@ -6,6 +6,10 @@ private (``servers.py``): a PostgreSQL cluster and a mariadbd started for the
 session from the Debian packages, on free loopback ports, torn down at the end.
 A server that cannot be started skips its tests with the reason, or fails them
 when its backend is named in ``ORMER_TEST_REQUIRE`` (``postgres``, ``mysql``).
+Replication topologies (``topology.py``) come the same way: ``pg_cluster`` (a
+primary and 2 hot standbys, session), ``pg_failover_pair`` (primary and 1
+standby, one per test), ``pgbouncer`` (transaction pooling in front of
+``pg_cluster``, session), ``mariadb_pair`` (primary and read-only replica, session).
 
 The terminal summary lists the figures the tests measured (recovery times
 after restarts, how long each bounded wait took, counts of failed and retried

@@ -265,3 +265,20 @@ async def test_mariadb_stopped_sql_thread_holds_rows_back(mariadb_pair: MariaPai
     status = await replica.slave_status()
     assert status["Slave_SQL_Running"] == "Yes"
     assert status["Seconds_Behind_Master"] is not None
+
+
+@bounded(90)
+async def test_mariadb_crashed_replica_restarts_and_catches_up(
+    mariadb_pair: MariaPair, figure: Callable[[str], None]
+) -> None:
+    primary, replica, t = mariadb_pair.primary, mariadb_pair.replica, table()
+    await x(primary.url(), f"CREATE TABLE {t} (id INT PRIMARY KEY)")
+    await replica.stop(crash=True)
+    assert replica.proc is not None and replica.proc.poll() is not None
+    await x(primary.url(), f"INSERT INTO {t} SELECT seq FROM seq_1_to_100")
+    seconds = await replica.start()  # replication resumes by itself, at its GTID position
+    await replica.wait_caught_up(primary)
+    figure(f"crashed mariadb replica back (accepting logins) in {seconds:.2f} s")
+    assert await q(replica.url(), f"SELECT COUNT(*) FROM {t}") == [(100,)]
+    status = await replica.slave_status()
+    assert (status["Slave_IO_Running"], status["Slave_SQL_Running"]) == ("Yes", "Yes")
