@@ -27,19 +27,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .errors import ConfigurationError, ConnectionError, NotSupportedError, PoolTimeoutError
 from .model import FieldInfo, Model
 from .pool import Pool, PoolBuilder, PooledConnection, PoolOptions, PoolStats
-from .query import QueryAPI
+from .query import Delete, Insert, ObjectDelete, ObjectUpdate, QueryAPI, Update
 from .timeouts import DEFAULT, Timeout
 
 if TYPE_CHECKING:
@@ -120,10 +121,25 @@ class _PrimaryPool(Pool):
 class _Replica:
     """One replica: its pool and its place in the rotation."""
 
-    __slots__ = ("checking", "failures", "healthy", "lag", "pool", "reads", "reason", "url")
+    __slots__ = (
+        "checking",
+        "failures",
+        "healthy",
+        "lag",
+        "make",
+        "opened",
+        "pool",
+        "reads",
+        "reason",
+        "url",
+    )
 
-    def __init__(self, pool: Pool, url: str) -> None:
-        self.pool = pool
+    def __init__(self, make: Callable[[], Pool], url: str) -> None:
+        self.make = make
+        self.pool = make()
+        # a pool whose opening failed (its server down at build) is closed for good: the
+        # member gets a new one, opened by the check that finds the server back
+        self.opened = False
         self.url = url
         self.healthy = True
         self.lag: float | None = None
@@ -172,7 +188,7 @@ class ReplicatedPool(QueryAPI):
     def __init__(
         self,
         primary: _PrimaryPool,
-        replicas: Sequence[tuple[Pool, str]],
+        replicas: Sequence[tuple[Callable[[], Pool], str]],
         *,
         clock: _UseClock,
         max_replica_lag: float | None,
@@ -181,7 +197,7 @@ class ReplicatedPool(QueryAPI):
         check_timeout: float,
     ) -> None:
         self._primary = primary
-        self._replicas = [_Replica(pool, url) for pool, url in replicas]
+        self._replicas = [_Replica(make, url) for make, url in replicas]
         self._clock = clock
         self.max_replica_lag = max_replica_lag
         self.read_your_writes = read_your_writes
@@ -281,6 +297,43 @@ class ReplicatedPool(QueryAPI):
         return _ReadSession(self)
 
     # -- everything else: the primary ------------------------------------------------------
+    # A write builder marks the caller's read-your-writes window when it is made: the
+    # mark then exists in the caller's context before the write runs, so a write run in
+    # a task of its own (asyncio.gather, create_task) updates the caller's window too.
+    def insert(self, objects: M | Sequence[M]) -> Insert[M]:
+        """INSERT on the primary (see ``QueryAPI.insert``)."""
+        self._clock.mark()
+        return QueryAPI.insert(self, objects)
+
+    def insert_or_update(
+        self, objects: M | Sequence[M], conflict: Sequence[Any] | None = None
+    ) -> Insert[M]:
+        """Upsert on the primary (see ``QueryAPI.insert_or_update``)."""
+        self._clock.mark()
+        return QueryAPI.insert_or_update(self, objects, conflict)
+
+    @overload
+    def update(self, target: type[M], /) -> Update[M]: ...
+    @overload
+    def update(self, target: M, /) -> ObjectUpdate[M]: ...
+
+    def update(self, target: Any, /) -> Update[Any] | ObjectUpdate[Any]:
+        """UPDATE on the primary (see ``QueryAPI.update``)."""
+        self._clock.mark()
+        updated: Update[Any] | ObjectUpdate[Any] = QueryAPI.update(self, target)
+        return updated
+
+    @overload
+    def delete(self, target: type[M], /) -> Delete[M]: ...
+    @overload
+    def delete(self, target: M, /) -> ObjectDelete[M]: ...
+
+    def delete(self, target: Any, /) -> Delete[Any] | ObjectDelete[Any]:
+        """DELETE on the primary (see ``QueryAPI.delete``)."""
+        self._clock.mark()
+        deleted: Delete[Any] | ObjectDelete[Any] = QueryAPI.delete(self, target)
+        return deleted
+
     async def _fetch(
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
     ) -> list[Row]:
@@ -374,9 +427,22 @@ class ReplicatedPool(QueryAPI):
         ``max_replica_lag`` is in rotation, any other is out."""
         await asyncio.gather(*(self._check(m) for m in self._replicas if not m.checking))
 
+    async def _open_member(self, member: _Replica) -> bool:
+        """Open a replica's pool (at build, or at the check that finds it back)."""
+        try:
+            await member.pool._open()
+        except ConnectionError as exc:
+            member.pool = member.make()
+            self._eject(member, f"failed: {exc}")
+            return False
+        member.opened = True
+        return True
+
     async def _check(self, member: _Replica) -> None:
         member.checking = True
         try:
+            if not member.opened and not await self._open_member(member):
+                return
             async with asyncio.timeout(self.check_timeout):
                 async with member.pool.get(timeout=self.check_timeout) as conn:
                     if self.max_replica_lag is None:
@@ -442,10 +508,7 @@ class ReplicatedPool(QueryAPI):
         try:
             await self._primary._open()
             for member in self._replicas:
-                try:
-                    await member.pool._open()
-                except ConnectionError as exc:  # a replica down at start: out of rotation
-                    self._eject(member, f"failed: {exc}")
+                await self._open_member(member)  # one down at start: out of rotation
             try:
                 await self.check_replicas()
             except Exception as exc:
@@ -607,14 +670,14 @@ class ReplicatedPoolBuilder(PoolOptions):
         clock = _UseClock()
         primary = self._pool(self._url, _PrimaryPool)
         primary._clock = clock
-        members: list[tuple[Pool, str]] = []
+        members: list[tuple[Callable[[], Pool], str]] = []
         for text in self._replica_urls:
             dialect, url = resolve_target(text, None)
             if dialect.name != self._dialect.name:
                 raise ConfigurationError(
                     f"replica {url!r} is a {dialect.name} URL; the primary is {self._dialect.name}"
                 )
-            members.append((self._pool(url, Pool), repr(url)[5:-2]))
+            members.append((functools.partial(self._pool, url, Pool), repr(url)[5:-2]))
         lag = self._max_replica_lag
         window = self._read_your_writes
         if window is None:
