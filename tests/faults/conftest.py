@@ -18,8 +18,8 @@ import asyncio
 import atexit
 import functools
 import signal
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import pytest
 
@@ -33,6 +33,14 @@ from .servers import (
     start_mariadb,
     start_postgres,
     sweep_orphans,
+)
+from .topology import (
+    MariaPair,
+    PgBouncer,
+    PgCluster,
+    start_mariadb_pair,
+    start_pg_cluster,
+    start_pgbouncer,
 )
 
 P = ParamSpec("P")
@@ -100,16 +108,26 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt("SIGTERM")  # pytest then runs the finalizers: servers stopped
 
 
-def _start(backend: str, starter: Callable[[], Awaitable[Any]]) -> Any:
+def skip_or_fail(backend: str, reason: str) -> NoReturn:
+    """Skip with ``reason``, or fail when ``ORMER_TEST_REQUIRE`` names ``backend``."""
+    if backend in required_backends():
+        pytest.fail(f"{reason} (required by ORMER_TEST_REQUIRE)")
+    pytest.skip(reason)
+
+
+def _start(
+    backend: str, starter: Callable[[], Coroutine[Any, Any, Any]], label: str | None = None
+) -> Any:
+    """Start what ``starter`` makes (anything with ``teardown()``); skip with the reason
+    (``label`` before it: "private <backend> server: " by default), or fail when
+    ``ORMER_TEST_REQUIRE`` names ``backend``."""
     sweep_orphans()
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        server = asyncio.run(starter())  # type: ignore[arg-type]
+        server: Any = asyncio.run(starter())
     except ServerStartError as exc:
-        if backend in required_backends():
-            pytest.fail(f"private {backend} server: {exc} (required by ORMER_TEST_REQUIRE)")
-        pytest.skip(f"private {backend} server: {exc}")
+        skip_or_fail(backend, f"{f'private {backend} server: ' if label is None else label}{exc}")
     atexit.register(server.teardown)  # also when the session dies before its finalizers
     return server
 
@@ -130,6 +148,50 @@ def private_mariadb() -> Iterator[PrivateMariaDB]:
         yield server
     finally:
         server.teardown()
+
+
+# -- replication topologies (topology.py) -------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL primary and 2 hot standbys streaming from it (shared by the session:
+    promote nothing here, use ``pg_failover_pair``; resume what you pause)."""
+    cluster: PgCluster = _start("postgres", lambda: start_pg_cluster(standbys=2))
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
+
+
+@pytest.fixture
+def pg_failover_pair() -> Iterator[PgCluster]:
+    """A fresh primary and 1 standby for one test (which may promote, crash, restart)."""
+    cluster: PgCluster = _start("postgres", lambda: start_pg_cluster(standbys=1))
+    try:
+        yield cluster
+    finally:
+        cluster.teardown()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_cluster: PgCluster) -> Iterator[PgBouncer]:
+    """PgBouncer, transaction pooling, ``default_pool_size`` 3, in front of ``pg_cluster``:
+    database ``test`` is the primary's, ``test1``/``test2`` the standbys'. Skips (fails
+    when ORMER_TEST_REQUIRE names postgres) without the pgbouncer binary."""
+    bouncer: PgBouncer = _start("postgres", lambda: start_pgbouncer(pg_cluster.members), label="")
+    try:
+        yield bouncer
+    finally:
+        bouncer.teardown()
+
+
+@pytest.fixture(scope="session")
+def mariadb_pair() -> Iterator[MariaPair]:
+    """A MariaDB primary (GTID binary log, ROW format) and a read-only replica of it."""
+    pair: MariaPair = _start("mysql", start_mariadb_pair)
+    try:
+        yield pair
+    finally:
+        pair.teardown()
 
 
 class Backend:

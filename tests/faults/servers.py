@@ -119,7 +119,10 @@ class PrivateServer:
 
     name = "server"
 
-    def __init__(self) -> None:
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            assert "-" not in name, "sweep_orphans parses the directory name at its dashes"
+            self.name = name
         self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{self.name}-{os.getpid()}-"))
         os.chmod(self.root, 0o755)
         self.port = free_port()
@@ -256,10 +259,12 @@ class PrivatePostgres(PrivateServer):
 
     name = "postgres"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, settings: dict[str, str] | None = None, name: str | None = None) -> None:
+        super().__init__(name)
         self.data = self.root / "data"
         self.sockets = self.root / "run"
+        #: server settings (``-c``) over the defaults below (replication, connection limit)
+        self.settings = dict(settings or {})
 
     def _popen_user(self) -> str | None:
         return "postgres" if os.geteuid() == 0 else None
@@ -320,6 +325,7 @@ class PrivatePostgres(PrivateServer):
             "full_page_writes": "off",
             "shared_buffers": "32MB",
             "log_min_messages": "warning",
+            **self.settings,
         }
         argv = [str(PG_BIN / "postgres"), "-D", str(self.data)]
         for k, v in settings.items():
@@ -367,8 +373,10 @@ class PrivateMariaDB(PrivateServer):
 
     name = "mariadb"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, extra_args: list[str] | None = None, name: str | None = None) -> None:
+        super().__init__(name)
+        #: mariadbd options after the defaults (binary log, server id, read-only)
+        self.extra_args = list(extra_args or [])
         self.data = self.root / "data"
         self.run = self.root / "run"  # socket and pid file: writable by the server's user
         self.socket = self.run / "mysqld.sock"
@@ -430,6 +438,7 @@ class PrivateMariaDB(PrivateServer):
             f"--max-allowed-packet={MARIADB_MAX_PACKET}",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
+            *self.extra_args,
         ]
 
     def accounts(self) -> None:
@@ -475,11 +484,11 @@ class PrivateMariaDB(PrivateServer):
         return await done.wait() == 0
 
 
-async def start_postgres() -> PrivatePostgres:
-    """initdb, start, create the ``test`` database."""
-    server = PrivatePostgres()
+async def start_postgres(server: PrivatePostgres | None = None) -> PrivatePostgres:
+    """initdb, start, create the ``test`` database (of ``server``, a new one by default)."""
+    server = PrivatePostgres() if server is None else server
     try:
-        server.init()
+        await asyncio.to_thread(server.init)  # off the loop: members start side by side
         server._spawn()
         await server.wait_ready_db()
         return server
@@ -488,11 +497,11 @@ async def start_postgres() -> PrivatePostgres:
         raise
 
 
-async def start_mariadb() -> PrivateMariaDB:
-    """mariadb-install-db, start, create the accounts."""
-    server = PrivateMariaDB()
+async def start_mariadb(server: PrivateMariaDB | None = None) -> PrivateMariaDB:
+    """mariadb-install-db, start, create the accounts (of ``server``, a new one by default)."""
+    server = PrivateMariaDB() if server is None else server
     try:
-        server.init()
+        await asyncio.to_thread(server.init)  # off the loop: members start side by side
         server._spawn()
         start = time.monotonic()
         while not await server._ready_socket():
@@ -501,7 +510,7 @@ async def start_mariadb() -> PrivateMariaDB:
             if time.monotonic() - start > 60:
                 raise ServerStartError(f"mariadbd not ready after 60s:\n{_tail(server.log)}")
             await asyncio.sleep(0.1)
-        server.accounts()
+        await asyncio.to_thread(server.accounts)
         await server.wait_ready()
         return server
     except BaseException:
