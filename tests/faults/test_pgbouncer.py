@@ -56,9 +56,11 @@ async def test_many_tasks_run_500_statements_through_transaction_pooling(
     await fresh_table(pg_cluster)
     statements = 0
     peak_servers = 0
-    async with await Database.create_pool(through(pgbouncer, pgbouncer="true")).max_size(
-        20
-    ).build() as pool:
+    async with (
+        await Database.create_pool(through(pgbouncer, pgbouncer="true"))
+        .max_size(20)
+        .build() as pool
+    ):
 
         async def client(n: int) -> None:
             nonlocal statements
@@ -67,14 +69,24 @@ async def test_many_tasks_run_500_statements_through_transaction_pooling(
             for i in range(3):
                 await pool.insert(Ticket(owner=owner, seen=i)).execute()
                 statements += 1
-            rows = await pool.select(Ticket).filter(Ticket.owner == owner).order_by(Ticket.id).collect()
+            rows = (
+                await pool.select(Ticket)
+                .filter(Ticket.owner == owner)
+                .order_by(Ticket.id)
+                .collect()
+            )
             statements += 1
             assert [r.seen for r in rows] == [0, 1, 2]
             ids = [r.id for r in rows]
             got = await pool.find(Ticket, ids[0])
             assert got is not None and got.owner == owner
             statements += 1
-            n_updated = await pool.update(Ticket).set(Ticket.seen, 10).filter(Ticket.owner == owner).execute()
+            n_updated = (
+                await pool.update(Ticket)
+                .set(Ticket.seen, 10)
+                .filter(Ticket.owner == owner)
+                .execute()
+            )
             assert n_updated == 3
             statements += 1
             async with pool.get() as conn, conn.transaction():  # one server connection
@@ -83,7 +95,13 @@ async def test_many_tasks_run_500_statements_through_transaction_pooling(
                 statements += 2
             assert await pool.select(Ticket).filter(Ticket.owner == owner).sum(Ticket.seen) == 129
             statements += 1
-            assert [r.seen async for r in pool.select(Ticket).filter(Ticket.owner == owner).order_by(Ticket.id).stream(batch=2)] == [10, 10, 10, 99]
+            assert [
+                r.seen
+                async for r in pool.select(Ticket)
+                .filter(Ticket.owner == owner)
+                .order_by(Ticket.id)
+                .stream(batch=2)
+            ] == [10, 10, 10, 99]
             statements += 1
 
         async def watch() -> None:

@@ -73,7 +73,7 @@ async def test_reads_on_the_replica_writes_on_the_primary(mariadb_pair: MariaPai
             ((sid,),) = await conn.exec_rows("SELECT @@server_id")
         assert sid == 1
         await mariadb_pair.replica.wait_caught_up(mariadb_pair.primary)
-        bodies = await fresh(pool.select(Memo.body).order_by(Memo.id).collect())
+        bodies = [b for (b,) in await fresh(pool.select(Memo.body).order_by(Memo.id).collect())]
         assert bodies == ["m0!", "m1", "m2", "m3", "m4"]
         assert pool.stats().primary_reads == 0
 

@@ -73,12 +73,14 @@ async def test_reads_on_standbys_writes_on_primary(pg_cluster: PgCluster) -> Non
         # a write through the pool runs on the primary (a standby would refuse it:
         # "cannot execute INSERT in a read-only transaction")
         ((port,),) = await fresh(
-            pool.exec_rows("INSERT INTO replica_note (body) VALUES ('raw') RETURNING inet_server_port()")
+            pool.exec_rows(
+                "INSERT INTO replica_note (body) VALUES ('raw') RETURNING inet_server_port()"
+            )
         )
         assert port == pg_cluster.primary.port
         await fresh(pool.insert([Note(body=f"b{i}") for i in range(5)]).execute())
         await pg_cluster.wait_caught_up()
-        bodies = await fresh(pool.select(Note.body).order_by(Note.id).collect())
+        bodies = [b for (b,) in await fresh(pool.select(Note.body).order_by(Note.id).collect())]
         assert bodies == ["raw", "b0", "b1", "b2", "b3", "b4"]
         s = pool.stats()
         assert sum(r.reads for r in s.replicas) == 7 and s.primary_reads == 0

@@ -127,6 +127,52 @@ def _check_pooler_safe(opts: dict[str, Any], settings: dict[str, str]) -> None:
         )
 
 
+async def _connect(
+    dsn: str, address: str, url: URL, timeout: float, opts: dict[str, Any]
+) -> asyncpg.Connection:
+    """One asyncpg connect, bounded by ``timeout``, errors as ormer's."""
+    where = f"PostgreSQL at {address}/{url.database or ''}"
+    try:
+        return await connect_within(
+            timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
+        )
+    except TypeError as exc:
+        raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,  # a server not matching target_session_attrs
+    ) as exc:
+        raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
+
+
+async def _connect_first_host(
+    dsn: str, url: URL, timeout: float, opts: dict[str, Any]
+) -> asyncpg.Connection:
+    """A multi-host URL: each host in turn, ``timeout`` for each (as libpq's
+    ``connect_timeout``), the first that accepts and matches ``target_session_attrs``
+    wins. (asyncpg spends its one timeout on a host that never answers, so a failover
+    away from an unreachable primary would never reach the next host.)"""
+    parts = urlsplit(dsn)
+    auth = parts.netloc.rpartition("@")[0]
+    failures = []
+    for host, port in url.hosts:
+        address = f"[{host}]" if ":" in host else host
+        address += f":{port or 5432}"
+        netloc = f"{auth}@{address}" if auth else address
+        try:
+            return await _connect(
+                urlunsplit(parts._replace(netloc=netloc)), address, url, timeout, opts
+            )
+        except errors.ConnectionError as exc:
+            failures.append(f"{address}: {exc.__cause__ or exc}")
+    raise errors.ConnectionError(
+        f"cannot connect to PostgreSQL at {url.address}/{url.database or ''}: "
+        + "; ".join(failures)
+    )
+
+
 def _rowcount(status: str | None) -> int:
     """The row count in a command status (``UPDATE 3``, ``INSERT 0 1``); 0 if none."""
     if not status:
@@ -195,15 +241,10 @@ class PostgresDriver:
             opts["server_settings"] = settings
         if parsed.query:
             dsn += "?" + urlencode(parsed.query)
-        where = f"PostgreSQL at {url.address or 'localhost:5432'}/{url.database or ''}"
-        try:
-            conn = await connect_within(
-                timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
-            )
-        except TypeError as exc:
-            raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
+        if len(url.hosts) > 1:
+            conn = await _connect_first_host(dsn, url, timeout, opts)
+        else:
+            conn = await _connect(dsn, url.address or "localhost:5432", url, timeout, opts)
         try:
             await _set_up(conn)
         except BaseException:
