@@ -97,7 +97,7 @@ async def test_multi_host_url_finds_the_new_primary(
             ((port,),) = await conn.exec_rows("SELECT inet_server_port()")
         assert port == old.port
         tasks = [asyncio.create_task(writer(n)) for n in range(6)]
-        while written < 100:
+        while written < 100:  # noqa: ASYNC110 (polls a counter)
             await asyncio.sleep(0.01)
         if death == "crash":
             await old.stop(crash=True)  # immediate shutdown: no checkpoint, sessions reset
@@ -109,7 +109,7 @@ async def test_multi_host_url_finds_the_new_primary(
             assert time.monotonic() - crashed_at < 60, f"no write succeeded: {errors}"
             await asyncio.sleep(0.01)
         recovered = ok_after[0] - crashed_at
-        while len(ok_after) < 100:  # writes keep flowing on the new primary
+        while len(ok_after) < 100:  # writes keep flowing on the new primary  # noqa: ASYNC110 (polls a counter)
             await asyncio.sleep(0.01)
         stop = True
         await asyncio.gather(*tasks)

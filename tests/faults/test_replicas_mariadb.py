@@ -162,12 +162,12 @@ async def test_replica_killed_under_load_costs_no_read(
 
         tasks = [fresh(reader()) for _ in range(8)]
         try:
-            while done < 200:
+            while done < 200:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             killed_at = time.monotonic()
             await mariadb_pair.replica.stop(crash=True)
             before = done
-            while done < before + 300:
+            while done < before + 300:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             assert not pool.stats().replicas[0].healthy
             await mariadb_pair.replica.restart()
