@@ -143,10 +143,15 @@ class PooledConnection(Connection):
     retires the underlying connection instead of returning it.
     """
 
-    __slots__ = ("_deadline", "_holder", "_pool", "_released", "_stack")
+    __slots__ = ("_deadline", "_holder", "_oneshot", "_pool", "_released", "_stack")
 
     def __init__(
-        self, pool: Pool, holder: _Holder, stack: list[str] | None, deadline: float | None
+        self,
+        pool: Pool,
+        holder: _Holder,
+        stack: list[str] | None,
+        deadline: float | None,
+        oneshot: bool = False,
     ) -> None:
         super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
         self._pool = pool
@@ -157,6 +162,8 @@ class PooledConnection(Connection):
         # the pool's one-statement methods: the get()'s deadline, which a retried
         # read's fresh connection counts against (None: a new acquire_timeout)
         self._deadline = deadline
+        #: borrowed by a pool's one-statement read (select, stream), not by get()
+        self._oneshot = oneshot
 
     # -- transparent retry of reads on a connection found dead ----------------------------
     def _may_retry(self) -> bool:
@@ -478,7 +485,7 @@ class Pool(QueryAPI):
         holder.task = asyncio.current_task(self._loop)
         self._acquired += 1
         stack = _borrower_stack() if self._debug else None
-        conn = PooledConnection(self, holder, stack, deadline if oneshot else None)
+        conn = PooledConnection(self, holder, stack, deadline if oneshot else None, oneshot)
         checkout = plugins.query_hooks().connection_checkout
         if checkout is not None:
             checkout(conn=conn)

@@ -103,18 +103,22 @@ class _UseClock:
 
 
 class _PrimaryPool(Pool):
-    """The primary member: lending a connection and taking it back mark the task's
-    read-your-writes window (a one-statement write does both)."""
+    """The primary member: lending a connection that may write (``get()``, a write
+    statement, raw SQL) and taking it back mark the task's read-your-writes window.
+    A read the primary answers marks nothing (else a task reading in a loop would
+    keep itself on the primary for ever)."""
 
     _clock: _UseClock
 
     async def _acquire(self, timeout: float | None, oneshot: bool = False) -> PooledConnection:
         conn = await Pool._acquire(self, timeout, oneshot)
-        self._clock.mark()
+        if not oneshot:
+            self._clock.mark()
         return conn
 
     async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
-        self._clock.mark()  # the window starts when the write (or transaction) is done
+        if not conn._oneshot:
+            self._clock.mark()  # the window starts when the write (or transaction) ends
         await Pool._checkin(self, conn, discard)
 
 
@@ -356,14 +360,17 @@ class ReplicatedPool(QueryAPI):
     ) -> list[tuple[Any, ...]]:
         """Raw SQL: a plain SELECT on a replica (see :func:`is_plain_read`), anything
         else on the primary."""
-        if is_plain_read(sql):
-            target = self._read_target()
-            if target is not self._primary:
-                try:
-                    return await target.exec_rows(sql, params, timeout=timeout)
-                except ConnectionError as exc:
-                    self._eject_pool(target, exc)
-        return await self._primary.exec_rows(sql, params, timeout=timeout)
+        if not is_plain_read(sql):
+            return await self._primary.exec_rows(sql, params, timeout=timeout)
+        target = self._read_target()
+        if target is not self._primary:
+            try:
+                async with target._borrow() as conn:
+                    return await conn.exec_rows(sql, params, timeout=timeout)
+            except ConnectionError as exc:
+                self._eject_pool(target, exc)
+        async with self._primary._borrow() as conn:  # a read: no read-your-writes mark
+            return await conn.exec_rows(sql, params, timeout=timeout)
 
     async def exec_non_query(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
@@ -380,14 +387,17 @@ class ReplicatedPool(QueryAPI):
         timeout: Timeout = DEFAULT,
     ) -> list[M]:
         """Raw SQL mapped onto a model: a plain SELECT on a replica, else the primary."""
-        if is_plain_read(sql):
-            target = self._read_target()
-            if target is not self._primary:
-                try:
-                    return await target.exec_table(model, sql, params, timeout=timeout)
-                except ConnectionError as exc:
-                    self._eject_pool(target, exc)
-        return await self._primary.exec_table(model, sql, params, timeout=timeout)
+        if not is_plain_read(sql):
+            return await self._primary.exec_table(model, sql, params, timeout=timeout)
+        target = self._read_target()
+        if target is not self._primary:
+            try:
+                async with target._borrow() as conn:
+                    return await conn.exec_table(model, sql, params, timeout=timeout)
+            except ConnectionError as exc:
+                self._eject_pool(target, exc)
+        async with self._primary._borrow() as conn:
+            return await conn.exec_table(model, sql, params, timeout=timeout)
 
     def _read_target(self) -> Pool:
         member = self._pick()

@@ -233,6 +233,23 @@ class TestReplicatedPool(SuiteBase):
             b, a, c = await fresh(gathered_writes_then_read())
             assert a == b + 1 and c == a
 
+            async def reads_keep_no_window_open() -> list[int]:
+                # a task that wrote once and then reads in a loop: its reads on the
+                # primary do not extend the window, which ends 0.5 s after the write
+                await pool.insert(ReplicaItem(name="once")).execute()
+                started = time.monotonic()
+                on_primary = []
+                while time.monotonic() - started < 1.0:
+                    before = reads(pool)[-1]
+                    await pool.select(ReplicaItem).count()
+                    await pool.exec_rows("SELECT 1")
+                    on_primary.append(reads(pool)[-1] - before)
+                    await asyncio.sleep(0.05)
+                return on_primary
+
+            on_primary = await fresh(reads_keep_no_window_open())
+            assert on_primary[0] == 2 and on_primary[-1] == 0, on_primary
+
     @requires("replicas")
     async def test_explicit_sides(self, ormer_url: str, table: None) -> None:
         async with replicated(ormer_url) as (pool, proxies):
