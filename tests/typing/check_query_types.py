@@ -21,12 +21,15 @@ from ormer import (
     CommonTable,
     CompoundSelect,
     Connection,
+    Database,
     Model,
     ObjectDelete,
     ObjectUpdate,
     Page,
     Pool,
     PooledConnection,
+    ReplicatedPool,
+    ReplicatedPoolBuilder,
     Select,
     aliased,
     belongs_to,
@@ -40,7 +43,7 @@ from ormer import (
 from ormer.expr import Case, Exists, Expr, Func, Label
 from ormer.windows import Window
 
-DB = TypeVar("DB", Connection, PooledConnection, Pool)
+DB = TypeVar("DB", Connection, PooledConnection, Pool, ReplicatedPool)
 
 
 class Org(Model, table="typing_orgs"):
@@ -349,3 +352,14 @@ async def ctes_and_set_operations(db: DB) -> None:
     assert_type(await names.collect(), list[tuple[str]])
     assert_type(await names.scalars().collect(), list[str])
     assert_type(await names.count(), int)
+
+
+async def replicated_pool(url: str) -> None:
+    builder = Database.create_pool(url).replicas(url).max_size(3).max_replica_lag(2)
+    pool = await assert_type(builder, ReplicatedPoolBuilder).build()
+    assert_type(pool, ReplicatedPool)
+    assert_type(pool.primary(), Pool)
+    assert_type(pool.replica(), Pool)
+    assert_type(await pool.select(User).collect(), list[User])
+    assert_type(await Database.create_pool(url).max_size(3).build(), Pool)
+    await pool.close()

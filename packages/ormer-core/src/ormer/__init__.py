@@ -61,9 +61,10 @@ from .model import (
     unique,
     version_field,
 )
-from .pool import Pool, PoolBuilder, PooledConnection, PoolStats
+from .pool import Pool, PoolBuilder, PooledConnection, PoolOptions, PoolStats
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
+from .replicas import ReplicaStats, ReplicatedPool, ReplicatedPoolBuilder, ReplicatedPoolStats
 from .sqllog import LogSettings, configure_logging
 from .statements import CommonTable
 from .windows import rollup
@@ -111,10 +112,15 @@ __all__ = [
     "Page",
     "Pool",
     "PoolBuilder",
+    "PoolOptions",
     "PoolClosedError",
     "PoolError",
     "PoolExhaustedByTaskError",
     "PoolStats",
+    "ReplicaStats",
+    "ReplicatedPool",
+    "ReplicatedPoolBuilder",
+    "ReplicatedPoolStats",
     "PoolTimeoutError",
     "PooledConnection",
     "QueryError",

@@ -80,6 +80,9 @@ class URL:
     database: str | None = None
     query: dict[str, str] = field(default_factory=dict)
     raw: str = ""
+    #: every ``host:port`` of a multi-host URL (``postgresql://h1:5433,h2:5434/db``),
+    #: in order; ``host``/``port`` are the first. Empty for a single host.
+    hosts: tuple[tuple[str, int | None], ...] = ()
 
     def __repr__(self) -> str:  # never print the password
         auth = (
@@ -87,9 +90,13 @@ class URL:
             if self.password
             else (f"{self.username}@" if self.username else "")
         )
-        host = self.host or ""
-        port = f":{self.port}" if self.port else ""
-        return f"URL('{self.scheme}://{auth}{host}{port}/{self.database or ''}')"
+        return f"URL('{self.scheme}://{auth}{self.address}/{self.database or ''}')"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` (every host of a multi-host URL, comma-separated)."""
+        pairs = self.hosts or ((self.host or "", self.port),)
+        return ",".join(f"{h}:{p}" if p else h for h, p in pairs)
 
 
 def parse_url(text: str) -> URL:
@@ -101,7 +108,12 @@ def parse_url(text: str) -> URL:
         )
     try:
         parts = urlsplit(text)
-        port = parts.port
+        hosts = _hosts(parts.netloc.rpartition("@")[2]) if "," in parts.netloc else ()
+        host: str | None
+        if hosts:
+            host, port = hosts[0]
+        else:
+            host, port = parts.hostname, parts.port
     except ValueError as exc:
         raise ConfigurationError(f"malformed database URL: {exc}") from exc
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
@@ -109,12 +121,26 @@ def parse_url(text: str) -> URL:
         scheme=parts.scheme.lower(),
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        host=parts.hostname,
+        host=host,
         port=port,
         database=unquote(path) or None,
         query=dict(parse_qsl(parts.query)),
         raw=text,
+        hosts=hosts,
     )
+
+
+def _hosts(netloc: str) -> tuple[tuple[str, int | None], ...]:
+    """``h1:5433,h2,[::1]:5434`` → ``(("h1", 5433), ("h2", None), ("::1", 5434))``."""
+    found: list[tuple[str, int | None]] = []
+    for item in netloc.split(","):
+        if not item:
+            raise ValueError(f"empty host in {netloc!r}")
+        probe = urlsplit(f"//{item}")
+        if not probe.hostname:
+            raise ValueError(f"bad host {item!r} in {netloc!r}")
+        found.append((probe.hostname, probe.port))
+    return tuple(found)
 
 
 def _enum_value(value: enum.Enum) -> Any:
@@ -325,6 +351,15 @@ class Dialect:
     #: ALTER TABLE cannot change a column's type, nullability or default nor add or drop
     #: a constraint (SQLite): such plans rebuild the table (``rebuild_table_sql``)
     rebuilds_tables: ClassVar[bool] = False
+    #: read replicas behind a primary (``create_pool(...).replicas(...)``): the server
+    #: reports how far a replica lags (:meth:`replica_lag`)
+    supports_replicas: ClassVar[bool] = False
+
+    async def replica_lag(self, conn: Connection) -> float:
+        """How many seconds the server behind ``conn`` lags its primary, from the server
+        itself: 0.0 for a replica that has replayed everything it received (or a server
+        that is no replica), ``math.inf`` when its replication is stopped."""
+        raise NotSupportedError(f"{self.name}: read replicas (replica lag)")
 
     async def inspect_table(self, conn: Connection, table: str) -> LiveTable | None:
         """The table as the database has it (None when it does not exist), read from the

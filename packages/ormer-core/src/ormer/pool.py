@@ -33,7 +33,7 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from . import plugins
 from .connection import Connection, SessionState
@@ -55,11 +55,13 @@ from .timeouts import DEFAULT, Timeout, check_timeout, take_option
 if TYPE_CHECKING:
     from .dialect import URL, Dialect, DriverConnection, Row
     from .migrations.plan import TablePlan
+    from .replicas import ReplicatedPoolBuilder
 
-__all__ = ["Pool", "PoolBuilder", "PoolStats", "PooledConnection"]
+__all__ = ["Pool", "PoolBuilder", "PoolOptions", "PoolStats", "PooledConnection"]
 
 log = logging.getLogger("ormer.pool")
 M = TypeVar("M", bound=Model)
+P = TypeVar("P", bound="Pool")
 _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
 
 
@@ -141,10 +143,15 @@ class PooledConnection(Connection):
     retires the underlying connection instead of returning it.
     """
 
-    __slots__ = ("_deadline", "_holder", "_pool", "_released", "_stack")
+    __slots__ = ("_deadline", "_holder", "_oneshot", "_pool", "_released", "_stack")
 
     def __init__(
-        self, pool: Pool, holder: _Holder, stack: list[str] | None, deadline: float | None
+        self,
+        pool: Pool,
+        holder: _Holder,
+        stack: list[str] | None,
+        deadline: float | None,
+        oneshot: bool = False,
     ) -> None:
         super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
         self._pool = pool
@@ -155,6 +162,8 @@ class PooledConnection(Connection):
         # the pool's one-statement methods: the get()'s deadline, which a retried
         # read's fresh connection counts against (None: a new acquire_timeout)
         self._deadline = deadline
+        #: borrowed by a pool's one-statement read (select, stream), not by get()
+        self._oneshot = oneshot
 
     # -- transparent retry of reads on a connection found dead ----------------------------
     def _may_retry(self) -> bool:
@@ -367,6 +376,10 @@ class Pool(QueryAPI):
         # instead of each opening one (CONNECT_BACKOFF)
         self._backoff_until: float | None = None
         self._backoff_timer: asyncio.TimerHandle | None = None
+        # when a connection was last found lost to its server: idle connections last
+        # used before then are pinged before they are lent (a server restart or a
+        # failover closes them all, and each would otherwise fail one statement)
+        self._suspect_before = 0.0
 
     # -- life cycle ------------------------------------------------------------------
     @property
@@ -472,7 +485,7 @@ class Pool(QueryAPI):
         holder.task = asyncio.current_task(self._loop)
         self._acquired += 1
         stack = _borrower_stack() if self._debug else None
-        conn = PooledConnection(self, holder, stack, deadline if oneshot else None)
+        conn = PooledConnection(self, holder, stack, deadline if oneshot else None, oneshot)
         checkout = plugins.query_hooks().connection_checkout
         if checkout is not None:
             checkout(conn=conn)
@@ -502,6 +515,7 @@ class Pool(QueryAPI):
             raise PoolClosedError("the pool is closed")
         self._holders.discard(dead)
         dead.task = None
+        self._suspect_before = time.monotonic()
         self._closed_count += 1
         self._spawn(self._close_quietly(dead.driver))
         try:
@@ -611,6 +625,7 @@ class Pool(QueryAPI):
             (self.max_lifetime is None or now - holder.created <= self.max_lifetime)
             and not holder.driver.is_closed
             and (self.health_check is None or now - holder.last_used < self.health_check)
+            and holder.last_used >= self._suspect_before
         )
 
     async def _vet(self, holder: _Holder, deadline: float | None = None) -> _Holder | None:
@@ -626,7 +641,8 @@ class Pool(QueryAPI):
         if holder.driver.is_closed:
             self._discard(holder, "found closed")
             return None
-        if self.health_check is not None and now - holder.last_used >= self.health_check:
+        stale = self.health_check is not None and now - holder.last_used >= self.health_check
+        if stale or holder.last_used < self._suspect_before:
             limit = self.health_check_timeout
             at = deadline
             if limit is not None and (at is None or now + limit < at):
@@ -766,6 +782,8 @@ class Pool(QueryAPI):
         if checkin is not None:
             checkin(conn=conn)
         state = conn.session_state()
+        if SessionState.BROKEN in state and holder.driver.is_closed:
+            self._suspect_before = time.monotonic()  # lost to the server: vet the others
         if discard:
             reason: str | None = "retired by close()"
         elif state is SessionState.CLEAN:
@@ -1055,8 +1073,9 @@ class Pool(QueryAPI):
         return f"<ormer.Pool {self._dialect.name} {self._describe()}>"
 
 
-class PoolBuilder:
-    """Pool options, validated at ``build()``; awaiting the builder builds too."""
+class PoolOptions:
+    """The options of a pool (and of each member of a replicated pool), validated at
+    ``build()``. Each setter returns the builder, so calls chain."""
 
     def __init__(self, dialect: Dialect, url: URL) -> None:
         self._dialect = dialect
@@ -1071,55 +1090,55 @@ class PoolBuilder:
         self._options: dict[str, Any] = {}
         self._statement_timeout: Any = DEFAULT  # DEFAULT: the URL's or connect options'
 
-    def max_size(self, n: int) -> PoolBuilder:
+    def max_size(self, n: int) -> Self:
         """Most open connections (default 10)."""
         self._max_size = n
         return self
 
-    def min_size(self, n: int) -> PoolBuilder:
+    def min_size(self, n: int) -> Self:
         """Connections opened at build and kept open (default 0)."""
         self._min_size = n
         return self
 
-    def range(self, lo: int, hi: int) -> PoolBuilder:
+    def range(self, lo: int, hi: int) -> Self:
         """``min_size(lo).max_size(hi)``: ``range(0, 1)`` is a pool of at most one connection."""
         self._min_size, self._max_size = lo, hi
         return self
 
-    def idle_timeout(self, seconds: float | None) -> PoolBuilder:
+    def idle_timeout(self, seconds: float | None) -> Self:
         """Close idle connections above min_size after this long (default 300 s)."""
         self._idle_timeout = seconds
         return self
 
-    def acquire_timeout(self, seconds: float | None) -> PoolBuilder:
+    def acquire_timeout(self, seconds: float | None) -> Self:
         """How long ``get()`` waits before PoolTimeoutError (default 30 s)."""
         self._acquire_timeout = seconds
         return self
 
-    def max_lifetime(self, seconds: float | None) -> PoolBuilder:
+    def max_lifetime(self, seconds: float | None) -> Self:
         """Close connections older than this when they come back (default: never)."""
         self._max_lifetime = seconds
         return self
 
-    def health_check(self, after_idle_seconds: float | None) -> PoolBuilder:
+    def health_check(self, after_idle_seconds: float | None) -> Self:
         """Ping a connection idle this long before handing it out (default 30 s)."""
         self._health_check = after_idle_seconds
         return self
 
-    def statement_timeout(self, seconds: float | None) -> PoolBuilder:
+    def statement_timeout(self, seconds: float | None) -> Self:
         """The limit of each statement on the pool's connections (default: the URL's
         ``statement_timeout``, else none); a statement's ``.timeout(s)`` overrides it.
         A statement over it is cancelled on the server: StatementTimeoutError."""
         self._statement_timeout = seconds
         return self
 
-    def health_check_timeout(self, seconds: float | None) -> PoolBuilder:
+    def health_check_timeout(self, seconds: float | None) -> Self:
         """Longest a health ping may take before the connection is discarded (default
         5 s; a ping also ends at the caller's acquire deadline)."""
         self._health_check_timeout = seconds
         return self
 
-    def connect_options(self, **driver_kwargs: Any) -> PoolBuilder:
+    def connect_options(self, **driver_kwargs: Any) -> Self:
         """Options passed to the driver's connect call."""
         self._options.update(driver_kwargs)
         return self
@@ -1148,18 +1167,12 @@ class PoolBuilder:
             ):
                 raise ConfigurationError(f"{name} must be a non-negative number of seconds or None")
 
-    async def build(self) -> Pool:
-        """Validate the options and open ``min_size`` connections.
-
-        A dialect whose SQL depends on the server it reaches (``has_server_variants``)
-        learns that server here, from the first connection or a probe, so that the
-        pool compiles for it from the start.
-        """
-        self._validate()
-        url, options, statement_timeout = take_option(self._url, self._options)
+    def _pool(self, url: URL, pool_class: type[P]) -> P:
+        """An unopened pool of ``pool_class`` on ``url`` with these options."""
+        url, options, statement_timeout = take_option(url, self._options)
         if self._statement_timeout is not DEFAULT:
             statement_timeout = check_timeout(self._statement_timeout, "statement_timeout")
-        pool = Pool(
+        return pool_class(
             self._dialect,
             url,
             min_size=self._min_size,
@@ -1172,7 +1185,29 @@ class PoolBuilder:
             statement_timeout=statement_timeout,
             health_check_timeout=self._health_check_timeout,
         )
-        return await pool._open()
+
+
+class PoolBuilder(PoolOptions):
+    """Pool options, validated at ``build()``; awaiting the builder builds too."""
+
+    async def build(self) -> Pool:
+        """Validate the options and open ``min_size`` connections.
+
+        A dialect whose SQL depends on the server it reaches (``has_server_variants``)
+        learns that server here, from the first connection or a probe, so that the
+        pool compiles for it from the start.
+        """
+        self._validate()
+        return await self._pool(self._url, Pool)._open()
+
+    def replicas(self, *urls: str) -> ReplicatedPoolBuilder:
+        """Read replicas of this (primary) database: ``build()`` then makes a
+        :class:`ormer.ReplicatedPool` whose plain reads go to the replicas and
+        everything else to the primary. Every option set on this builder, before or
+        after, applies to each member's pool. See docs/scaling.md."""
+        from .replicas import ReplicatedPoolBuilder
+
+        return ReplicatedPoolBuilder(self, urls)
 
     def __await__(self) -> Generator[Any, None, Pool]:
         return self.build().__await__()

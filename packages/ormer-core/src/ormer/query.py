@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from .connection import Connection
     from .dialect import Dialect, Row
     from .pool import Pool
+    from .replicas import ReplicatedPool
 
 R = TypeVar("R")
 S = TypeVar("S", bound=Sequence[Any])
@@ -1161,7 +1162,7 @@ class QueryAPI:
         connection per attempt. See ``ormer.retry.run_transaction``."""
         from .retry import run_transaction
 
-        target = cast("Connection | Pool", self)
+        target = cast("Connection | Pool | ReplicatedPool", self)
         return await run_transaction(
             target, fn, isolation=isolation, mode=mode, retries=retries, backoff=backoff
         )

@@ -18,6 +18,7 @@ from .errors import ConfigurationError, TransientError
 if TYPE_CHECKING:
     from .connection import Connection
     from .pool import Pool
+    from .replicas import ReplicatedPool
 
 __all__ = ["run_transaction"]
 
@@ -25,7 +26,7 @@ R = TypeVar("R")
 
 
 async def run_transaction(
-    target: Connection | Pool,
+    target: Connection | Pool | ReplicatedPool,
     fn: Callable[[Connection], Awaitable[R]],
     *,
     isolation: str | None = None,
@@ -45,12 +46,12 @@ async def run_transaction(
     """
     if retries < 0 or backoff < 0 or max_backoff < 0:
         raise ConfigurationError("retries, backoff and max_backoff must not be negative")
-    from .pool import Pool
+    from .connection import Connection
 
     attempt = 0
     while True:
         try:
-            if isinstance(target, Pool):
+            if not isinstance(target, Connection):  # a pool (a replicated one: its primary)
                 async with target.get() as conn, conn.transaction(isolation, mode):
                     return await fn(conn)
             if target.in_transaction:

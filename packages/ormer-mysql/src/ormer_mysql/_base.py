@@ -298,6 +298,12 @@ class MySQLDriverBase:
     async def open(cls, dialect: MySQLDialect, url: URL, options: dict[str, Any]) -> Self:
         """Connect (bounded by ``connect_timeout``, default 10 s), pick the dialect
         variant from the server's version and set the session up."""
+        if len(url.hosts) > 1:
+            raise errors.ConfigurationError(
+                f"MySQL URL with several hosts ({url.address}): the MySQL drivers connect to "
+                "one server; for read replicas use Database.create_pool(primary_url)"
+                ".replicas(replica_url, ...)"
+            )
         parsed = cls.options.parse(keywords=options)
         timeout: float = parsed.values["connect_timeout"]
         returning: bool | None = parsed.values.get("returning")

@@ -297,6 +297,7 @@ class MySQLDialect(Dialect):
     supports_aggregate_filter = False  # agg(CASE WHEN cond THEN x END)
     group_by_rollup = "with"  # GROUP BY a, b WITH ROLLUP
     stream_allows_statements = False
+    supports_replicas = True
     paramstyle = "format"
     max_decimal_digits = 65
     has_server_variants = True  # MySQL or MariaDB behind mysql://: see server_dialect
@@ -473,6 +474,12 @@ class MySQLDialect(Dialect):
         """MySQL gives a TEXT, BLOB or JSON column no literal DEFAULT (only an
         expression one, since 8.0.13): such columns get no server default."""
         return not self.type_name(column.column_type(), indexed).endswith(("TEXT", "BLOB", "JSON"))
+
+    async def replica_lag(self, conn: Connection) -> float:
+        """From the replica: ``Seconds_Behind_Master`` (ormer_mysql.replicas)."""
+        from .replicas import replica_lag
+
+        return await replica_lag(conn)
 
     def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
         """``GET_LOCK('ormer_migrations:<database>', migration_lock_timeout)`` held for

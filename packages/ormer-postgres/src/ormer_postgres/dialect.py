@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ormer.compiler import SQLCompiler
 from ormer.dialect import URL, Dialect, DriverConnection, Dumper, Loader, decimal_from_number
 from ormer.driverkit import dump_bytes
+from ormer.errors import NotSupportedError
 from ormer.expr import Param, RowIn
 from ormer.types import ColumnType, Kind
 
@@ -191,6 +192,7 @@ class PostgresDialect(Dialect):
     paramstyle = "numeric"
     serialize_writes = False
     max_decimal_digits = 1000
+    supports_replicas = True
 
     type_names: ClassVar[dict[Kind, str]] = {
         **Dialect.type_names,
@@ -227,9 +229,25 @@ class PostgresDialect(Dialect):
     def type_change(self, old: str, new: str) -> str:
         return migrate.type_change(old, new, super().type_change(old, new))
 
+    async def replica_lag(self, conn: Connection) -> float:
+        """From the standby: ``pg_last_xact_replay_timestamp()`` (ormer_postgres.replicas)."""
+        from .replicas import replica_lag
+
+        return await replica_lag(conn)
+
     def migration_lock(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
         """``pg_advisory_lock`` on a key derived from ``'ormer_migrations'``, released
-        (``pg_advisory_unlock``) when the body ends, also by an exception."""
+        (``pg_advisory_unlock``) when the body ends, also by an exception.
+
+        Not through PgBouncer in transaction mode (the ``pgbouncer`` option): a session
+        lock would stay on whichever server connection took it. NotSupportedError."""
+        if getattr(conn.driver, "pgbouncer", False):
+            raise NotSupportedError(
+                "PostgreSQL: migrations through PgBouncer in transaction mode (the pgbouncer "
+                "option): the migration lock is a session advisory lock, and PgBouncer hands "
+                "each transaction to any server connection; run migrations with a URL that "
+                "reaches the server directly"
+            )
         return migrate.advisory_lock(conn)
 
     def param_sql(self, placeholder: str, type_: ColumnType | None) -> str:

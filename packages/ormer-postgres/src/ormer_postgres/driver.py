@@ -29,6 +29,7 @@ from ormer.driverkit import (
     ErrorRules,
     Option,
     OptionSet,
+    as_bool,
     as_float,
     as_int,
     as_seconds,
@@ -77,6 +78,7 @@ OPTIONS = OptionSet(
         Option("max_cached_statement_lifetime", as_int),
         Option("max_cacheable_statement_size", as_int, MAX_CACHEABLE_STATEMENT_SIZE),
         Option("search_path", str),
+        Option("pgbouncer", as_bool, False),
     ],
     passthrough=frozenset(inspect.signature(asyncpg.connect).parameters) - {"dsn"},
     url_passthrough=True,
@@ -99,6 +101,76 @@ def _split_url(url: URL) -> tuple[str, dict[str, str]]:
         path = "/" + quote(url.database or "", safe="")
         query = dict(url.query)
     return urlunsplit(("postgresql", netloc, path, "", "")), query
+
+
+#: startup parameters PgBouncer passes on or tracks itself (any other one a session
+#: sets at connect would be lost at the next transaction on another server connection)
+POOLER_SAFE_SETTINGS = frozenset({"application_name"})
+
+
+def _check_pooler_safe(opts: dict[str, Any], settings: dict[str, str]) -> None:
+    """The ``pgbouncer`` option: refuse what would rely on session state behind a
+    transaction-mode pooler (asyncpg's named prepared statements, startup settings)."""
+    size = opts.get("statement_cache_size")
+    if size:
+        raise errors.ConfigurationError(
+            f"pgbouncer=true with statement_cache_size={size}: behind PgBouncer in transaction "
+            "mode a named prepared statement lives on one server connection and the next "
+            "transaction may run on another; leave statement_cache_size out (ormer sets 0)"
+        )
+    unsafe = sorted(set(settings) - POOLER_SAFE_SETTINGS)
+    if unsafe:
+        raise errors.ConfigurationError(
+            f"pgbouncer=true with session settings {', '.join(unsafe)}: behind PgBouncer in "
+            "transaction mode they would hold on one server connection only; set them on the "
+            "role or database instead (ALTER ROLE ... SET search_path = ...)"
+        )
+
+
+async def _connect(
+    dsn: str, address: str, url: URL, timeout: float, opts: dict[str, Any]
+) -> asyncpg.Connection:
+    """One asyncpg connect, bounded by ``timeout``, errors as ormer's."""
+    where = f"PostgreSQL at {address}/{url.database or ''}"
+    try:
+        return await connect_within(
+            timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
+        )
+    except TypeError as exc:
+        raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,  # a server not matching target_session_attrs
+    ) as exc:
+        raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
+
+
+async def _connect_first_host(
+    dsn: str, url: URL, timeout: float, opts: dict[str, Any]
+) -> asyncpg.Connection:
+    """A multi-host URL: each host in turn, ``timeout`` for each (as libpq's
+    ``connect_timeout``), the first that accepts and matches ``target_session_attrs``
+    wins. (asyncpg spends its one timeout on a host that never answers, so a failover
+    away from an unreachable primary would never reach the next host.)"""
+    parts = urlsplit(dsn)
+    auth = parts.netloc.rpartition("@")[0]
+    failures = []
+    for host, port in url.hosts:
+        address = f"[{host}]" if ":" in host else host
+        address += f":{port or 5432}"
+        netloc = f"{auth}@{address}" if auth else address
+        try:
+            return await _connect(
+                urlunsplit(parts._replace(netloc=netloc)), address, url, timeout, opts
+            )
+        except errors.ConnectionError as exc:
+            failures.append(f"{address}: {exc.__cause__ or exc}")
+    raise errors.ConnectionError(
+        f"cannot connect to PostgreSQL at {url.address}/{url.database or ''}: "
+        + "; ".join(failures)
+    )
 
 
 def _rowcount(status: str | None) -> int:
@@ -133,10 +205,13 @@ class PostgresDriver:
     from a task of its own.
     """
 
-    __slots__ = ("_busy", "_conn", "_stream_tx", "_waiters")
+    __slots__ = ("_busy", "_conn", "_stream_tx", "_waiters", "pgbouncer")
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, pgbouncer: bool = False) -> None:
         self._conn = conn
+        #: opened with the ``pgbouncer`` option: a server connection is ours for one
+        #: transaction at a time, so nothing may rely on session state
+        self.pgbouncer = pgbouncer
         self._busy = False
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         # The stream that opened the current transaction for its cursor, if any.
@@ -158,25 +233,24 @@ class PostgresDriver:
         search_path = opts.pop("search_path", None)
         if search_path:
             settings["search_path"] = search_path
+        pgbouncer: bool = opts.pop("pgbouncer")
+        if pgbouncer:
+            _check_pooler_safe(opts, settings)
+            opts["statement_cache_size"] = 0
         if settings:
             opts["server_settings"] = settings
         if parsed.query:
             dsn += "?" + urlencode(parsed.query)
-        where = f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-        try:
-            conn = await connect_within(
-                timeout, lambda: asyncpg.connect(dsn, timeout=timeout, **opts), where=where
-            )
-        except TypeError as exc:
-            raise errors.ConfigurationError(f"bad PostgreSQL connect option: {exc}") from exc
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise errors.ConnectionError(f"cannot connect to {where}: {exc}") from exc
+        if len(url.hosts) > 1:
+            conn = await _connect_first_host(dsn, url, timeout, opts)
+        else:
+            conn = await _connect(dsn, url.address or "localhost:5432", url, timeout, opts)
         try:
             await _set_up(conn)
         except BaseException:
             conn.terminate()
             raise
-        return cls(conn)
+        return cls(conn, pgbouncer)
 
     @property
     def connection(self) -> asyncpg.Connection:

@@ -40,6 +40,7 @@ CAPABILITIES: dict[str, Callable[[Dialect], bool]] = {
     "rollup": lambda d: d.group_by_rollup is not None,
     "rollup_order_by": lambda d: d.group_by_rollup is not None and d.rollup_allows_order_by,
     "distinct_on": lambda d: d.supports_distinct_on,
+    "replicas": lambda d: d.supports_replicas,
 }
 
 REQUIRES_ATTR = "__ormer_requires__"

@@ -18,6 +18,7 @@ from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
 from .test_raw_sql import TestRawSQL
 from .test_relations import TestRelations
+from .test_replicas import TestReplicatedPool
 from .test_safety import TestSafety
 from .test_timeouts import TestStatementTimeouts, running_statements
 from .test_transactions import TestTransactions
@@ -42,6 +43,7 @@ __all__ = [
     "TestQueries",
     "TestRawSQL",
     "TestRelations",
+    "TestReplicatedPool",
     "TestRowLocks",
     "TestSafety",
     "TestSqlLogging",
