@@ -281,6 +281,12 @@ class Connection(QueryAPI):
             state |= SessionState.NEEDS_RESET
         return state
 
+    @property
+    def lost_to_server(self) -> bool:
+        """Whether a statement found the connection lost (the server or the network
+        ended it), as opposed to a statement this side cancelled or abandoned."""
+        return self._closed and not self._interrupted and self._driver.is_closed
+
     def broken_reason(self) -> str:
         """Why :meth:`session_state` says BROKEN (for logs)."""
         if self._interrupted:

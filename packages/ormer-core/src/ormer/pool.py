@@ -782,8 +782,8 @@ class Pool(QueryAPI):
         if checkin is not None:
             checkin(conn=conn)
         state = conn.session_state()
-        if SessionState.BROKEN in state and holder.driver.is_closed:
-            self._suspect_before = time.monotonic()  # lost to the server: vet the others
+        if SessionState.BROKEN in state and conn.lost_to_server:
+            self._suspect_before = time.monotonic()  # vet the other idle ones before use
         if discard:
             reason: str | None = "retired by close()"
         elif state is SessionState.CLEAN:
