@@ -95,7 +95,9 @@ class Database:
     def create_pool(db_type_or_url: DbType | str, url: str | None = None) -> PoolBuilder:
         """Configure a connection pool; ``await builder.build()`` (or ``await builder``) opens it.
 
-        ``Database.create_pool(DbType.POSTGRESQL, "postgresql://...").max_size(10).build()``
+        ``Database.create_pool(DbType.POSTGRESQL, "postgresql://...").max_size(10).build()``;
+        with read replicas, ``Database.create_pool(primary_url).replicas(url, ...)``
+        builds a :class:`~ormer.ReplicatedPool` (docs/scaling.md).
         """
         dialect, parsed = resolve_target(db_type_or_url, url)
         return PoolBuilder(dialect, parsed)
