@@ -7,6 +7,7 @@ public seam, to prove a plugin can add a database without touching core.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import os
@@ -594,6 +595,9 @@ def test_hooks_are_synchronous_specs_of_the_design() -> None:
         "ormer_connection_created",
         "ormer_connection_checkout",
         "ormer_connection_checkin",
+        "ormer_connection_closed",
+        "ormer_pool_opened",
+        "ormer_pool_closed",
         "ormer_before_execute",
         "ormer_after_execute",
     }
@@ -609,6 +613,7 @@ def test_hooks_are_synchronous_specs_of_the_design() -> None:
         "elapsed",
         "rowcount",
         "error",
+        "conn",
     )
 
 
@@ -620,8 +625,11 @@ HOOK_COVERAGE = {
     "ormer_connection_created": "test_statement_and_connection_hooks",
     "ormer_before_execute": "test_statement_and_connection_hooks",
     "ormer_after_execute": "test_statement_and_connection_hooks",
-    "ormer_connection_checkout": "pool",
-    "ormer_connection_checkin": "pool",
+    "ormer_connection_checkout": "test_pool_hooks_report_waits_uses_and_close_reasons",
+    "ormer_connection_checkin": "test_pool_hooks_report_waits_uses_and_close_reasons",
+    "ormer_connection_closed": "test_pool_hooks_report_waits_uses_and_close_reasons",
+    "ormer_pool_opened": "test_pool_hooks_report_waits_uses_and_close_reasons",
+    "ormer_pool_closed": "test_pool_hooks_report_waits_uses_and_close_reasons",
 }
 
 
@@ -632,16 +640,10 @@ def test_every_hookspec_is_covered() -> None:
         if name.startswith("ormer_") and inspect.isfunction(fn)
     }
     assert declared == set(HOOK_COVERAGE)
-    for hook, test in HOOK_COVERAGE.items():
-        if test == "pool":
-            spec = getattr(ormer.plugins.manager().hook, hook).spec
-            assert spec is not None
-            assert spec.argnames == ("conn",)
-            assert hasattr(ormer.plugins.QueryHooks(), hook.removeprefix("ormer_"))
-        else:
-            assert inspect.isfunction(globals()[test]) or inspect.iscoroutinefunction(
-                globals()[test]
-            )
+    for test in HOOK_COVERAGE.values():
+        assert inspect.isfunction(globals()[test]) or inspect.iscoroutinefunction(globals()[test])
+    for hook in declared - {"ormer_register_dialects", "ormer_sql_type", "ormer_model_defined"}:
+        assert hasattr(ormer.plugins.QueryHooks(), hook.removeprefix("ormer_"))
 
 
 def test_pool_hooks_become_callable_when_implemented() -> None:
@@ -665,3 +667,77 @@ def test_pool_hooks_become_callable_when_implemented() -> None:
     finally:
         ormer.plugins.unregister(name)
     assert ormer.plugins.query_hooks().connection_checkout is None
+
+
+class PoolWatcher:
+    """Records every pool hook call."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    @hookimpl
+    def ormer_pool_opened(self, pool: Any) -> None:
+        self.events.append(("opened", pool))
+
+    @hookimpl
+    def ormer_pool_closed(self, pool: Any) -> None:
+        self.events.append(("pool_closed", pool))
+
+    @hookimpl
+    def ormer_connection_created(self, conn: Any, pool: Any, elapsed: float) -> None:
+        self.events.append(("created", conn, pool, elapsed))
+
+    @hookimpl
+    def ormer_connection_checkout(self, conn: Any, pool: Any, wait: float) -> None:
+        self.events.append(("checkout", conn, pool, wait))
+
+    @hookimpl
+    def ormer_connection_checkin(self, conn: Any, pool: Any, used: float) -> None:
+        self.events.append(("checkin", conn, pool, used))
+
+    @hookimpl
+    def ormer_connection_closed(self, conn: Any, pool: Any, reason: str) -> None:
+        self.events.append(("closed", conn, pool, reason))
+
+    def kinds(self, kind: str) -> list[tuple[Any, ...]]:
+        return [e for e in self.events if e[0] == kind]
+
+
+async def test_pool_hooks_report_waits_uses_and_close_reasons(tmp_path: Any) -> None:
+    watcher = PoolWatcher()
+    name = ormer.plugins.register(watcher)
+    try:
+        pool = await (
+            ormer.Database.create_pool(f"sqlite:///{tmp_path / 'hooks.db'}")
+            .min_size(1)
+            .max_uses(2)
+            .build()
+        )
+        assert watcher.kinds("opened") == [("opened", pool)]
+        ((_, driver, owner, elapsed),) = watcher.kinds("created")
+        assert owner is pool and elapsed >= 0
+        for _ in range(2):  # the second use retires the connection (max_uses=2)
+            async with pool.get() as conn:
+                await asyncio.sleep(0.02)
+                assert await conn.exec_rows("SELECT 1") == [(1,)]
+        checkouts, checkins = watcher.kinds("checkout"), watcher.kinds("checkin")
+        assert len(checkouts) == len(checkins) == 2
+        assert all(e[2] is pool and e[3] >= 0 for e in checkouts)
+        assert all(e[2] is pool and e[3] >= 0.02 for e in checkins)  # held 20 ms or more
+        assert watcher.kinds("closed") == [("closed", driver, pool, "max_uses")]
+        async with pool.get():
+            pass
+        await pool.drain()
+        assert watcher.kinds("closed")[-1][3] == "drain"
+        await pool.close()
+        assert watcher.kinds("closed")[-1][3] == "pool_closed"
+        assert watcher.kinds("pool_closed") == [("pool_closed", pool)]
+        reasons = {e[3] for e in watcher.kinds("closed")}
+        assert reasons <= set(ormer.pool.CLOSE_REASONS)
+        # Database.connect reports no pool
+        async with await ormer.Database.connect(f"sqlite:///{tmp_path / 'hooks.db'}"):
+            pass
+        assert watcher.kinds("created")[-1][2] is None
+    finally:
+        ormer.plugins.unregister(name)
+    assert ormer.plugins.query_hooks().connection_closed is None

@@ -37,6 +37,7 @@ from .errors import (
     PoolClosedError,
     PoolError,
     PoolExhaustedByTaskError,
+    PoolQueueFullError,
     PoolTimeoutError,
     QueryError,
     RelationNotLoadedError,
@@ -61,7 +62,8 @@ from .model import (
     unique,
     version_field,
 )
-from .pool import Pool, PoolBuilder, PooledConnection, PoolOptions, PoolStats
+from .pool import Pool, PooledConnection, PoolStats
+from .pool_builder import PoolBuilder, PoolOptions
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, Select, Update
 from .relations import Relation, belongs_to, has_many, has_one, many_to_many
 from .replicas import ReplicaStats, ReplicatedPool, ReplicatedPoolBuilder, ReplicatedPoolStats
@@ -116,6 +118,7 @@ __all__ = [
     "PoolClosedError",
     "PoolError",
     "PoolExhaustedByTaskError",
+    "PoolQueueFullError",
     "PoolStats",
     "ReplicaStats",
     "ReplicatedPool",

@@ -417,7 +417,7 @@ class Connection(QueryAPI):
             self._interrupted = False
             return fast
         if before is not None:
-            before(sql=sql, params=params, dialect=self._dialect)
+            before(sql=sql, params=params, dialect=self._dialect, conn=self)
         start = time.perf_counter()
         error: BaseException | None = None
         result: Any = None
@@ -448,6 +448,7 @@ class Connection(QueryAPI):
                     elapsed=elapsed,
                     rowcount=rowcount,
                     error=error,
+                    conn=self,
                 )
 
     def _timed(
@@ -505,7 +506,7 @@ class Connection(QueryAPI):
             timeout = self._statement_timeout
         hooks = plugins.query_hooks()
         if hooks.before_execute is not None:
-            hooks.before_execute(sql=sql, params=params, dialect=self._dialect)
+            hooks.before_execute(sql=sql, params=params, dialect=self._dialect, conn=self)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s (stream, batch=%d)", sql, LoggedParams(params), batch)
         start = time.perf_counter()
@@ -554,6 +555,7 @@ class Connection(QueryAPI):
                     elapsed=time.perf_counter() - start,
                     rowcount=count,
                     error=error,
+                    conn=self,
                 )
 
     async def _insert(

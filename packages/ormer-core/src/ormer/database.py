@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
+import time
 from typing import Any
 
 from . import plugins
 from .connection import Connection
 from .dialect import URL, Dialect
 from .errors import ConfigurationError
-from .pool import PoolBuilder
+from .pool_builder import PoolBuilder
+from .pool_config import UrlSource
 from .timeouts import take_option
 
 __all__ = ["Database", "DbType", "resolve_target"]
@@ -83,21 +85,44 @@ class Database:
         """
         dialect, parsed = resolve_target(db_type_or_url, url)
         parsed, options, statement_timeout = take_option(parsed, options)
+        start = time.monotonic()
         driver = await dialect.connect(parsed, options)
         created = plugins.query_hooks().connection_created
         conn = Connection(dialect, driver)
         conn.statement_timeout = statement_timeout
         if created is not None:
-            created(conn=driver)
+            created(conn=driver, pool=None, elapsed=time.monotonic() - start)
         return conn
 
     @staticmethod
-    def create_pool(db_type_or_url: DbType | str, url: str | None = None) -> PoolBuilder:
+    def create_pool(
+        db_type_or_url: DbType | str | UrlSource, url: str | UrlSource | None = None
+    ) -> PoolBuilder:
         """Configure a connection pool; ``await builder.build()`` (or ``await builder``) opens it.
 
         ``Database.create_pool(DbType.POSTGRESQL, "postgresql://...").max_size(10).build()``;
         with read replicas, ``Database.create_pool(primary_url).replicas(url, ...)``
         builds a :class:`~ormer.ReplicatedPool` (docs/scaling.md).
+
+        The URL may be a function (or coroutine function) returning it, called at each
+        connect: rotating credentials reach new connections without a restart
+        (``create_pool(DbType.POSTGRESQL, fetch_url)``, or ``create_pool(fetch_url)``,
+        whose first URL then names the dialect at ``build()``).
         """
+        if url is None and callable(db_type_or_url) and not isinstance(db_type_or_url, str):
+            return PoolBuilder(None, None, db_type_or_url)
+        if callable(url) and not isinstance(url, str):
+            if isinstance(db_type_or_url, DbType):
+                name = db_type_or_url.value
+            elif isinstance(db_type_or_url, str):
+                name = db_type_or_url.lower()
+            else:
+                raise ConfigurationError(
+                    f"expected a DbType or dialect name, got {db_type_or_url!r}"
+                )
+            registry = plugins.registry()
+            return PoolBuilder(registry.instance(registry.entry_for_name(name)), None, url)
+        if callable(db_type_or_url) and not isinstance(db_type_or_url, (str, DbType)):
+            raise ConfigurationError("a URL function takes the place of the URL, not of the DbType")
         dialect, parsed = resolve_target(db_type_or_url, url)
         return PoolBuilder(dialect, parsed)

@@ -25,6 +25,7 @@ __all__ = [
     "PoolClosedError",
     "PoolError",
     "PoolExhaustedByTaskError",
+    "PoolQueueFullError",
     "PoolTimeoutError",
     "QueryError",
     "RelationNotLoadedError",
@@ -101,6 +102,11 @@ class PoolExhaustedByTaskError(PoolTimeoutError):
     once: use the connection it holds (``conn.select(...)``) rather than the
     pool, or raise ``max_size``.
     """
+
+
+class PoolQueueFullError(PoolTimeoutError):
+    """``get()`` found ``max_waiting`` borrowers already waiting: it fails at once
+    instead of joining the queue (a PoolTimeoutError: handle both alike)."""
 
 
 class PoolClosedError(PoolError):

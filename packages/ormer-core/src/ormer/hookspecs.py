@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .connection import Connection
     from .dialect import Dialect
     from .model import Model
     from .plugins import DialectRegistry
+    from .pool import Pool
 
 PROJECT_NAME = "ormer"
 
@@ -57,27 +59,52 @@ def ormer_model_defined(model: type[Model]) -> None:
 
 
 # --- pool / query --------------------------------------------------------------
+# Every pool and statement hook is looked up once per plugin registration and
+# skipped entirely when no plugin implements it (a statement or checkout then pays
+# one attribute read). A hook implementation may take any subset of the arguments.
 @hookspec
-def ormer_connection_created(conn: Any) -> None:
-    """A new driver connection was opened (by ``Database.connect`` or a pool).
+def ormer_connection_created(conn: Any, pool: Pool | None, elapsed: float) -> None:
+    """A new driver connection was opened (by ``Database.connect``: ``pool`` None; or by
+    ``pool``), ``elapsed`` seconds after the connect began (the pool's ``on_connect``
+    set-up included).
 
     ``conn`` is the backend's ``DriverConnection``; use its ``execute`` for setup SQL.
     """
 
 
 @hookspec
-def ormer_connection_checkout(conn: Any) -> None:
-    """A pooled connection is being handed to a borrower."""
+def ormer_connection_checkout(conn: Any, pool: Pool, wait: float) -> None:
+    """A pooled connection (a ``PooledConnection``) is being handed to a borrower, who
+    waited ``wait`` seconds for it (queue, connect and health ping included)."""
 
 
 @hookspec
-def ormer_connection_checkin(conn: Any) -> None:
-    """A pooled connection came back to the pool."""
+def ormer_connection_checkin(conn: Any, pool: Pool, used: float) -> None:
+    """A pooled connection came back to the pool after ``used`` seconds with its borrower."""
 
 
 @hookspec
-def ormer_before_execute(sql: str, params: Any, dialect: Dialect) -> None:
-    """A statement is about to be sent (once per statement, never per row)."""
+def ormer_connection_closed(conn: Any, pool: Pool, reason: str) -> None:
+    """A pool closed one of its driver connections (``conn``). ``reason`` is one of
+    :data:`ormer.pool.CLOSE_REASONS`: ``idle_timeout``, ``max_lifetime``, ``max_uses``,
+    ``broken`` (lost, interrupted, or its reset failed), ``health_check``, ``drain``,
+    ``resize``, ``retired`` (``close()`` by its borrower), ``abandoned`` (opened after its
+    borrower gave up, or its borrower was garbage-collected), ``pool_closed``."""
+
+
+@hookspec
+def ormer_pool_opened(pool: Pool) -> None:
+    """A pool was built (its ``min_size`` connections are open)."""
+
+
+@hookspec
+def ormer_pool_closed(pool: Pool) -> None:
+    """A pool was closed (or terminated); it lends no more connections."""
+
+
+@hookspec
+def ormer_before_execute(sql: str, params: Any, dialect: Dialect, conn: Connection) -> None:
+    """A statement is about to be sent on ``conn`` (once per statement, never per row)."""
 
 
 @hookspec
@@ -88,5 +115,6 @@ def ormer_after_execute(
     elapsed: float,
     rowcount: int,
     error: BaseException | None,
+    conn: Connection,
 ) -> None:
     """A statement finished; ``elapsed`` is in seconds, ``error`` set on failure."""

@@ -242,6 +242,9 @@ class QueryHooks:
     connection_created: Callable[..., Any] | None = None
     connection_checkout: Callable[..., Any] | None = None
     connection_checkin: Callable[..., Any] | None = None
+    connection_closed: Callable[..., Any] | None = None
+    pool_opened: Callable[..., Any] | None = None
+    pool_closed: Callable[..., Any] | None = None
 
 
 class _State:
@@ -265,6 +268,9 @@ def _refresh() -> None:
         connection_created=caller("ormer_connection_created"),
         connection_checkout=caller("ormer_connection_checkout"),
         connection_checkin=caller("ormer_connection_checkin"),
+        connection_closed=caller("ormer_connection_closed"),
+        pool_opened=caller("ormer_pool_opened"),
+        pool_closed=caller("ormer_pool_closed"),
     )
     registry = DialectRegistry()
     pm.hook.ormer_register_dialects(registry=registry)

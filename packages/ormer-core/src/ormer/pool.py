@@ -25,15 +25,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
+import math
 import os
+import random
 import time
 import traceback
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import plugins
 from .connection import Connection, SessionState
@@ -46,22 +49,22 @@ from .errors import (
     OrmerError,
     PoolClosedError,
     PoolExhaustedByTaskError,
+    PoolQueueFullError,
     PoolTimeoutError,
 )
 from .model import FieldInfo, Model
+from .pool_config import PoolConfig
 from .query import QueryAPI
-from .timeouts import DEFAULT, Timeout, check_timeout, take_option
+from .timeouts import DEFAULT, Timeout, take_option
 
 if TYPE_CHECKING:
     from .dialect import URL, Dialect, DriverConnection, Row
     from .migrations.plan import TablePlan
-    from .replicas import ReplicatedPoolBuilder
 
-__all__ = ["Pool", "PoolBuilder", "PoolOptions", "PoolStats", "PooledConnection"]
+__all__ = ["CLOSE_REASONS", "Pool", "PoolStats", "PooledConnection"]
 
 log = logging.getLogger("ormer.pool")
 M = TypeVar("M", bound=Model)
-P = TypeVar("P", bound="Pool")
 _CAPACITY: Any = object()  # a grant to a waiter: "open a connection, the slot is yours"
 
 
@@ -77,9 +80,19 @@ class _WaitExpired(Exception):
         self.described = described
 
 
-#: seconds after a failed connect during which waiters wait for the pool's live
-#: connections instead of each opening one (one waiter retries when it ends)
-CONNECT_BACKOFF = 1.0
+#: why a pool closes a connection (the ``reason`` of ``ormer_connection_closed``)
+CLOSE_REASONS = (
+    "idle_timeout",  # idle past idle_timeout, above min_size
+    "max_lifetime",  # older than its (jittered) max_lifetime
+    "max_uses",  # lent max_uses times
+    "broken",  # lost, interrupted mid-statement, or its reset failed
+    "health_check",  # its ping failed or did not answer in time
+    "drain",  # opened before pool.drain()
+    "resize",  # the pool shrank below the open connections
+    "retired",  # its borrower closed it (conn.close())
+    "abandoned",  # opened after its borrower gave up, or its borrower was collected
+    "pool_closed",  # the pool was closed
+)
 
 
 # Frames left out of the ORMER_DEBUG "Acquired at" stack: the event loop's, and
@@ -116,19 +129,42 @@ class PoolStats:
     created: int
     closed: int
     timeouts: int
+    #: ``pool.pause()`` is in effect: ``get()`` waits
+    paused: bool = False
 
 
 class _Holder:
     """One open driver connection owned by the pool."""
 
-    __slots__ = ("caps", "created", "driver", "last_used", "task", "write_gate")
+    __slots__ = (
+        "borrowed",
+        "caps",
+        "created",
+        "driver",
+        "expires",
+        "generation",
+        "last_used",
+        "leak_timer",
+        "task",
+        "uses",
+        "write_gate",
+    )
 
     def __init__(
-        self, driver: DriverConnection, caps: DriverCapabilities, write_gate: asyncio.Lock | None
+        self,
+        driver: DriverConnection,
+        caps: DriverCapabilities,
+        write_gate: asyncio.Lock | None,
+        expires: float,
+        generation: int,
     ) -> None:
         self.driver = driver
         self.caps = caps  # read when the connection opened (again if raw SQL switched variant)
-        self.created = self.last_used = time.monotonic()
+        self.created = self.last_used = self.borrowed = time.monotonic()
+        self.expires = expires  # monotonic time past which it is retired (inf: never)
+        self.generation = generation  # the pool's drain generation when it opened
+        self.uses = 0
+        self.leak_timer: asyncio.TimerHandle | None = None
         self.write_gate = write_gate
         # the task that borrowed it (None while idle): a task holding every
         # connection that asks for one more fails fast instead of waiting on itself
@@ -327,33 +363,28 @@ class Pool(QueryAPI):
     query methods borrow one for a single statement.
     """
 
-    def __init__(
-        self,
-        dialect: Dialect,
-        url: URL,
-        *,
-        min_size: int,
-        max_size: int,
-        idle_timeout: float | None,
-        acquire_timeout: float | None,
-        max_lifetime: float | None,
-        health_check: float | None,
-        connect_options: dict[str, Any],
-        statement_timeout: float | None = None,
-        health_check_timeout: float | None = 5.0,
-    ) -> None:
+    def __init__(self, dialect: Dialect, url: URL, config: PoolConfig | None = None) -> None:
+        config = config if config is not None else PoolConfig()
+        self._config = config
         self._dialect = dialect
         self._url = url
-        self.min_size = min_size
-        self.max_size = max_size
-        self.idle_timeout = idle_timeout
-        self.acquire_timeout = acquire_timeout
-        self.max_lifetime = max_lifetime
-        self.health_check = health_check
+        self.min_size = config.min_size
+        self.max_size = config.max_size
+        self.idle_timeout = config.idle_timeout
+        self.acquire_timeout = config.acquire_timeout
+        self.max_lifetime = config.max_lifetime
+        self.health_check = config.health_check
         #: the statement_timeout of every connection lent (see Connection.statement_timeout)
-        self.statement_timeout = statement_timeout
-        self.health_check_timeout = health_check_timeout
-        self._options = connect_options
+        self.statement_timeout = config.statement_timeout
+        self.health_check_timeout = config.health_check_timeout
+        self.max_waiting = config.max_waiting
+        self.max_uses = config.max_uses
+        self.keepalive = config.keepalive
+        self.leak_detection = config.leak_detection
+        #: the pool's name in logs and metrics
+        self.name = config.name or f"{dialect.name}://{url.address}/{url.database or ''}"
+        self._options = config.connect_options
+        self._on_connect = config.on_connect
         self._idle: list[_Holder] = []
         self._holders: set[_Holder] = set()
         self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
@@ -373,9 +404,15 @@ class Pool(QueryAPI):
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_at: float | None = None
         # after a failed connect: until when waiters wait for live connections
-        # instead of each opening one (CONNECT_BACKOFF)
+        # instead of each opening one (reconnect_backoff, doubling per failure)
         self._backoff_until: float | None = None
         self._backoff_timer: asyncio.TimerHandle | None = None
+        self._connect_failures = 0  # in a row
+        self._generation = 0  # bumped by drain(): older connections are replaced
+        self._resumed = asyncio.Event()  # clear while paused
+        self._resumed.set()
+        self._leaks = 0
+        self._rejected = 0
         # when a connection was last found lost to its server: idle connections last
         # used before then are pinged before they are lent (a server restart or a
         # failover closes them all, and each would otherwise fail one statement)
@@ -397,10 +434,24 @@ class Pool(QueryAPI):
         except BaseException:
             await self.terminate()
             raise
-        if self.idle_timeout is not None or self.min_size:
-            self._reaper = asyncio.create_task(self._reap(), name="ormer-pool-reaper")
-        log.info("pool open: %s, %d..%d connections", self._url, self.min_size, self.max_size)
+        self._start_reaper()
+        log.info("pool open: %s, %d..%d connections", self.name, self.min_size, self.max_size)
+        opened = plugins.query_hooks().pool_opened
+        if opened is not None:
+            opened(pool=self)
         return self
+
+    def _start_reaper(self) -> None:
+        """The background task for idle_timeout, max_lifetime, keepalive and min_size."""
+        if self._reaper is not None or self._closing:
+            return
+        if (
+            self.idle_timeout is not None
+            or self.min_size
+            or self.keepalive is not None
+            or self.max_lifetime is not None
+        ):
+            self._reaper = asyncio.create_task(self._reap(), name="ormer-pool-reaper")
 
     async def _learn_server_variant(self) -> None:
         """Compile for the server the pool reaches from the start (MariaDB or MySQL, say):
@@ -408,38 +459,90 @@ class Pool(QueryAPI):
         if self._idle:
             self._dialect = self._idle[0].caps.server_dialect or self._dialect
             return
-        driver = await self._dialect.connect(self._url, dict(self._options))
+        driver = await self._dialect.connect(await self._current_url(), dict(self._options))
         try:
             self._dialect = capabilities(driver, self._dialect).server_dialect or self._dialect
         finally:
             await driver.close()
 
+    async def _current_url(self) -> URL:
+        """The URL to connect to: fixed, or asked of the URL function each time."""
+        source = self._config.url_source
+        if source is None:
+            return self._url
+        from .pool_builder import call_url_source
+
+        url = self._dialect.parse_target(await call_url_source(source))
+        return take_option(url, {})[0]  # its statement_timeout was read at build
+
+    def _lifetime_end(self, opened: float) -> float:
+        """When a connection opened at ``opened`` retires: max_lifetime less a random
+        few percent (HikariCP's variance), so a batch opened together spreads out."""
+        lifetime = self.max_lifetime
+        if lifetime is None:
+            return math.inf
+        return opened + lifetime * (1.0 - random.random() * self._config.lifetime_jitter)
+
     async def _connect(self) -> _Holder:
         """Open one connection; the caller has already counted it in ``_size``."""
         self._opening += 1
         driver: DriverConnection | None = None
+        hooks = plugins.query_hooks()
+        start = time.monotonic()
         try:
-            driver = await self._dialect.connect(self._url, dict(self._options))
+            driver = await self._dialect.connect(await self._current_url(), dict(self._options))
             caps = capabilities(driver, self._dialect)  # a driver lacking what it needs: refused
+            if self._on_connect is not None:
+                await self._set_up(driver, caps)
         except BaseException as exc:
             self._size -= 1
             if isinstance(exc, ConnectionError):
-                self._back_off()
+                self._connect_failed(exc)
             self._grant_capacity()
             if isinstance(exc, OrmerError):
                 log.warning("pool connect failed: %s", exc)
             if driver is not None:
-                await driver.close()
+                await self._close_quietly(driver)
             raise
         finally:
             self._opening -= 1
         self._created += 1
-        holder = _Holder(driver, caps, self._write_gate)
-        created = plugins.query_hooks().connection_created
+        self._connect_failures = 0
+        now = time.monotonic()
+        holder = _Holder(driver, caps, self._write_gate, self._lifetime_end(now), self._generation)
+        created = hooks.connection_created
         if created is not None:
-            created(conn=driver)
+            created(conn=driver, pool=self, elapsed=now - start)
         log.debug("pool connected (%d open)", self._size)
         return holder
+
+    async def _set_up(self, driver: DriverConnection, caps: DriverCapabilities) -> None:
+        """Run ``on_connect`` on a connection of the pool (new, or reset)."""
+        assert self._on_connect is not None
+        conn = Connection(self._dialect, driver, None, caps)
+        conn.statement_timeout = self.statement_timeout
+        await self._on_connect(conn)
+        if conn.in_transaction or conn.driver_in_transaction():
+            raise ConfigurationError(
+                "on_connect left a transaction open: commit or roll back inside it"
+            )
+
+    def _connect_failed(self, exc: ConnectionError) -> None:
+        """A connect failed: back off, and tell ``on_reconnect_failed`` once per streak."""
+        self._connect_failures += 1
+        self._back_off()
+        fn = self._config.on_reconnect_failed
+        if fn is None or self._connect_failures != self._config.reconnect_failed_after:
+            return
+        log.error(
+            "pool %s: %d connects in a row failed: %s", self.name, self._connect_failures, exc
+        )
+        try:
+            result = fn(self, exc)
+            if inspect.isawaitable(result):
+                self._spawn(result)
+        except Exception:
+            log.exception("on_reconnect_failed raised")
 
     # -- checkout ----------------------------------------------------------------------
     def get(self, timeout: float | None = None) -> _Checkout:
@@ -460,7 +563,10 @@ class Pool(QueryAPI):
             raise PoolClosedError("the pool is closed")
         explicit = timeout is not None
         timeout = self.acquire_timeout if timeout is None else timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        if not self._resumed.is_set():
+            await self._wait_resumed(deadline, timeout, explicit)
         last_error: ConnectionError | None = None
         while True:  # inline, not a helper: the checkout path awaits nothing extra
             try:
@@ -483,13 +589,60 @@ class Pool(QueryAPI):
             # a stale idle connection was discarded: look again
         self._holders.add(holder)
         holder.task = asyncio.current_task(self._loop)
+        holder.uses += 1
         self._acquired += 1
-        stack = _borrower_stack() if self._debug else None
+        stack = _borrower_stack() if self._debug or self.leak_detection is not None else None
         conn = PooledConnection(self, holder, stack, deadline if oneshot else None, oneshot)
-        checkout = plugins.query_hooks().connection_checkout
-        if checkout is not None:
-            checkout(conn=conn)
+        hooks = plugins.query_hooks()
+        checkout = hooks.connection_checkout
+        if checkout is not None or hooks.connection_checkin is not None or self.leak_detection:
+            holder.borrowed = now = time.monotonic()
+            if self.leak_detection is not None:
+                self._watch_for_leak(holder, conn)
+            if checkout is not None:
+                checkout(conn=conn, pool=self, wait=now - start)
         return conn
+
+    async def _wait_resumed(
+        self, deadline: float | None, timeout: float | None, explicit: bool
+    ) -> None:
+        """``get()`` on a paused pool: wait for ``resume()``, up to the acquire deadline."""
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            async with asyncio.timeout(remaining):
+                await self._resumed.wait()
+        except TimeoutError:
+            self._timeouts += 1
+            source = f"get(timeout={timeout})" if explicit else "acquire_timeout"
+            raise PoolTimeoutError(
+                f"no connection within {timeout}s ({source}): the pool is paused "
+                f"(pool.pause() without resume()); {self._describe()}"
+            ) from None
+        if self._closing:
+            raise PoolClosedError("the pool is closed")
+
+    def _watch_for_leak(self, holder: _Holder, conn: PooledConnection) -> None:
+        """leak_detection: warn once if this checkout outlives the threshold."""
+        loop = self._loop
+        assert loop is not None
+        assert self.leak_detection is not None
+        stack = conn._stack or []
+        holder.leak_timer = loop.call_later(self.leak_detection, self._leaked, holder, stack)
+
+    def _leaked(self, holder: _Holder, stack: list[str]) -> None:
+        holder.leak_timer = None
+        if holder not in self._holders:
+            return
+        self._leaks += 1
+        held = time.monotonic() - holder.borrowed
+        log.warning(
+            "pool %s: a connection has been held for %.1f s (leak_detection %s s); "
+            "acquired at (most recent call last):\n%s",
+            self.name,
+            held,
+            self.leak_detection,
+            "".join(stack).rstrip(),
+        )
 
     async def _take(self, deadline: float | None) -> _Holder | None:
         """One connection for a borrower (not yet counted in use), or None to retry."""
@@ -502,6 +655,13 @@ class Pool(QueryAPI):
             return await self._open_within(deadline)
         if len(self._holders) >= self.max_size:
             self._check_not_held_by_current_task()
+        limit = self.max_waiting
+        if limit is not None and len(self._live_waiters()) >= limit:
+            self._rejected += 1
+            raise PoolQueueFullError(
+                f"the pool's wait queue is full: {limit} get() calls already wait "
+                f"(max_waiting={limit}); {self._describe()}"
+            )
         grant = await self._wait(deadline)
         if grant is _CAPACITY:
             return await self._open_within(deadline)
@@ -517,6 +677,7 @@ class Pool(QueryAPI):
         dead.task = None
         self._suspect_before = time.monotonic()
         self._closed_count += 1
+        self._closed_hook(dead, "broken")
         self._spawn(self._close_quietly(dead.driver))
         try:
             holder = await self._open_within(deadline)
@@ -567,7 +728,7 @@ class Pool(QueryAPI):
             return
         holder = task.result()
         if isinstance(holder, _Holder):
-            self._discard(holder, "opened after its borrower gave up")
+            self._discard(holder, "abandoned", "opened after its borrower gave up")
 
     def _backing_off(self) -> bool:
         """Whether new connects wait: a connect failed moments ago and live connections
@@ -583,16 +744,24 @@ class Pool(QueryAPI):
         """Whether the pool has an open connection that may come back to ``task``."""
         return bool(self._idle) or any(h.task is not task or task is None for h in self._holders)
 
+    def backoff_delay(self) -> float:
+        """The current wait after a failed connect: ``reconnect_backoff``'s initial
+        delay doubled per failure in a row, at most its maximum."""
+        config = self._config
+        failures = max(1, self._connect_failures)
+        return min(config.reconnect_maximum, config.reconnect_initial * 2.0 ** (failures - 1))
+
     def _back_off(self) -> None:
-        """A connect failed: for CONNECT_BACKOFF seconds, waiters wait for live
-        connections; then one waiter is granted a connect attempt."""
+        """A connect failed: for the back-off delay, waiters wait for live connections
+        (and the refill to min_size waits); then one waiter is granted a connect."""
         loop = self._loop
         if loop is None or self._closing:
             return
-        self._backoff_until = time.monotonic() + CONNECT_BACKOFF
+        delay = self.backoff_delay()
+        self._backoff_until = time.monotonic() + delay
         if self._backoff_timer is not None:
             self._backoff_timer.cancel()
-        self._backoff_timer = loop.call_later(CONNECT_BACKOFF, self._backoff_over)
+        self._backoff_timer = loop.call_later(delay, self._backoff_over)
 
     def _backoff_over(self) -> None:
         self._backoff_timer = None
@@ -622,10 +791,11 @@ class Pool(QueryAPI):
         """Whether an idle connection can be handed out as is (``_vet`` has nothing to do)."""
         now = time.monotonic()
         return (
-            (self.max_lifetime is None or now - holder.created <= self.max_lifetime)
+            now <= holder.expires
             and not holder.driver.is_closed
             and (self.health_check is None or now - holder.last_used < self.health_check)
             and holder.last_used >= self._suspect_before
+            and holder.generation == self._generation
         )
 
     async def _vet(self, holder: _Holder, deadline: float | None = None) -> _Holder | None:
@@ -635,11 +805,14 @@ class Pool(QueryAPI):
         comes first; a ping that does not answer by then discards the connection.
         """
         now = time.monotonic()
-        if self.max_lifetime is not None and now - holder.created > self.max_lifetime:
-            self._discard(holder, "reached max_lifetime")
+        if now > holder.expires:
+            self._discard(holder, "max_lifetime")
+            return None
+        if holder.generation != self._generation:
+            self._discard(holder, "drain")
             return None
         if holder.driver.is_closed:
-            self._discard(holder, "found closed")
+            self._discard(holder, "broken", "found closed")
             return None
         stale = self.health_check is not None and now - holder.last_used >= self.health_check
         if stale or holder.last_used < self._suspect_before:
@@ -656,13 +829,13 @@ class Pool(QueryAPI):
                     answered, _ = await self._bounded(holder.driver.ping(), at)
             except BaseException as exc:
                 self._opening -= 1
-                self._discard(holder, f"failed its health check ({exc!r})")
+                self._discard(holder, "health_check", f"ping failed ({exc!r})")
                 if not isinstance(exc, Exception):
                     raise
                 return None
             self._opening -= 1
             if not answered:
-                self._discard(holder, "its health check did not answer in time")
+                self._discard(holder, "health_check", "its ping did not answer in time")
                 if deadline is not None and time.monotonic() >= deadline - 1e-3:
                     raise _WaitExpired(self._describe())
                 return None
@@ -762,7 +935,7 @@ class Pool(QueryAPI):
     def _put_idle(self, holder: _Holder) -> None:
         holder.last_used = time.monotonic()
         if self._closing:
-            self._discard(holder, "pool closing")
+            self._discard(holder, "pool_closed")
             return
         waiter = self._next_waiter()
         if waiter is not None:
@@ -778,53 +951,81 @@ class Pool(QueryAPI):
             return
         self._holders.discard(holder)
         holder.task = None
+        if holder.leak_timer is not None:
+            holder.leak_timer.cancel()
+            holder.leak_timer = None
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
-            checkin(conn=conn)
+            checkin(conn=conn, pool=self, used=time.monotonic() - holder.borrowed)
         state = conn.session_state()
         if SessionState.BROKEN in state and conn.lost_to_server:
             self._suspect_before = time.monotonic()  # vet the other idle ones before use
+        detail = ""
         if discard:
-            reason: str | None = "retired by close()"
+            reason: str | None = "retired"
         elif state is SessionState.CLEAN:
             reason = None  # nothing to roll back or reset: no await
         else:
-            reason = await self._clean(conn, state)
-        if (
-            reason is None
-            and self.max_lifetime is not None
-            and (time.monotonic() - holder.created > self.max_lifetime)
-        ):
-            reason = "reached max_lifetime"
+            broken = await self._clean(conn, state)
+            reason, detail = (None, "") if broken is None else ("broken", broken)
+        if reason is None:
+            reason = self._retire_reason(holder)
         conn.release_write_gate()  # a discarded connection may still hold the write gate
         if reason is not None:
-            self._discard(holder, reason)
+            self._discard(holder, reason, detail)
         else:
             self._put_idle(holder)
         self._released_event.set()
 
+    def _retire_reason(self, holder: _Holder) -> str | None:
+        """Why a healthy connection coming back is not kept (None: it is kept)."""
+        if self.max_uses is not None and holder.uses >= self.max_uses:
+            return "max_uses"
+        if holder.generation != self._generation:
+            return "drain"
+        if time.monotonic() > holder.expires:
+            return "max_lifetime"
+        if self._size > self.max_size:
+            return "resize"
+        return None
+
     async def _clean(self, conn: PooledConnection, state: SessionState) -> str | None:
-        """Make a returned connection fit for the next borrower; a reason to discard it if not."""
+        """Make a returned connection fit for the next borrower; why it is broken if not."""
         if SessionState.BROKEN in state:
             return conn.broken_reason()
         try:
             await conn.restore_session()
+            if SessionState.NEEDS_RESET in state and self._on_connect is not None:
+                # the reset undid the session set-up too: run it again
+                await self._set_up(conn._holder.driver, conn._holder.caps)
         except BaseException as exc:
             conn.release_write_gate()
             if not isinstance(exc, Exception):
-                self._discard(conn._holder, "cancelled while being reset")
+                self._discard(conn._holder, "broken", "cancelled while being reset")
                 raise
             return f"reset failed ({exc!r})"
         conn.release_write_gate()
         return None
 
-    def _discard(self, holder: _Holder, reason: str) -> None:
-        """Close a connection in the background and free its slot."""
-        log.info("pool discards a connection: %s", reason)
+    def _discard(self, holder: _Holder, reason: str, detail: str = "") -> None:
+        """Close a connection in the background and free its slot (``reason``: one of
+        CLOSE_REASONS)."""
+        log.info(
+            "pool %s closes a connection: %s%s", self.name, reason, f" ({detail})" if detail else ""
+        )
         self._size -= 1
         self._closed_count += 1
+        self._closed_hook(holder, reason)
         self._spawn(self._close_quietly(holder.driver))
         self._grant_capacity()
+
+    def _closed_hook(self, holder: _Holder, reason: str) -> None:
+        if holder.leak_timer is not None:
+            holder.leak_timer.cancel()
+            holder.leak_timer = None
+        closed = plugins.query_hooks().connection_closed
+        if closed is not None:
+            closed(conn=holder.driver, pool=self, reason=reason)
 
     def _recover(self, holder: _Holder, gate: asyncio.Lock | None = None) -> None:
         """A borrower was garbage-collected: its connection's state is unknown, discard it."""
@@ -837,7 +1038,7 @@ class Pool(QueryAPI):
                 if gate is not None and gate.locked():
                     gate.release()  # the lost borrower held the write gate
                 self._holders.discard(holder)
-                self._discard(holder, "its borrower was garbage-collected")
+                self._discard(holder, "abandoned", "its borrower was garbage-collected")
                 self._released_event.set()
 
         with contextlib.suppress(RuntimeError):  # the loop is closing
@@ -856,48 +1057,153 @@ class Pool(QueryAPI):
             log.debug("closing a discarded connection failed: %s", exc)
 
     # -- the reaper ------------------------------------------------------------------
+    def _reap_interval(self) -> float:
+        periods = (self.idle_timeout, self.max_lifetime, self.keepalive, 30.0)
+        return max(0.01, min(t for t in periods if t is not None) / 2)
+
     async def _reap(self) -> None:
-        interval = min(t for t in (self.idle_timeout, self.max_lifetime, 30.0) if t is not None)
-        interval = max(0.01, interval / 2)
         while not self._closing:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._reap_interval())
             self.reap()
+            if self.keepalive is not None:
+                await self._keep_alive()
             await self._refill()
 
     def reap(self) -> int:
-        """Close idle connections above ``min_size`` idle past ``idle_timeout``, and
-        idle ones past ``max_lifetime``. Returns how many were closed."""
+        """Close idle connections above ``min_size`` idle past ``idle_timeout``, idle ones
+        past their ``max_lifetime`` or opened before a ``drain()``, and idle ones above
+        ``max_size`` after a ``resize()``. Returns how many were closed."""
         now = time.monotonic()
         closed = 0
         keep: list[_Holder] = []
         # oldest-used first, so the most recently used survive
         for holder in self._idle:
-            expired = self.max_lifetime is not None and now - holder.created > self.max_lifetime
-            idle_too_long = (
+            reason = None
+            if now > holder.expires:
+                reason = "max_lifetime"
+            elif holder.generation != self._generation:
+                reason = "drain"
+            elif self._size > self.max_size:
+                reason = "resize"
+            elif (
                 self.idle_timeout is not None
                 and now - holder.last_used > self.idle_timeout
                 and self._size > self.min_size  # _size already counts the ones closed here
-            )
-            if expired or idle_too_long:
-                closed += 1
-                self._size -= 1
-                self._closed_count += 1
-                self._spawn(self._close_quietly(holder.driver))
-            else:
+            ):
+                reason = "idle_timeout"
+            if reason is None:
                 keep.append(holder)
+                continue
+            closed += 1
+            self._size -= 1
+            self._closed_count += 1
+            self._closed_hook(holder, reason)
+            self._spawn(self._close_quietly(holder.driver))
         self._idle[:] = keep
         for _ in range(closed):
             self._grant_capacity()
         return closed
 
+    async def _keep_alive(self) -> None:
+        """keepalive: ping the idle connections unused that long, all at once (each
+        bounded by health_check_timeout); one that fails is closed."""
+        assert self.keepalive is not None
+        now = time.monotonic()
+        due = [h for h in self._idle if now - h.last_used >= self.keepalive]
+        if not due:
+            return
+        self._idle[:] = [h for h in self._idle if h not in due]
+        self._opening += len(due)  # neither idle nor in use while pinged
+        await asyncio.gather(*(self._ping_idle(h) for h in due))
+
+    async def _ping_idle(self, holder: _Holder) -> None:
+        limit = self.health_check_timeout
+        try:
+            if limit is None:
+                await holder.driver.ping()
+            else:
+                async with asyncio.timeout(limit):
+                    await holder.driver.ping()
+        except BaseException as exc:
+            self._opening -= 1
+            self._discard(holder, "health_check", f"keepalive ping failed ({exc!r})")
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._opening -= 1
+        self._put_idle(holder)
+
     async def _refill(self) -> None:
+        """Open connections up to ``min_size`` (not while backing off a failed connect)."""
         while not self._closing and self._size < self.min_size and not self._waiters:
+            if self._backoff_until is not None and time.monotonic() < self._backoff_until:
+                return
             self._size += 1
             try:
                 holder = await self._connect()
             except Exception:
                 return  # logged by _connect; the next round tries again
             self._put_idle(holder)
+
+    # -- operations --------------------------------------------------------------------
+    async def resize(self, min_size: int, max_size: int) -> None:
+        """Change ``min_size`` and ``max_size`` while the pool serves.
+
+        Growing lets waiting ``get()`` calls open connections at once and opens
+        connections up to the new ``min_size`` (awaited). Shrinking closes idle
+        connections above the new ``max_size`` now and borrowed ones as they come back;
+        no borrower loses its connection.
+        """
+        for name, value in (("min_size", min_size), ("max_size", max_size)):
+            if type(value) is not int:
+                raise ConfigurationError(f"{name} must be an int, got {value!r}")
+        if max_size < 1 or min_size < 0 or min_size > max_size:
+            raise ConfigurationError(
+                f"resize needs 0 <= min_size <= max_size and max_size >= 1, "
+                f"got ({min_size}, {max_size})"
+            )
+        if self._closing:
+            raise PoolClosedError("the pool is closed")
+        self.min_size, self.max_size = min_size, max_size
+        log.info("pool %s resized to %d..%d", self.name, min_size, max_size)
+        self.reap()  # idle ones above the new max_size
+        while self._size < self.max_size and self._next_waiter_alive():
+            before = self._size
+            self._grant_capacity()
+            if self._size == before:
+                break
+        self._start_reaper()
+        await self._refill()
+
+    def _next_waiter_alive(self) -> bool:
+        return self._has_waiters()
+
+    async def drain(self) -> None:
+        """Replace every connection: idle ones are closed now (and ``min_size`` opened
+        again, awaited), borrowed ones when they come back. For after a failover, a
+        password change or a server setting that only new sessions read."""
+        if self._closing:
+            raise PoolClosedError("the pool is closed")
+        self._generation += 1
+        log.info("pool %s drained (generation %d)", self.name, self._generation)
+        self.reap()
+        await self._refill()
+
+    def pause(self) -> None:
+        """Stop lending: ``get()`` (and the pool's query methods) wait, up to their
+        acquire timeout, until :meth:`resume`. Borrowed connections are not affected."""
+        self._resumed.clear()
+        log.info("pool %s paused", self.name)
+
+    def resume(self) -> None:
+        """Lend again after :meth:`pause` (the waiting ``get()`` calls proceed)."""
+        self._resumed.set()
+        log.info("pool %s resumed", self.name)
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` is in effect."""
+        return not self._resumed.is_set()
 
     # -- stats and closing ---------------------------------------------------------
     def stats(self) -> PoolStats:
@@ -913,6 +1219,7 @@ class Pool(QueryAPI):
             created=self._created,
             closed=self._closed_count,
             timeouts=self._timeouts,
+            paused=self.paused,
         )
 
     @property
@@ -940,6 +1247,7 @@ class Pool(QueryAPI):
 
     async def terminate(self) -> None:
         """Close every connection now, borrowed ones included."""
+        first = not self._closed
         self._closing = True
         self._closed = True
         self._fail_waiters()
@@ -959,12 +1267,18 @@ class Pool(QueryAPI):
         self._holders.clear()
         self._closed_count += len(holders)
         self._size -= len(holders)
+        for holder in holders:
+            self._closed_hook(holder, "pool_closed")
+        closed = plugins.query_hooks().pool_closed
+        if closed is not None and first and self._loop is not None:
+            closed(pool=self)
         await asyncio.gather(*(self._close_quietly(h.driver) for h in holders))
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         log.info("pool closed")
 
     def _fail_waiters(self) -> None:
+        self._resumed.set()  # a paused get() wakes up to PoolClosedError
         while self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():
@@ -1071,143 +1385,3 @@ class Pool(QueryAPI):
 
     def __repr__(self) -> str:
         return f"<ormer.Pool {self._dialect.name} {self._describe()}>"
-
-
-class PoolOptions:
-    """The options of a pool (and of each member of a replicated pool), validated at
-    ``build()``. Each setter returns the builder, so calls chain."""
-
-    def __init__(self, dialect: Dialect, url: URL) -> None:
-        self._dialect = dialect
-        self._url = url
-        self._max_size = 10
-        self._min_size = 0
-        self._idle_timeout: float | None = 300.0
-        self._acquire_timeout: float | None = 30.0
-        self._max_lifetime: float | None = None
-        self._health_check: float | None = 30.0
-        self._health_check_timeout: float | None = 5.0
-        self._options: dict[str, Any] = {}
-        self._statement_timeout: Any = DEFAULT  # DEFAULT: the URL's or connect options'
-
-    def max_size(self, n: int) -> Self:
-        """Most open connections (default 10)."""
-        self._max_size = n
-        return self
-
-    def min_size(self, n: int) -> Self:
-        """Connections opened at build and kept open (default 0)."""
-        self._min_size = n
-        return self
-
-    def range(self, lo: int, hi: int) -> Self:
-        """``min_size(lo).max_size(hi)``: ``range(0, 1)`` is a pool of at most one connection."""
-        self._min_size, self._max_size = lo, hi
-        return self
-
-    def idle_timeout(self, seconds: float | None) -> Self:
-        """Close idle connections above min_size after this long (default 300 s)."""
-        self._idle_timeout = seconds
-        return self
-
-    def acquire_timeout(self, seconds: float | None) -> Self:
-        """How long ``get()`` waits before PoolTimeoutError (default 30 s)."""
-        self._acquire_timeout = seconds
-        return self
-
-    def max_lifetime(self, seconds: float | None) -> Self:
-        """Close connections older than this when they come back (default: never)."""
-        self._max_lifetime = seconds
-        return self
-
-    def health_check(self, after_idle_seconds: float | None) -> Self:
-        """Ping a connection idle this long before handing it out (default 30 s)."""
-        self._health_check = after_idle_seconds
-        return self
-
-    def statement_timeout(self, seconds: float | None) -> Self:
-        """The limit of each statement on the pool's connections (default: the URL's
-        ``statement_timeout``, else none); a statement's ``.timeout(s)`` overrides it.
-        A statement over it is cancelled on the server: StatementTimeoutError."""
-        self._statement_timeout = seconds
-        return self
-
-    def health_check_timeout(self, seconds: float | None) -> Self:
-        """Longest a health ping may take before the connection is discarded (default
-        5 s; a ping also ends at the caller's acquire deadline)."""
-        self._health_check_timeout = seconds
-        return self
-
-    def connect_options(self, **driver_kwargs: Any) -> Self:
-        """Options passed to the driver's connect call."""
-        self._options.update(driver_kwargs)
-        return self
-
-    def _validate(self) -> None:
-        for name, value in (("max_size", self._max_size), ("min_size", self._min_size)):
-            if type(value) is not int:
-                raise ConfigurationError(f"{name} must be an int, got {value!r}")
-        if self._max_size < 1:
-            raise ConfigurationError(f"max_size must be at least 1, got {self._max_size}")
-        if self._min_size < 0:
-            raise ConfigurationError(f"min_size must be >= 0, got {self._min_size}")
-        if self._min_size > self._max_size:
-            raise ConfigurationError(
-                f"min_size ({self._min_size}) is larger than max_size ({self._max_size})"
-            )
-        for name, seconds in (
-            ("idle_timeout", self._idle_timeout),
-            ("acquire_timeout", self._acquire_timeout),
-            ("max_lifetime", self._max_lifetime),
-            ("health_check", self._health_check),
-            ("health_check_timeout", self._health_check_timeout),
-        ):
-            if seconds is not None and (
-                not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0
-            ):
-                raise ConfigurationError(f"{name} must be a non-negative number of seconds or None")
-
-    def _pool(self, url: URL, pool_class: type[P]) -> P:
-        """An unopened pool of ``pool_class`` on ``url`` with these options."""
-        url, options, statement_timeout = take_option(url, self._options)
-        if self._statement_timeout is not DEFAULT:
-            statement_timeout = check_timeout(self._statement_timeout, "statement_timeout")
-        return pool_class(
-            self._dialect,
-            url,
-            min_size=self._min_size,
-            max_size=self._max_size,
-            idle_timeout=self._idle_timeout,
-            acquire_timeout=self._acquire_timeout,
-            max_lifetime=self._max_lifetime,
-            health_check=self._health_check,
-            connect_options=options,
-            statement_timeout=statement_timeout,
-            health_check_timeout=self._health_check_timeout,
-        )
-
-
-class PoolBuilder(PoolOptions):
-    """Pool options, validated at ``build()``; awaiting the builder builds too."""
-
-    async def build(self) -> Pool:
-        """Validate the options and open ``min_size`` connections.
-
-        A dialect whose SQL depends on the server it reaches (``has_server_variants``)
-        learns that server here, from the first connection or a probe, so that the
-        pool compiles for it from the start.
-        """
-        self._validate()
-        return await self._pool(self._url, Pool)._open()
-
-    def replicas(self, *urls: str) -> ReplicatedPoolBuilder:
-        """Read replicas of this (primary) database: ``build()`` then makes a
-        :class:`ormer.ReplicatedPool` whose plain reads go to the replicas and
-        everything else to the primary. Every option set on this builder, before or
-        after, applies to each member's pool. See docs/scaling.md."""
-        from .replicas import ReplicatedPoolBuilder
-
-        return ReplicatedPoolBuilder(self, urls)
-
-    def __await__(self) -> Generator[Any, None, Pool]:
-        return self.build().__await__()

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .errors import ConfigurationError, ConnectionError, NotSupportedError, PoolTimeoutError
 from .model import FieldInfo, Model
-from .pool import Pool, PoolBuilder, PooledConnection, PoolOptions, PoolStats
+from .pool import Pool, PooledConnection, PoolStats
+from .pool_builder import PoolBuilder, PoolOptions
 from .query import Delete, Insert, ObjectDelete, ObjectUpdate, QueryAPI, Update
 from .timeouts import DEFAULT, Timeout
 
@@ -648,7 +649,7 @@ class ReplicatedPoolBuilder(PoolOptions):
 
     def _validate(self) -> None:
         super()._validate()
-        if not self._dialect.supports_replicas:
+        if self._dialect is not None and not self._dialect.supports_replicas:
             raise NotSupportedError(f"{self._dialect.name}: read replicas")
         if not self._replica_urls:
             raise ConfigurationError("replicas() needs at least one replica URL")
@@ -677,6 +678,11 @@ class ReplicatedPoolBuilder(PoolOptions):
         from .database import resolve_target
 
         self._validate()
+        await self._resolve_source()
+        assert self._url is not None
+        assert self._dialect is not None
+        if not self._dialect.supports_replicas:
+            raise NotSupportedError(f"{self._dialect.name}: read replicas")
         clock = _UseClock()
         primary = self._pool(self._url, _PrimaryPool)
         primary._clock = clock
@@ -687,7 +693,8 @@ class ReplicatedPoolBuilder(PoolOptions):
                 raise ConfigurationError(
                     f"replica {url!r} is a {dialect.name} URL; the primary is {self._dialect.name}"
                 )
-            members.append((functools.partial(self._pool, url, Pool), repr(url)[5:-2]))
+            make = functools.partial(self._pool, url, Pool, source=False)
+            members.append((make, repr(url)[5:-2]))
         lag = self._max_replica_lag
         window = self._read_your_writes
         if window is None:
