@@ -35,7 +35,7 @@ from .timeouts import DEFAULT, Timeout, check_timeout, run_timed
 from .validation import validate_batch
 
 if TYPE_CHECKING:
-    from .dialect import Dialect, DriverConnection, Dumper, Row
+    from .dialect import URL, Dialect, DriverConnection, Dumper, Row
     from .migrations.plan import TablePlan
 
 __all__ = ["Connection", "SessionState", "Transaction"]
@@ -216,6 +216,7 @@ class Connection(QueryAPI):
         "_savepoint_seq",
         "_session_dirty",
         "_statement_timeout",
+        "_target",
         "_tx_stack",
     )
 
@@ -225,6 +226,7 @@ class Connection(QueryAPI):
         driver: DriverConnection,
         write_gate: asyncio.Lock | None = None,
         caps: DriverCapabilities | None = None,
+        target: URL | None = None,
     ) -> None:
         # The driver's optional capabilities, read once per driver connection (a pool
         # passes the ones it read when the connection opened). The driver may carry the
@@ -246,6 +248,23 @@ class Connection(QueryAPI):
         # the gate, while a transaction in a concurrent mode runs without it
         self._gate_suspended: asyncio.Lock | None = None
         self._statement_timeout: float | None = None
+        self._target = target  # the URL it was opened with (server address for tracing)
+
+    @property
+    def server_address(self) -> str | None:
+        """The host (or, for an embedded database, None) this connection was opened to;
+        the first host of a multi-host URL."""
+        return None if self._target is None else self._target.host
+
+    @property
+    def server_port(self) -> int | None:
+        """The port this connection was opened to (None: the driver's default, or none)."""
+        return None if self._target is None else self._target.port
+
+    @property
+    def database_name(self) -> str | None:
+        """The database (for SQLite, the file) this connection was opened on."""
+        return None if self._target is None else self._target.database
 
     @property
     def statement_timeout(self) -> float | None:

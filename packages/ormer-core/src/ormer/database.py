@@ -88,7 +88,7 @@ class Database:
         start = time.monotonic()
         driver = await dialect.connect(parsed, options)
         created = plugins.query_hooks().connection_created
-        conn = Connection(dialect, driver)
+        conn = Connection(dialect, driver, target=parsed)
         conn.statement_timeout = statement_timeout
         if created is not None:
             created(conn=driver, pool=None, elapsed=time.monotonic() - start)

@@ -189,7 +189,7 @@ class PooledConnection(Connection):
         deadline: float | None,
         oneshot: bool = False,
     ) -> None:
-        super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps)
+        super().__init__(pool.dialect, holder.driver, holder.write_gate, holder.caps, pool._url)
         self._pool = pool
         self._holder = holder
         self._released = False
@@ -257,7 +257,9 @@ class PooledConnection(Connection):
             self._released = True  # the slot went with the dead connection
             raise
         statement_timeout = self._statement_timeout
-        Connection.__init__(self, self._pool.dialect, holder.driver, holder.write_gate, holder.caps)
+        Connection.__init__(
+            self, self._pool.dialect, holder.driver, holder.write_gate, holder.caps, pool._url
+        )
         self._statement_timeout = statement_timeout
         self._holder = holder
 
@@ -519,7 +521,7 @@ class Pool(QueryAPI):
     async def _set_up(self, driver: DriverConnection, caps: DriverCapabilities) -> None:
         """Run ``on_connect`` on a connection of the pool (new, or reset)."""
         assert self._on_connect is not None
-        conn = Connection(self._dialect, driver, None, caps)
+        conn = Connection(self._dialect, driver, None, caps, self._url)
         conn.statement_timeout = self.statement_timeout
         await self._on_connect(conn)
         if conn.in_transaction or conn.driver_in_transaction():
