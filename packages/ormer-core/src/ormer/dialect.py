@@ -351,6 +351,10 @@ class Dialect:
     #: ALTER TABLE cannot change a column's type, nullability or default nor add or drop
     #: a constraint (SQLite): such plans rebuild the table (``rebuild_table_sql``)
     rebuilds_tables: ClassVar[bool] = False
+    #: the driver's ``reset()`` returns a session to its state after connect (settings,
+    #: temporary tables, variables): a pool runs its ``on_connect`` set-up again after one.
+    #: SQLite's reset only rolls back (a connection has no session settings to undo)
+    reset_clears_session: ClassVar[bool] = True
     #: read replicas behind a primary (``create_pool(...).replicas(...)``): the server
     #: reports how far a replica lags (:meth:`replica_lag`)
     supports_replicas: ClassVar[bool] = False

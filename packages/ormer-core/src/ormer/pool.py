@@ -997,7 +997,11 @@ class Pool(QueryAPI):
             return conn.broken_reason()
         try:
             await conn.restore_session()
-            if SessionState.NEEDS_RESET in state and self._on_connect is not None:
+            if (
+                SessionState.NEEDS_RESET in state
+                and self._on_connect is not None
+                and self._dialect.reset_clears_session
+            ):
                 # the reset undid the session set-up too: run it again
                 await self._set_up(conn._holder.driver, conn._holder.caps)
         except BaseException as exc:
@@ -1116,7 +1120,11 @@ class Pool(QueryAPI):
             return
         self._idle[:] = [h for h in self._idle if h not in due]
         self._opening += len(due)  # neither idle nor in use while pinged
-        await asyncio.gather(*(self._ping_idle(h) for h in due))
+        # background tasks, not children of the reaper: closing the pool cancels the
+        # reaper, and a ping cut off mid-flight would leave its driver's thread or
+        # protocol busy; terminate() waits for them instead
+        for holder in due:
+            self._spawn(self._ping_idle(holder))
 
     async def _ping_idle(self, holder: _Holder) -> None:
         limit = self.health_check_timeout
@@ -1136,16 +1144,28 @@ class Pool(QueryAPI):
         self._put_idle(holder)
 
     async def _refill(self) -> None:
-        """Open connections up to ``min_size`` (not while backing off a failed connect)."""
+        """Open connections up to ``min_size`` (not while backing off a failed connect).
+
+        Each connect runs in a task of its own, shielded: closing the pool cancels the
+        reaper, and a connect cut off mid-flight would leave the driver's socket or
+        thread behind; the task puts its connection in the pool (closed at once if the
+        pool is closing) and terminate() waits for it."""
         while not self._closing and self._size < self.min_size and not self._waiters:
             if self._backoff_until is not None and time.monotonic() < self._backoff_until:
                 return
             self._size += 1
+            task = asyncio.ensure_future(self._connect())
+            self._background.add(task)
+            task.add_done_callback(self._refilled)
             try:
-                holder = await self._connect()
+                await asyncio.shield(task)
             except Exception:
                 return  # logged by _connect; the next round tries again
-            self._put_idle(holder)
+
+    def _refilled(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            self._put_idle(task.result())  # discarded at once if the pool is closing
 
     # -- operations --------------------------------------------------------------------
     async def resize(self, min_size: int, max_size: int) -> None:
@@ -1275,8 +1295,8 @@ class Pool(QueryAPI):
         if closed is not None and first and self._loop is not None:
             closed(pool=self)
         await asyncio.gather(*(self._close_quietly(h.driver) for h in holders))
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        while self._background:  # closings, and pings whose connections close after them
+            await asyncio.gather(*list(self._background), return_exceptions=True)
         log.info("pool closed")
 
     def _fail_waiters(self) -> None:

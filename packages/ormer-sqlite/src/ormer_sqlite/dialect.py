@@ -218,6 +218,7 @@ class SQLiteDialect(Dialect):
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     paramstyle = "qmark"
     serialize_writes = True
+    reset_clears_session = False  # reset() only rolls back
     max_decimal_digits = SQLITE_EXACT_DIGITS
     # no FOR UPDATE: BEGIN IMMEDIATE/EXCLUSIVE takes the write lock on the whole file,
     # which covers every row lock (ormer.locks)

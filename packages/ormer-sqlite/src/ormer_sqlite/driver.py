@@ -104,6 +104,15 @@ def _worker_thread(aconn: aiosqlite.Connection) -> threading.Thread | None:
     return thread if isinstance(thread, threading.Thread) else None
 
 
+async def _thread_ended(pending: Any, limit: float = 5.0) -> None:
+    """Wait (polling, at most ``limit`` s) for an aiosqlite connection's worker thread."""
+    thread = getattr(pending, "_thread", None)
+    deadline = time.monotonic() + limit
+    while thread is not None and thread.is_alive() and time.monotonic() < deadline:  # noqa: ASYNC110 (a thread, not a task)
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0)  # the thread's last callback (the stop's result) runs here
+
+
 def _daemonize(aconn: aiosqlite.Connection) -> None:
     """Make the (not yet started) worker thread a daemon: it cannot block interpreter exit."""
     thread = _worker_thread(aconn)
@@ -244,6 +253,9 @@ class SQLiteDriver:
             _daemonize(pending)  # before the await starts the thread
             aconn = await pending
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread after a failed connect without waiting:
+            # wait here, or the thread answers the stop on a loop that may be closed
+            await _thread_ended(pending)
             raise errors.ConnectionError(f"cannot open SQLite database {path!r}: {exc}") from exc
         except TypeError as exc:
             raise errors.ConfigurationError(f"bad SQLite connect option: {exc}") from exc

@@ -82,6 +82,7 @@ class TursoDialect(SQLiteDialect):
     group_by_rollup = None
     transaction_modes = frozenset({"deferred", "immediate", "exclusive"})
     serialize_writes = True
+    reset_clears_session = False  # reset() only rolls back
     # no FOR UPDATE: an immediate/exclusive transaction holds the file's write lock
     # (a "concurrent" one does not: it locks nothing until commit)
     supports_row_locks = False

@@ -250,6 +250,11 @@ class TursoDriver:
             raise errors.ConnectionError(f"cannot open Turso database {path!r}: {exc}") from exc
         except TypeError as exc:
             raise errors.ConfigurationError(f"bad Turso connect option: {exc}") from exc
+        except Exception as exc:
+            # pyturso's IoError (a missing directory, say) is no turso.Error subclass
+            if type(exc).__module__.partition(".")[0] not in ("turso", "_turso"):
+                raise
+            raise errors.ConnectionError(f"cannot open Turso database {path!r}: {exc}") from exc
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(*args)`` on the connection's thread: one hand-off."""

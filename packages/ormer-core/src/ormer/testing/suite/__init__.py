@@ -13,6 +13,7 @@ from .test_migrate_table import TestMigrateTable
 from .test_models import TestModels
 from .test_pool import TestPool, slow_query_sql
 from .test_pool_faults import TestPoolFaults
+from .test_pool_lifecycle import TestPoolLifecycle
 from .test_pool_safety import TestPoolSafety
 from .test_pool_stateful import TestPoolStateMachine
 from .test_queries import TestQueries
@@ -38,6 +39,7 @@ __all__ = [
     "TestOptimisticLocking",
     "TestPool",
     "TestPoolFaults",
+    "TestPoolLifecycle",
     "TestPoolSafety",
     "TestPoolStateMachine",
     "TestQueries",
