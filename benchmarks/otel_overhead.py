@@ -17,10 +17,10 @@ import time
 # this process decides itself when the plugin listens
 os.environ["ORMER_DISABLE_PLUGINS"] = "otel"
 
-import ormer.plugins  # noqa: E402
-import ormer_otel  # noqa: E402
-import ormer_otel.plugin  # noqa: E402
-from ormer import Database  # noqa: E402
+import ormer.plugins
+import ormer_otel
+import ormer_otel.plugin
+from ormer import Database
 
 
 async def per_statement(n: int, rounds: int) -> float:

@@ -67,21 +67,30 @@ async def test_pool_metrics_after_a_workload(tmp_path: Path, telemetry: Telemetr
         metrics = telemetry.metrics()
         assert count(metrics, "used") == 0
         assert count(metrics, "idle") == 2
-        (create,) = by_attrs(metrics["db.client.connection.create_time"], db__client__connection__pool__name=POOL)
+        (create,) = by_attrs(
+            metrics["db.client.connection.create_time"], db__client__connection__pool__name=POOL
+        )
         assert create.count == 2  # min_size 1, then a second connection for b
-        (wait,) = by_attrs(metrics["db.client.connection.wait_time"], db__client__connection__pool__name=POOL)
+        (wait,) = by_attrs(
+            metrics["db.client.connection.wait_time"], db__client__connection__pool__name=POOL
+        )
         assert wait.count == 3  # a, b, the waiter (not the borrower that timed out)
         assert wait.max >= 0.04  # the waiter queued until a came back
-        (use,) = by_attrs(metrics["db.client.connection.use_time"], db__client__connection__pool__name=POOL)
+        (use,) = by_attrs(
+            metrics["db.client.connection.use_time"], db__client__connection__pool__name=POOL
+        )
         assert use.count == 3
         assert use.sum > 0
     finally:
         await pool.close()
     # a closed pool is no longer observed
     metrics = telemetry.metrics()
-    assert by_attrs(
-        metrics.get("db.client.connection.count", []), db__client__connection__pool__name=POOL
-    ) == []
+    assert (
+        by_attrs(
+            metrics.get("db.client.connection.count", []), db__client__connection__pool__name=POOL
+        )
+        == []
+    )
 
 
 @pytest.mark.postgres
@@ -99,9 +108,13 @@ async def test_pool_metrics_on_postgres(pg_url: str, telemetry: Telemetry) -> No
         assert count(metrics, "used") == 0
         assert count(metrics, "idle") == pool.stats().idle > 0
         assert gauge(metrics, "db.client.connection.max") == 3
-        (wait,) = by_attrs(metrics["db.client.connection.wait_time"], db__client__connection__pool__name=POOL)
+        (wait,) = by_attrs(
+            metrics["db.client.connection.wait_time"], db__client__connection__pool__name=POOL
+        )
         assert wait.count == 6
-        (create,) = by_attrs(metrics["db.client.connection.create_time"], db__client__connection__pool__name=POOL)
+        (create,) = by_attrs(
+            metrics["db.client.connection.create_time"], db__client__connection__pool__name=POOL
+        )
         assert create.count == pool.stats().created
         assert create.sum > 0
         spans = [s for s in telemetry.db_spans() if s.name == "SELECT"]

@@ -110,7 +110,9 @@ async def test_statement_spans_carry_the_conventions_attributes(
             "db.collection.name": table,
             "db.query.text": insert,
         }  # no parameters by default, no returned rows for a write
-        create = only(telemetry.db_spans(), f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name VARCHAR(50))")
+        create = only(
+            telemetry.db_spans(), f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name VARCHAR(50))"
+        )
         assert create.name == f"CREATE {table}"
         assert span.end_time is not None and span.start_time is not None
         assert span.end_time >= span.start_time
@@ -138,7 +140,11 @@ async def test_failing_statement_records_error_type_and_sqlstate(
     assert failed.status.description is None  # a server message may quote values
     attrs = dict(failed.attributes or {})
     assert attrs["error.type"] == "ormer.errors.UniqueViolationError"
-    expected_code = {"sqlite": "SQLITE_CONSTRAINT_PRIMARYKEY", "postgres": "23505", "mysql": "1062"}[backend]
+    expected_code = {
+        "sqlite": "SQLITE_CONSTRAINT_PRIMARYKEY",
+        "postgres": "23505",
+        "mysql": "1062",
+    }[backend]
     assert caught.value.sqlstate == expected_code
     assert attrs.get("db.response.status_code") == expected_code
     assert not any(k.startswith("db.query.parameter.") for k in attrs)
@@ -238,7 +244,9 @@ async def test_stream_span_ends_when_the_stream_ends(tmp_path: Path, telemetry: 
 
 
 @pytest.mark.sqlite
-async def test_no_span_once_the_plugin_is_unregistered(tmp_path: Path, telemetry: Telemetry) -> None:
+async def test_no_span_once_the_plugin_is_unregistered(
+    tmp_path: Path, telemetry: Telemetry
+) -> None:
     async with await Database.connect(f"sqlite:///{tmp_path / 'u.db'}") as db:
         assert await db.exec_rows("SELECT 1") == [(1,)]
         ormer.plugins.unregister(telemetry.plugin_name)

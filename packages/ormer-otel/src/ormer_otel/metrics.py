@@ -36,7 +36,9 @@ TIME_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10
 _POOLS: WeakSet[Pool] = WeakSet()
 
 
-def _observe(read: Callable[[PoolStats], int]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+def _observe(
+    read: Callable[[PoolStats], int],
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
     def callback(options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(read(pool.stats()), {POOL_NAME: pool.name}) for pool in list(_POOLS)]
 
@@ -52,6 +54,47 @@ def _count(options: CallbackOptions) -> Iterable[Observation]:
     return out
 
 
+_CONN = "{connection}"
+# the observable gauges: name, callback, unit, description
+_GAUGES: tuple[tuple[str, Callable[[CallbackOptions], Iterable[Observation]], str, str], ...] = (
+    (
+        "db.client.connection.count",
+        _count,
+        _CONN,
+        "The number of connections that are currently in state described by the state attribute.",
+    ),
+    (
+        "db.client.connection.idle.max",
+        _observe(lambda s: s.max_size),  # idle connections are capped by the pool size only
+        _CONN,
+        "The maximum number of idle open connections allowed.",
+    ),
+    (
+        "db.client.connection.idle.min",
+        _observe(lambda s: s.min_size),
+        _CONN,
+        "The minimum number of idle open connections allowed.",
+    ),
+    (
+        "db.client.connection.max",
+        _observe(lambda s: s.max_size),
+        _CONN,
+        "The maximum number of open connections allowed.",
+    ),
+    (
+        "db.client.connection.pending_requests",
+        _observe(lambda s: s.waiting),
+        "{request}",
+        "The number of current pending requests for an open connection.",
+    ),
+)
+_HISTOGRAMS = (
+    ("create_time", "The time it took to create a new connection."),
+    ("wait_time", "The time it took to obtain an open connection from the pool."),
+    ("use_time", "The time between borrowing a connection and returning it to the pool."),
+)
+
+
 class PoolMetrics:
     """The pool instruments (one instance per :func:`ormer_otel.configure`)."""
 
@@ -65,44 +108,25 @@ class PoolMetrics:
             meter: Meter = (self._provider or metrics.get_meter_provider()).get_meter(
                 INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, schema_url=SCHEMA_URL
             )
-            conn, req = "{connection}", "{request}"
-            meter.create_observable_up_down_counter(
-                "db.client.connection.count", [_count], conn,
-                "The number of connections that are currently in state described by the state attribute.",
-            )  # fmt: skip
-            meter.create_observable_up_down_counter(
-                "db.client.connection.idle.max", [_observe(lambda s: s.max_size)], conn,
-                "The maximum number of idle open connections allowed.",
-            )  # fmt: skip
-            meter.create_observable_up_down_counter(
-                "db.client.connection.idle.min", [_observe(lambda s: s.min_size)], conn,
-                "The minimum number of idle open connections allowed.",
-            )  # fmt: skip
-            meter.create_observable_up_down_counter(
-                "db.client.connection.max", [_observe(lambda s: s.max_size)], conn,
-                "The maximum number of open connections allowed.",
-            )  # fmt: skip
-            meter.create_observable_up_down_counter(
-                "db.client.connection.pending_requests", [_observe(lambda s: s.waiting)], req,
-                "The number of current pending requests for an open connection.",
-            )  # fmt: skip
+            for name, callback, unit, description in _GAUGES:
+                meter.create_observable_up_down_counter(name, [callback], unit, description)
             meter.create_observable_counter(
-                "db.client.connection.timeouts", [_observe(lambda s: s.timeouts)], "{timeout}",
+                "db.client.connection.timeouts",
+                [_observe(lambda s: s.timeouts)],
+                "{timeout}",
                 "The number of connection timeouts that have occurred trying to obtain a "
                 "connection from the pool.",
-            )  # fmt: skip
-            self._histograms = tuple(  # type: ignore[assignment]
+            )
+            create, wait, use = (
                 meter.create_histogram(
-                    f"db.client.connection.{name}", "s", description,
+                    f"db.client.connection.{name}",
+                    "s",
+                    description,
                     explicit_bucket_boundaries_advisory=list(TIME_BUCKETS),
-                )  # fmt: skip
-                for name, description in (
-                    ("create_time", "The time it took to create a new connection."),
-                    ("wait_time", "The time it took to obtain an open connection from the pool."),
-                    ("use_time", "The time between borrowing a connection and returning it "
-                     "to the pool."),
                 )
-            )  # fmt: skip
+                for name, description in _HISTOGRAMS
+            )
+            self._histograms = (create, wait, use)
         assert self._histograms is not None
         return self._histograms
 

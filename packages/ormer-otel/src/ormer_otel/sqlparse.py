@@ -106,6 +106,15 @@ def _name_at(tokens: list[tuple[str, str]], i: int) -> tuple[str | None, int]:
     return (".".join(parts) if parts else None), i
 
 
+def _skip_alias(tokens: list[tuple[str, str]], i: int) -> int:
+    """The index after a table's alias (a bare alias: ``AS alias`` ends at ``AS``)."""
+    if i < len(tokens):
+        kind, text = tokens[i]
+        if kind == "name" or (kind == "word" and text.upper() not in _CLAUSES):
+            return i + 1
+    return i
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def parse_sql(sql: str) -> ParsedSQL:
     """Parse ``sql`` (cached: the same text is parsed once)."""
@@ -153,16 +162,12 @@ def parse_sql(sql: str) -> ParsedSQL:
                 continue
             tables.add(name)
             # an alias, then "," and another table: several tables
-            if i < len(tokens) and tokens[i][0] in ("word", "name"):
-                if tokens[i][0] == "name" or tokens[i][1].upper() not in _CLAUSES:
-                    i += 1
+            i = _skip_alias(tokens, i)
             while i < len(tokens) and tokens[i] == ("punct", ",") and upper == "FROM":
                 more, i = _name_at(tokens, i + 1)
                 if more is not None:
                     tables.add(more)
-                if i < len(tokens) and tokens[i][0] in ("word", "name"):
-                    if tokens[i][0] == "name" or tokens[i][1].upper() not in _CLAUSES:
-                        i += 1
+                i = _skip_alias(tokens, i)
     tables -= ctes
     collection = next(iter(tables)) if len(tables) == 1 else None
     return ParsedSQL(operation, collection, operation in _READS or returning)
