@@ -15,7 +15,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import ormer.plugins
 import ormer_otel.plugin
-from ormer import Connection, Database, Model, UniqueViolationError, primary
+from ormer import (
+    Connection,
+    Database,
+    Model,
+    StatementTimeoutError,
+    UniqueViolationError,
+    primary,
+)
 
 if TYPE_CHECKING:
     from conftest import Telemetry
@@ -258,3 +265,34 @@ async def test_no_span_once_the_plugin_is_unregistered(
     texts = [(s.attributes or {}).get("db.query.text") for s in telemetry.db_spans()]
     assert "SELECT 1" in texts
     assert "SELECT 2" not in texts
+
+
+@pytest.mark.postgres
+async def test_statement_timeout_span(pg_url: str, telemetry: Telemetry) -> None:
+    async with await Database.connect(pg_url) as db:
+        with pytest.raises(StatementTimeoutError) as caught:
+            await db.exec_rows("SELECT pg_sleep(2)", timeout=0.05)
+        assert await db.exec_rows("SELECT 1") == [(1,)]  # the connection still works
+    span = only(telemetry.db_spans(), "SELECT pg_sleep(2)")
+    assert span.status.status_code is StatusCode.ERROR
+    attrs = dict(span.attributes or {})
+    assert attrs["error.type"] == "ormer.errors.StatementTimeoutError"
+    assert attrs.get("db.response.status_code") == caught.value.sqlstate
+    assert "db.response.returned_rows" not in attrs
+    assert span.end_time is not None and span.start_time is not None
+    assert 0.04 <= (span.end_time - span.start_time) / 1e9 < 1.5
+
+
+@pytest.mark.sqlite
+async def test_turso_spans_name_their_system(tmp_path: Path, telemetry: Telemetry) -> None:
+    pytest.importorskip("ormer_turso", reason="ormer-turso is not installed")
+    async with await Database.connect(f"turso:///{tmp_path / 't.db'}") as db:
+        assert await db.exec_rows("SELECT 3") == [(3,)]
+        namespace = db.database_name
+    assert dict(only(telemetry.db_spans(), "SELECT 3").attributes or {}) == {
+        "db.system.name": "turso",
+        "db.namespace": namespace,
+        "db.operation.name": "SELECT",
+        "db.query.text": "SELECT 3",
+        "db.response.returned_rows": 1,
+    }
