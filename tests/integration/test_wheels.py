@@ -68,6 +68,15 @@ def test_backend_wheel_declares_its_entry_point(wheels: dict[str, Path], backend
     assert BACKENDS[backend][0] in text
 
 
+def test_otel_wheel_declares_its_entry_point(wheels: dict[str, Path]) -> None:
+    if "ormer-otel" not in wheels:
+        pytest.skip("packages/ormer-otel is not in this tree")
+    wheel = zipfile.ZipFile(wheels["ormer-otel"])
+    assert "ormer_otel/py.typed" in wheel.namelist()
+    [entry_points] = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    assert "[ormer.plugins]\notel = ormer_otel.plugin" in wheel.read(entry_points).decode()
+
+
 @pytest.mark.parametrize("backend", PRESENT_BACKENDS)
 def test_quickstart_runs_from_wheels_in_an_empty_venv(
     wheels: dict[str, Path], tmp_path: Path, backend: str
