@@ -415,6 +415,7 @@ class Pool(QueryAPI):
         self._resumed.set()
         self._leaks = 0
         self._rejected = 0
+        self._paused_waiting = 0  # get() calls held by pause()
         # when a connection was last found lost to its server: idle connections last
         # used before then are pinged before they are lent (a server restart or a
         # failover closes them all, and each would otherwise fail one statement)
@@ -610,6 +611,7 @@ class Pool(QueryAPI):
     ) -> None:
         """``get()`` on a paused pool: wait for ``resume()``, up to the acquire deadline."""
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        self._paused_waiting += 1
         try:
             async with asyncio.timeout(remaining):
                 await self._resumed.wait()
@@ -620,6 +622,8 @@ class Pool(QueryAPI):
                 f"no connection within {timeout}s ({source}): the pool is paused "
                 f"(pool.pause() without resume()); {self._describe()}"
             ) from None
+        finally:
+            self._paused_waiting -= 1
         if self._closing:
             raise PoolClosedError("the pool is closed")
 
@@ -1234,7 +1238,7 @@ class Pool(QueryAPI):
             size=self._size,
             idle=len(self._idle),
             in_use=len(self._holders),
-            waiting=len(self._live_waiters()),
+            waiting=len(self._live_waiters()) + self._paused_waiting,
             min_size=self.min_size,
             max_size=self.max_size,
             acquired=self._acquired,

@@ -58,6 +58,8 @@ class PoolMachine(RuleBasedStateMachine):
         self.waiters: list[asyncio.Task[PooledConnection]] = []
         self.errors: list[BaseException] = []
         self.committed = 0
+        self.max_size = MAX_SIZE  # the pool's max_size now (resize)
+        self.paused = False
         try:
             self.run(self._open())
         except BaseException:
@@ -180,11 +182,38 @@ class PoolMachine(RuleBasedStateMachine):
         pending[i % len(pending)].cancel()
         self.settle()
 
+    @rule(n=st.integers(min_value=1, max_value=MAX_SIZE))
+    def resize(self, n: int) -> None:
+        """Shrink (borrowed connections above it close as they come back) or grow
+        (waiters are served at once)."""
+        self.run(self.p.resize(0, n))
+        self.max_size = n
+        self.settle()
+
+    @rule()
+    def drain(self) -> None:
+        """Replace every connection: idle ones now, borrowed ones on return."""
+        self.run(self.p.drain())
+        self.settle()
+
+    @precondition(lambda self: not self.paused)
+    @rule()
+    def pause(self) -> None:
+        self.p.pause()
+        self.paused = True
+
+    @precondition(lambda self: self.paused)
+    @rule()
+    def resume(self) -> None:
+        self.p.resume()
+        self.paused = False
+        self.settle()
+
     @rule()
     def acquire_with_timeout(self) -> None:
         s = self.p.stats()
         before = s.timeouts
-        must_wait = bool(self.waiters) or (s.idle == 0 and s.size == MAX_SIZE)
+        must_wait = self.paused or bool(self.waiters) or (s.idle == 0 and s.size >= self.max_size)
         # a connection to open: the timeout bounds the connect too, which takes more
         # than 20 ms on a loaded machine (the short timeout is for the waits)
         timeout = 5.0 if not must_wait and s.idle == 0 else 0.02
@@ -210,6 +239,8 @@ class PoolMachine(RuleBasedStateMachine):
         assert not self.errors, self.errors
         s = self.p.stats()
         assert 0 <= s.size <= MAX_SIZE
+        assert s.size <= max(self.max_size, s.in_use)  # above it only while borrowed
+        assert s.max_size == self.max_size and s.paused == self.paused
         assert s.idle + s.in_use == s.size
         assert s.in_use == len(self.held)
         drivers = [id(c.driver) for c in self.held]
@@ -218,8 +249,8 @@ class PoolMachine(RuleBasedStateMachine):
         assert all(not c.in_transaction and not c.driver_in_transaction() for c in self.held)
         pending = [t for t in self.waiters if not t.done()]
         assert s.waiting == len(pending)
-        if pending:  # nobody waits while a connection could be had
-            assert s.idle == 0 and s.size == MAX_SIZE
+        if pending and not self.paused:  # nobody waits while a connection could be had
+            assert s.idle == 0 and s.size >= self.max_size
         assert s.created - s.closed == s.size
         assert s.timeouts >= 0 and s.acquired >= s.in_use
 
@@ -230,6 +261,9 @@ class PoolMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            if self.paused:
+                self.p.resume()
+                self.paused = False
             # every waiter is eventually served once the holders let go
             for _ in range(50):
                 while self.held:
