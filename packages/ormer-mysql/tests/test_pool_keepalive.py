@@ -37,11 +37,14 @@ async def test_keepalive_outlives_wait_timeout(mysql_url: str, keepalive: float 
         first = await connection_id(pool)
         await asyncio.sleep(2.5)  # idle well past wait_timeout
         if keepalive is None:
-            # the server closed the idle session; the pool learns it only on use, and
-            # raw SQL is never retried: this is what keepalive is for
-            with pytest.raises(ConnectionLostError):
-                await connection_id(pool)
-            assert await connection_id(pool) != first  # a fresh connection then
+            # the server closed the idle session: the pool finds it closed (when the
+            # driver noticed the close) or the raw statement fails on it (raw SQL is
+            # never retried); either way it is gone. This is what keepalive is for.
+            try:
+                second = await connection_id(pool)
+            except ConnectionLostError:
+                second = await connection_id(pool)
+            assert second != first and pool.stats().created >= 2
         else:
             assert await connection_id(pool) == first
             assert pool.stats().created == 1
