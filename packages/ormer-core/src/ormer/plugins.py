@@ -260,7 +260,13 @@ def _refresh() -> None:
 
     def caller(name: str) -> Callable[..., Any] | None:
         hook = getattr(pm.hook, name)
-        return hook if hook.get_hookimpls() else None
+        impls = hook.get_hookimpls()
+        if not impls:
+            return None
+        if any(i.hookwrapper or i.wrapper for i in impls):
+            call: Callable[..., Any] = hook  # pluggy's own call: wrappers need its machinery
+            return call
+        return _direct_caller(impls)
 
     _State.hooks = QueryHooks(
         before_execute=caller("ormer_before_execute"),
@@ -275,6 +281,27 @@ def _refresh() -> None:
     registry = DialectRegistry()
     pm.hook.ormer_register_dialects(registry=registry)
     _State.registry = registry
+
+
+def _direct_caller(impls: list[Any]) -> Callable[..., None]:
+    """Call plain hook implementations directly, each with the arguments it names:
+    what pluggy does, without its per-call machinery (a statement pays two of these
+    calls while a plugin listens). Calls in pluggy's order (last registered first);
+    results are dropped (these hooks return nothing)."""
+    calls = [(i.function, i.argnames) for i in reversed(impls)]
+    if len(calls) == 1:
+        ((fn, names),) = calls
+
+        def call_one(**kwargs: Any) -> None:
+            fn(*[kwargs[n] for n in names])
+
+        return call_one
+
+    def call_all(**kwargs: Any) -> None:
+        for fn, names in calls:
+            fn(*[kwargs[n] for n in names])
+
+    return call_all
 
 
 def dialect_plugin(

@@ -413,6 +413,7 @@ class Pool(QueryAPI):
         self._generation = 0  # bumped by drain(): older connections are replaced
         self._resumed = asyncio.Event()  # clear while paused
         self._resumed.set()
+        self._paused = False  # the checkout path reads this, not the event
         self._leaks = 0
         self._rejected = 0
         self._paused_waiting = 0  # get() calls held by pause()
@@ -568,7 +569,7 @@ class Pool(QueryAPI):
         timeout = self.acquire_timeout if timeout is None else timeout
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
-        if not self._resumed.is_set():
+        if self._paused:
             await self._wait_resumed(deadline, timeout, explicit)
         last_error: ConnectionError | None = None
         while True:  # inline, not a helper: the checkout path awaits nothing extra
@@ -964,17 +965,22 @@ class Pool(QueryAPI):
         if checkin is not None:
             checkin(conn=conn, pool=self, used=time.monotonic() - holder.borrowed)
         state = conn.session_state()
-        if SessionState.BROKEN in state and conn.lost_to_server:
-            self._suspect_before = time.monotonic()  # vet the other idle ones before use
         detail = ""
         if discard:
             reason: str | None = "retired"
         elif state is SessionState.CLEAN:
             reason = None  # nothing to roll back or reset: no await
         else:
+            if SessionState.BROKEN in state and conn.lost_to_server:
+                self._suspect_before = time.monotonic()  # vet the other idle ones before use
             broken = await self._clean(conn, state)
             reason, detail = (None, "") if broken is None else ("broken", broken)
-        if reason is None:
+        if reason is None and (
+            self.max_uses is not None
+            or holder.generation != self._generation
+            or holder.expires != math.inf
+            or self._size > self.max_size
+        ):
             reason = self._retire_reason(holder)
         conn.release_write_gate()  # a discarded connection may still hold the write gate
         if reason is not None:
@@ -1219,17 +1225,19 @@ class Pool(QueryAPI):
         """Stop lending: ``get()`` (and the pool's query methods) wait, up to their
         acquire timeout, until :meth:`resume`. Borrowed connections are not affected."""
         self._resumed.clear()
+        self._paused = True
         log.info("pool %s paused", self.name)
 
     def resume(self) -> None:
         """Lend again after :meth:`pause` (the waiting ``get()`` calls proceed)."""
         self._resumed.set()
+        self._paused = False
         log.info("pool %s resumed", self.name)
 
     @property
     def paused(self) -> bool:
         """Whether :meth:`pause` is in effect."""
-        return not self._resumed.is_set()
+        return self._paused
 
     # -- stats and closing ---------------------------------------------------------
     def stats(self) -> PoolStats:
@@ -1305,6 +1313,7 @@ class Pool(QueryAPI):
 
     def _fail_waiters(self) -> None:
         self._resumed.set()  # a paused get() wakes up to PoolClosedError
+        self._paused = False
         while self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():

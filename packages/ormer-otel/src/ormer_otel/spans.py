@@ -111,6 +111,10 @@ class StatementTracer:
 
     def before(self, sql: str, params: Any, dialect: Dialect, conn: Connection) -> None:
         """Start the statement's span."""
+        if self._provider is None and isinstance(
+            trace.get_tracer_provider(), trace.ProxyTracerProvider
+        ):
+            return  # no SDK installed (yet): the API's spans would record nothing
         name, text_attrs, _ = _describe(sql)
         system = system_name(dialect)
         attrs = {"db.system.name": system, **text_attrs}
@@ -126,6 +130,8 @@ class StatementTracer:
         if self.record_parameters and params:
             attrs.update(_parameters(params))
         span = self.tracer.start_span(name or system, kind=SpanKind.CLIENT, attributes=attrs)
+        if not span.is_recording():
+            return  # a no-op or sampled-out span: nothing to end
         stack = _OPEN.get(conn)
         if stack is None:
             _OPEN[conn] = [(sql, span)]
