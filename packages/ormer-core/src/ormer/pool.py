@@ -682,7 +682,9 @@ class Pool(QueryAPI):
             raise PoolClosedError("the pool is closed")
         self._holders.discard(dead)
         dead.task = None
-        self._suspect_before = time.monotonic()
+        # (no suspicion of the other idle connections here: a read that finds its
+        # connection dead is retried anyway, and under a cancellation storm reads meet
+        # connections their cancelled statements broke, which says nothing of the server)
         self._closed_count += 1
         self._closed_hook(dead, "broken")
         self._spawn(self._close_quietly(dead.driver))
@@ -755,8 +757,8 @@ class Pool(QueryAPI):
         """The current wait after a failed connect: ``reconnect_backoff``'s initial
         delay doubled per failure in a row, at most its maximum."""
         config = self._config
-        failures = max(1, self._connect_failures)
-        return min(config.reconnect_maximum, config.reconnect_initial * 2.0 ** (failures - 1))
+        doublings = min(max(0, self._connect_failures - 1), 30)  # 2**30: past any maximum
+        return min(config.reconnect_maximum, config.reconnect_initial * 2.0**doublings)
 
     def _back_off(self) -> None:
         """A connect failed: for the back-off delay, waiters wait for live connections
