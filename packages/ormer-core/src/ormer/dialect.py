@@ -359,6 +359,11 @@ class Dialect:
     #: reports how far a replica lags (:meth:`replica_lag`)
     supports_replicas: ClassVar[bool] = False
 
+    def note_short_statement(self, sql: str) -> None:
+        """The planner knows ``sql`` is short (a primary-key lookup): a driver that can
+        run short statements without handing them to a thread (SQLite) may. Default:
+        nothing. Called once per statement shape, never per execution."""
+
     async def replica_lag(self, conn: Connection) -> float:
         """How many seconds the server behind ``conn`` lags its primary, from the server
         itself: 0.0 for a replica that has replayed everything it received (or a server

@@ -79,6 +79,7 @@ def _make_find_plan(dialect: Dialect, model: type[Model], info: TableInfo) -> Fi
     stmt.where = where
     stmt.limit = Param(1, _INT)
     compiled, nodes = compile_statement(dialect, stmt)
+    dialect.note_short_statement(compiled.sql)  # one row by its key
     slots = tuple(
         (markers.index(v) if any(v is m for m in markers) else -1, dump)
         for index, dump in compiled.slots

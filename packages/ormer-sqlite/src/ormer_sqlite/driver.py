@@ -44,12 +44,31 @@ R = TypeVar("R")
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 
+#: longest a short statement may run on the event loop's thread before SQLite's
+#: progress handler stops it (it then runs again on the connection's thread)
+DEFAULT_INLINE_BUDGET = 0.001
+#: SQLite VM instructions between two checks of the budget (a few microseconds)
+PROGRESS_STEPS = 200
+#: inline reads never suspend their task; this long after one last let the event loop
+#: run, the next one does first (a loop of lookups must not starve the other tasks)
+YIELD_AFTER = 0.0002
+
+
+class _Streak:
+    """When an inline read last let the event loop run (``time.perf_counter()``): the
+    tasks doing inline reads may have kept the loop busy since, without a suspension."""
+
+    since = 0.0
+
+
 #: the connect options ormer reads (URL query or keywords); the others go to sqlite3.connect
 OPTIONS = OptionSet(
     "SQLite",
     [
         Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
         Option("wal", as_bool, True),
+        Option("inline_reads", as_bool, True),
+        Option("inline_budget", as_seconds, DEFAULT_INLINE_BUDGET),
     ],
     passthrough=("detect_types", "cached_statements", "check_same_thread", "factory"),
 )
@@ -229,26 +248,70 @@ def _enable_wal(conn: sqlite3.Connection, busy_ms: int) -> None:
 class SQLiteDriver:
     """One SQLite connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
 
-    __slots__ = ("__weakref__", "_aconn", "_closed", "_finalizer", "_raw", "path")
+    __slots__ = (
+        "__weakref__",
+        "_aborted",
+        "_aconn",
+        "_budget",
+        "_closed",
+        "_deadline",
+        "_finalizer",
+        "_inflight",
+        "_raw",
+        "_short",
+        "inline_fallbacks",
+        "inline_reads",
+        "path",
+    )
 
-    def __init__(self, aconn: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self,
+        aconn: aiosqlite.Connection,
+        path: str,
+        short: dict[str, int] | None = None,
+        budget: float = DEFAULT_INLINE_BUDGET,
+    ) -> None:
         self._aconn = aconn
         self._raw: sqlite3.Connection = aconn._conn
         self._closed = False
         self.path = path
+        # statements known short run on the loop's thread (None: never): see fetch()
+        self._short = short
+        self._budget = budget
+        self._deadline = 0.0
+        self._aborted = False
+        self._inflight = 0  # calls handed to the worker thread and not answered yet
+        #: short reads run on the loop's thread, and those that ran past the budget
+        self.inline_reads = 0
+        self.inline_fallbacks = 0
         # runs when the driver is garbage-collected unclosed, or at interpreter exit
         self._finalizer = weakref.finalize(self, _abandon, aconn, self._raw, path)
 
     @classmethod
-    async def open(cls, path: str, options: dict[str, Any]) -> SQLiteDriver:
-        """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE."""
+    async def open(
+        cls, path: str, options: dict[str, Any], short: dict[str, int] | None = None
+    ) -> SQLiteDriver:
+        """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE.
+
+        ``short``: the dialect's short statements (primary-key lookups), which this
+        connection runs on the event loop's thread (``inline_reads``) where no reader
+        can wait on a lock: a WAL file or a private memory database.
+        """
         parsed = OPTIONS.parse(keywords=options)
         timeout: float = parsed.values["timeout"]
         wal: bool = parsed.values["wal"]
         uri = path.startswith("file:")
+        memory = path == ":memory:" or "mode=memory" in path or path.startswith("file::memory:")
+        shared_cache = "cache=shared" in path
+        inline = parsed.values["inline_reads"] and short is not None and not shared_cache
+        inline = inline and (wal or memory)
+        library = dict(parsed.library)
+        if inline:
+            # the loop's thread uses the connection too, never while the worker does
+            library.setdefault("check_same_thread", False)
         try:
             pending = aiosqlite.connect(
-                path, isolation_level=None, timeout=timeout, uri=uri, **parsed.library
+                path, isolation_level=None, timeout=timeout, uri=uri, **library
             )
             _daemonize(pending)  # before the await starts the thread
             aconn = await pending
@@ -274,15 +337,66 @@ class SQLiteDriver:
             # thread, which would otherwise keep the interpreter from exiting)
             await aconn.close()
             raise
-        return cls(aconn, path)
+        if inline and library.get("check_same_thread") is not False:
+            inline = False  # the caller insisted on thread checks
+        return cls(aconn, path, short if inline else None, parsed.values["inline_budget"])
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(*args)`` on the connection's thread: one hand-off."""
-        result: R = await self._aconn._execute(fn, *args)  # type: ignore[no-untyped-call]
+        self._inflight += 1
+        try:
+            result: R = await self._aconn._execute(fn, *args)  # type: ignore[no-untyped-call]
+        finally:
+            self._inflight -= 1
         return result
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        short = self._short
+        if short is not None and sql in short and not self._inflight:
+            now = time.perf_counter()
+            if now - _Streak.since > YIELD_AFTER:
+                _Streak.since = now
+                await asyncio.sleep(0)  # the loop's other tasks and timers get their turn
+            if not self._inflight:  # still idle after the yield
+                rows = self._fetch_inline(sql, params)
+                if rows is not None:
+                    return rows
         return await self._call(_fetch, self._raw, sql, params)
+
+    def _fetch_inline(self, sql: str, params: Sequence[Any]) -> list[Row] | None:
+        """A short read on the loop's thread, no hand-off. SQLite's progress handler
+        stops it past the budget: None then (the caller runs it on the worker thread,
+        and the statement is no longer taken for short)."""
+        raw = self._raw
+        # the budget counts this thread's CPU time: waiting for the GIL while another
+        # thread runs is not the statement being long
+        self._deadline = time.thread_time() + self._budget
+        raw.set_progress_handler(self._over_budget, PROGRESS_STEPS)
+        try:
+            rows = _fetch(raw, sql, params)
+        except sqlite3.OperationalError:
+            if not self._aborted:
+                raise
+            self._aborted = False
+            self.inline_fallbacks += 1
+            short = self._short
+            assert short is not None
+            strikes = short.get(sql, 1) - 1
+            if strikes > 0:
+                short[sql] = strikes
+            else:
+                short.pop(sql, None)  # long, not a busy moment: the thread from now on
+            return None
+        finally:
+            raw.set_progress_handler(None, 0)
+        self.inline_reads += 1
+        return rows
+
+    def _over_budget(self) -> bool:
+        if time.thread_time() > self._deadline:
+            self._aborted = True
+            return True
+        return False
 
     async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
         return await self._call(_fetch_described, self._raw, sql, params)
