@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 # The benchmarks' own virtualenv: the packages editable plus benchmarks/requirements.txt
 # (raw drivers, peer ORMs, profilers).
 BENCH_VENV  := .venv-bench
+# the benchmarks' ormer: the core and the backends, no add-on plugin
+BENCH_PACKAGES := $(filter-out packages/ormer-otel,$(PACKAGES))
+BENCH_DISABLE_PLUGINS ?= otel
 BENCH_BIN   := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_ARGS  ?=
@@ -84,13 +87,15 @@ $(BENCH_STAMP): benchmarks/requirements.txt $(foreach p,$(PACKAGES),$(p)/pyproje
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ormer needs Python >= 3.11"'
 	test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
-	$(BENCH_BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),-e $(p)) -r benchmarks/requirements.txt
+	$(BENCH_BIN)/python -m pip install --quiet $(foreach p,$(BENCH_PACKAGES),-e $(p)) -r benchmarks/requirements.txt
 	touch $(BENCH_STAMP)
 
 # ormer against the raw drivers and peer ORMs (docs/performance.md). Not a test: never
 # part of `make test` or CI. Options: make bench BENCH_ARGS="--quick -b sqlite -w W1,W2"
+# ormer is measured without add-on plugins (ormer-otel's hooks would run on every
+# statement): BENCH_DISABLE_PLUGINS= (empty) measures with whatever is installed.
 bench: $(BENCH_STAMP)
-	$(BENCH_BIN)/python -m benchmarks $(BENCH_ARGS)
+	ORMER_DISABLE_PLUGINS=$(BENCH_DISABLE_PLUGINS) $(BENCH_BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) dist .pytest_cache .mypy_cache .ruff_cache
