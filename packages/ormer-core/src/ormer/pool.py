@@ -1201,16 +1201,13 @@ class Pool(QueryAPI):
         self.min_size, self.max_size = min_size, max_size
         log.info("pool %s resized to %d..%d", self.name, min_size, max_size)
         self.reap()  # idle ones above the new max_size
-        while self._size < self.max_size and self._next_waiter_alive():
+        while self._size < self.max_size and self._has_waiters():
             before = self._size
             self._grant_capacity()
             if self._size == before:
                 break
         self._start_reaper()
         await self._refill()
-
-    def _next_waiter_alive(self) -> bool:
-        return self._has_waiters()
 
     async def drain(self) -> None:
         """Replace every connection: idle ones are closed now (and ``min_size`` opened

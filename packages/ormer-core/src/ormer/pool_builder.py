@@ -6,6 +6,7 @@ table of options is in docs/pool.md.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -279,14 +280,8 @@ class PoolOptions:
             statement_timeout = check_timeout(self._statement_timeout, "statement_timeout")
         config = self._config(statement_timeout, options)
         if not source:
-            config = _without_source(config)
+            config = dataclasses.replace(config, url_source=None)
         return pool_class(self._dialect, url, config)
-
-
-def _without_source(config: PoolConfig) -> PoolConfig:
-    from dataclasses import replace
-
-    return replace(config, url_source=None)
 
 
 def _is_async(fn: Any) -> bool:

@@ -32,7 +32,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -54,6 +54,7 @@ __all__ = ["ReplicaStats", "ReplicatedPool", "ReplicatedPoolBuilder", "Replicate
 log = logging.getLogger("ormer.pool")
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 #: raw SQL that may run on a replica: a SELECT (or VALUES/TABLE/SHOW) that takes no
 #: row lock and writes no table
@@ -363,15 +364,7 @@ class ReplicatedPool(QueryAPI):
         else on the primary."""
         if not is_plain_read(sql):
             return await self._primary.exec_rows(sql, params, timeout=timeout)
-        target = self._read_target()
-        if target is not self._primary:
-            try:
-                async with target._borrow() as conn:
-                    return await conn.exec_rows(sql, params, timeout=timeout)
-            except ConnectionError as exc:
-                self._eject_pool(target, exc)
-        async with self._primary._borrow() as conn:  # a read: no read-your-writes mark
-            return await conn.exec_rows(sql, params, timeout=timeout)
+        return await self._raw_read(lambda conn: conn.exec_rows(sql, params, timeout=timeout))
 
     async def exec_non_query(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: Timeout = DEFAULT
@@ -390,28 +383,24 @@ class ReplicatedPool(QueryAPI):
         """Raw SQL mapped onto a model: a plain SELECT on a replica, else the primary."""
         if not is_plain_read(sql):
             return await self._primary.exec_table(model, sql, params, timeout=timeout)
-        target = self._read_target()
-        if target is not self._primary:
-            try:
-                async with target._borrow() as conn:
-                    return await conn.exec_table(model, sql, params, timeout=timeout)
-            except ConnectionError as exc:
-                self._eject_pool(target, exc)
-        async with self._primary._borrow() as conn:
-            return await conn.exec_table(model, sql, params, timeout=timeout)
+        return await self._raw_read(
+            lambda conn: conn.exec_table(model, sql, params, timeout=timeout)
+        )
 
-    def _read_target(self) -> Pool:
+    async def _raw_read(self, run: Callable[[PooledConnection], Awaitable[T]]) -> T:
+        """``run`` (raw read SQL) on a replica's connection; on the primary's when none is
+        healthy, or the replica fails (it leaves the rotation)."""
         member = self._pick()
-        if member is None:
-            self._primary_reads += 1
-            return self._primary
-        member.reads += 1
-        return member.pool
-
-    def _eject_pool(self, pool: Pool, exc: Exception) -> None:
-        for member in self._replicas:
-            if member.pool is pool:
+        if member is not None:
+            member.reads += 1
+            try:
+                async with member.pool._borrow() as conn:
+                    return await run(conn)
+            except ConnectionError as exc:
                 self._eject(member, f"failed: {exc}")
+        self._primary_reads += 1
+        async with self._primary._borrow() as conn:  # a read: no read-your-writes mark
+            return await run(conn)
 
     async def create_table(self, model: type[Model], if_not_exists: bool = True) -> None:
         """CREATE TABLE on the primary."""
