@@ -114,6 +114,35 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def _running_threads(pids: list[int]) -> list[str]:
+    """The threads of ``pids`` not yet stopped (``/proc/PID/task/TID/stat`` state)."""
+    running = []
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue  # gone
+        for tid in tids:
+            try:
+                stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rpartition(")")[2].split()[0] not in ("T", "t", "Z", "X"):
+                running.append(f"{pid}/{tid}")
+    return running
+
+
+def _wait_stopped(pids: list[int], timeout: float = 10.0) -> None:
+    """Return once every thread of ``pids`` is stopped. kill() returns before that: the
+    kernel wakes one thread, which stops the others when it runs; on a busy machine a
+    thread of a many-threaded server (mariadbd) can answer a query in between."""
+    deadline = time.monotonic() + timeout
+    while running := _running_threads(pids):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"threads still running {timeout}s after SIGSTOP: {running}")
+        time.sleep(0.001)
+
+
 class PrivateServer:
     """A server process of our own: start, stop, restart, stall (SIGSTOP), resume."""
 
@@ -214,9 +243,11 @@ class PrivateServer:
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGSTOP)  # first: no new child after the scan
         self.stopped = True
-        for pid in _descendants(self.proc.pid):
+        pids = [self.proc.pid, *_descendants(self.proc.pid)]
+        for pid in pids[1:]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGSTOP)
+        _wait_stopped(pids)
 
     def resume(self) -> None:
         """SIGCONT what :meth:`pause` stopped."""
