@@ -100,9 +100,18 @@ class StatementCache(PlanCache[tuple[Any, ...], Compiled]):
 
 
 def compile_statement(
-    dialect: Dialect, stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt
+    dialect: Dialect,
+    stmt: SelectStmt | CompoundStmt | UpdateStmt | DeleteStmt,
+    one_row: bool = False,
 ) -> tuple[Compiled, list[Param]]:
-    """Compile (or fetch from the cache) a statement; return it and its walked params."""
+    """Compile (or fetch from the cache) a statement; return it and its walked params.
+
+    ``one_row``: the caller knows the statement touches one row by its key (an
+    object's update or delete). Such statements and SELECTs with a LIMIT are told to
+    the dialect as short (:meth:`~ormer.dialect.Dialect.note_short_statement`) when
+    compiled: a LIMIT bounds the rows, not the work, so a driver running short
+    statements inline must still bound their time.
+    """
     key: list[Any] = []
     nodes: list[Param] = []
     stmt._walk(key, nodes)
@@ -113,6 +122,10 @@ def compile_statement(
         cache.misses += 1
         compiled = dialect.compiler(dialect, nodes).compile(stmt)
         cache.put(shape, compiled)
+        if one_row:
+            dialect.note_short_statement(compiled.sql, write=not isinstance(stmt, SelectStmt))
+        elif isinstance(stmt, SelectStmt) and stmt.limit is not None:
+            dialect.note_short_statement(compiled.sql)
     else:
         cache.hits += 1
     return compiled, nodes

@@ -359,10 +359,12 @@ class Dialect:
     #: reports how far a replica lags (:meth:`replica_lag`)
     supports_replicas: ClassVar[bool] = False
 
-    def note_short_statement(self, sql: str) -> None:
-        """The planner knows ``sql`` is short (a primary-key lookup): a driver that can
-        run short statements without handing them to a thread (SQLite) may. Default:
-        nothing. Called once per statement shape, never per execution."""
+    def note_short_statement(self, sql: str, write: bool = False) -> None:
+        """The planner knows ``sql`` is short: a primary-key lookup, a SELECT with a
+        LIMIT, or (``write``) a one-row INSERT, or an UPDATE or DELETE of one object by
+        its key. A driver that can run short statements without handing them to a
+        thread (SQLite) may, bounding their time itself. Default: nothing. Called once
+        per statement shape (when it is compiled), never per execution."""
 
     async def replica_lag(self, conn: Connection) -> float:
         """How many seconds the server behind ``conn`` lags its primary, from the server

@@ -78,8 +78,7 @@ def _make_find_plan(dialect: Dialect, model: type[Model], info: TableInfo) -> Fi
     stmt = SelectStmt((info,), info)
     stmt.where = where
     stmt.limit = Param(1, _INT)
-    compiled, nodes = compile_statement(dialect, stmt)
-    dialect.note_short_statement(compiled.sql)  # one row by its key
+    compiled, nodes = compile_statement(dialect, stmt)  # a LIMIT: noted short
     slots = tuple(
         (markers.index(v) if any(v is m for m in markers) else -1, dump)
         for index, dump in compiled.slots
@@ -96,6 +95,8 @@ def insert_plan(dialect: Dialect, stmt: InsertStmt) -> InsertPlan:
     if plan is None:
         plan = InsertPlan(*dialect.compiler(dialect).compile_insert(stmt))
         plans.put(key, plan)
+        if stmt.rows == 1:
+            dialect.note_short_statement(plan.sql, write=True)
     return plan
 
 

@@ -1016,7 +1016,7 @@ class ObjectUpdate(_Pending, Generic[M]):
         stmt.sets = with_version_bump(info, tuple(sets))
         held = version_condition(info, held_version(info, obj))
         stmt.where = condition if held is None else condition & held
-        compiled, nodes = statement_plan(self._ex.dialect, stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, stmt, one_row=True)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:
@@ -1069,7 +1069,7 @@ class ObjectDelete(_Pending, Generic[M]):
         stmt = DeleteStmt(info)
         held = version_condition(info, held_version(info, self._obj))
         stmt.where = condition if held is None else condition & held
-        compiled, nodes = statement_plan(self._ex.dialect, stmt)
+        compiled, nodes = statement_plan(self._ex.dialect, stmt, one_row=True)
         return compiled.sql, compiled.bind(nodes)
 
     async def execute(self) -> int:

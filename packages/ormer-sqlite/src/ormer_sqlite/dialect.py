@@ -52,6 +52,7 @@ from ormer.types import ColumnType, Kind
 
 from . import migration_lock as _migration_lock
 from . import schema as _schema
+from .inline import STRIKES
 
 if TYPE_CHECKING:
     from ormer.connection import Connection
@@ -318,34 +319,47 @@ class SQLiteDialect(Dialect):
         options = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         return URL(scheme=scheme.lower(), database=text, query=options, raw=target)
 
-    #: most statements remembered as short (primary-key lookups: one per model)
+    #: most statements remembered as short (lookups by key, LIMIT selects, one-row writes)
     MAX_SHORT_STATEMENTS = 10_000
 
-    #: runs past the inline budget after which a statement is no longer taken for short
-    #: (one slow run can be a busy machine, not a long statement)
-    SHORT_STRIKES = 3
+    #: runs past the inline budget in a row after which a statement is no longer taken
+    #: for short (one slow run can be a busy machine, not a long statement)
+    SHORT_STRIKES = STRIKES
 
     @property
     def short_statements(self) -> dict[str, int]:
         """SQL texts the planner marked short, each with the runs past the inline budget
         it may still have: drivers run them on the event loop's thread (the
-        ``inline_reads`` connect option) until they are dropped."""
+        ``inline_reads`` and ``inline_writes`` connect options) until they are dropped."""
         found: dict[str, int] | None = self.__dict__.get("_short_statements")
         if found is None:
             found = self.__dict__["_short_statements"] = {}
         return found
 
-    def note_short_statement(self, sql: str) -> None:
+    @property
+    def short_writes(self) -> set[str]:
+        """The short statements that write (one-row INSERT, UPDATE or DELETE by key):
+        drivers run them inline outside transactions (``inline_writes``)."""
+        found: set[str] | None = self.__dict__.get("_short_writes")
+        if found is None:
+            found = self.__dict__["_short_writes"] = set()
+        return found
+
+    def note_short_statement(self, sql: str, write: bool = False) -> None:
         short = self.short_statements
         if len(short) < self.MAX_SHORT_STATEMENTS:
             short.setdefault(sql, self.SHORT_STRIKES)
+            if write:
+                self.short_writes.add(sql)
 
     async def connect(self, url: URL, options: dict[str, Any]) -> DriverConnection:
         from .driver import SQLiteDriver
 
         merged = {**url.query, **options}
         assert url.database is not None
-        return await SQLiteDriver.open(url.database, merged, self.short_statements)
+        return await SQLiteDriver.open(
+            url.database, merged, self.short_statements, self.short_writes
+        )
 
     def make_loader(self, ct: ColumnType) -> Loader | None:
         if ct.kind is Kind.DECIMAL:

@@ -38,6 +38,8 @@ from ormer.driverkit import (
     codes,
 )
 
+from .inline import STRIKES, THREAD, InlineStats, strike, yield_due
+
 __all__ = ["SQLiteDriver"]
 
 R = TypeVar("R")
@@ -49,16 +51,13 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 DEFAULT_INLINE_BUDGET = 0.001
 #: SQLite VM instructions between two checks of the budget (a few microseconds)
 PROGRESS_STEPS = 200
-#: inline reads never suspend their task; this long after one last let the event loop
-#: run, the next one does first (a loop of lookups must not starve the other tasks)
-YIELD_AFTER = 0.0002
-
-
-class _Streak:
-    """When an inline read last let the event loop run (``time.perf_counter()``): the
-    tasks doing inline reads may have kept the loop busy since, without a suspension."""
-
-    since = 0.0
+#: inline writes in a row after which one runs on the worker thread: inline writes
+#: leave the WAL checkpoint to the thread (a checkpoint copies and syncs up to
+#: ``wal_autocheckpoint`` pages), and this one gets the chance to run it there
+INLINE_WRITES_PER_CHECKPOINT = 100
+#: SQLite's primary result code for a locked database (extended codes keep it in the
+#: low byte: SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT, ...)
+SQLITE_BUSY = 5
 
 
 #: the connect options ormer reads (URL query or keywords); the others go to sqlite3.connect
@@ -68,6 +67,7 @@ OPTIONS = OptionSet(
         Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
         Option("wal", as_bool, True),
         Option("inline_reads", as_bool, True),
+        Option("inline_writes", as_bool, True),
         Option("inline_budget", as_seconds, DEFAULT_INLINE_BUDGET),
     ],
     passthrough=("detect_types", "cached_statements", "check_same_thread", "factory"),
@@ -225,6 +225,21 @@ def _setup(conn: sqlite3.Connection, path: str, busy_ms: int, wal: bool) -> None
         conn.execute("PRAGMA synchronous = NORMAL")
 
 
+def _settings(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The busy timeout (ms) and WAL auto-checkpoint (pages) in force."""
+    busy = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    pages = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    return int(busy), int(pages)
+
+
+def _is_setting(sql: str) -> bool:
+    """A raw ``PRAGMA`` that may change what inline writes switch off and back on."""
+    head = sql.lstrip()[:6]
+    return head.upper() == "PRAGMA" and (
+        "busy_timeout" in sql.lower() or "autocheckpoint" in sql.lower()
+    )
+
+
 def _enable_wal(conn: sqlite3.Connection, busy_ms: int) -> None:
     """Switch the file to WAL (persistent: usually a no-op after the first connection).
 
@@ -246,7 +261,15 @@ def _enable_wal(conn: sqlite3.Connection, busy_ms: int) -> None:
 
 
 class SQLiteDriver:
-    """One SQLite connection (autocommit mode: ormer issues BEGIN/COMMIT itself)."""
+    """One SQLite connection (autocommit mode: ormer issues BEGIN/COMMIT itself).
+
+    Short statements (see :mod:`ormer_sqlite.inline`) run on the event loop's thread
+    when no call is in flight on aiosqlite's: a progress handler stops one past
+    ``inline_budget`` of CPU time and it runs again on the thread. Inline writes run
+    only outside transactions, with the busy timeout and the WAL auto-checkpoint off
+    (a locked database sends the write to the thread, which waits for the lock; the
+    thread runs the checkpoints), and both back on before the next call on the thread.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -257,10 +280,14 @@ class SQLiteDriver:
         "_deadline",
         "_finalizer",
         "_inflight",
+        "_inline_mode",
+        "_lockable",
         "_raw",
+        "_settings",
         "_short",
-        "inline_fallbacks",
-        "inline_reads",
+        "_writes",
+        "_writes_left",
+        "inline",
         "path",
     )
 
@@ -270,32 +297,48 @@ class SQLiteDriver:
         path: str,
         short: dict[str, int] | None = None,
         budget: float = DEFAULT_INLINE_BUDGET,
+        writes: set[str] | None = None,
     ) -> None:
         self._aconn = aconn
         self._raw: sqlite3.Connection = aconn._conn
         self._closed = False
         self.path = path
-        # statements known short run on the loop's thread (None: never): see fetch()
+        # statements known short run on the loop's thread (None: never): see _inline()
         self._short = short
+        # the short statements that write (empty: none inline)
+        self._writes: set[str] = writes if writes is not None and short is not None else set()
         self._budget = budget
         self._deadline = 0.0
         self._aborted = False
         self._inflight = 0  # calls handed to the worker thread and not answered yet
-        #: short reads run on the loop's thread, and those that ran past the budget
-        self.inline_reads = 0
-        self.inline_fallbacks = 0
+        # a file (a private memory database has neither locks nor a WAL to checkpoint)
+        self._lockable = not (
+            path == ":memory:" or "mode=memory" in path or path.startswith("file::memory:")
+        )
+        # inline writes switched the busy timeout and the WAL auto-checkpoint off
+        self._inline_mode = False
+        # what those two were (ms, pages), read when first needed (None: re-read)
+        self._settings: tuple[int, int] | None = None
+        self._writes_left = INLINE_WRITES_PER_CHECKPOINT
+        #: what ran inline, and what went back to the thread
+        self.inline = InlineStats()
         # runs when the driver is garbage-collected unclosed, or at interpreter exit
         self._finalizer = weakref.finalize(self, _abandon, aconn, self._raw, path)
 
     @classmethod
     async def open(
-        cls, path: str, options: dict[str, Any], short: dict[str, int] | None = None
+        cls,
+        path: str,
+        options: dict[str, Any],
+        short: dict[str, int] | None = None,
+        writes: set[str] | None = None,
     ) -> SQLiteDriver:
         """Open ``path``: WAL journal (files), foreign keys on, case-sensitive LIKE.
 
-        ``short``: the dialect's short statements (primary-key lookups), which this
-        connection runs on the event loop's thread (``inline_reads``) where no reader
-        can wait on a lock: a WAL file or a private memory database.
+        ``short``: the dialect's short statements, which this connection runs on the
+        event loop's thread (``inline_reads``) where no reader can wait on a lock: a
+        WAL file or a private memory database; ``writes``: those of them that write
+        (``inline_writes``).
         """
         parsed = OPTIONS.parse(keywords=options)
         timeout: float = parsed.values["timeout"]
@@ -305,6 +348,7 @@ class SQLiteDriver:
         shared_cache = "cache=shared" in path
         inline = parsed.values["inline_reads"] and short is not None and not shared_cache
         inline = inline and (wal or memory)
+        inline_writes = inline and parsed.values["inline_writes"]
         library = dict(parsed.library)
         if inline:
             # the loop's thread uses the connection too, never while the worker does
@@ -338,11 +382,19 @@ class SQLiteDriver:
             await aconn.close()
             raise
         if inline and library.get("check_same_thread") is not False:
-            inline = False  # the caller insisted on thread checks
-        return cls(aconn, path, short if inline else None, parsed.values["inline_budget"])
+            inline = inline_writes = False  # the caller insisted on thread checks
+        return cls(
+            aconn,
+            path,
+            short if inline else None,
+            parsed.values["inline_budget"],
+            writes if inline_writes else None,
+        )
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(*args)`` on the connection's thread: one hand-off."""
+        if self._inline_mode:
+            self._leave_inline_mode()
         self._inflight += 1
         try:
             result: R = await self._aconn._execute(fn, *args)  # type: ignore[no-untyped-call]
@@ -353,44 +405,66 @@ class SQLiteDriver:
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         short = self._short
         if short is not None and sql in short and not self._inflight:
-            now = time.perf_counter()
-            if now - _Streak.since > YIELD_AFTER:
-                _Streak.since = now
+            if yield_due():
                 await asyncio.sleep(0)  # the loop's other tasks and timers get their turn
             if not self._inflight:  # still idle after the yield
-                rows = self._fetch_inline(sql, params)
-                if rows is not None:
-                    return rows
-        return await self._call(_fetch, self._raw, sql, params)
+                done = self._inline(_fetch, sql, params)
+                if done is not THREAD:
+                    return done  # type: ignore[return-value]
+        rows = await self._call(_fetch, self._raw, sql, params)
+        if self._writes and _is_setting(sql):
+            self._settings = None  # a raw PRAGMA changed them: read them again
+        return rows
 
-    def _fetch_inline(self, sql: str, params: Sequence[Any]) -> list[Row] | None:
-        """A short read on the loop's thread, no hand-off. SQLite's progress handler
-        stops it past the budget: None then (the caller runs it on the worker thread,
-        and the statement is no longer taken for short)."""
+    def _inline(
+        self,
+        fn: Callable[[sqlite3.Connection, str, Sequence[Any]], R],
+        sql: str,
+        params: Sequence[Any],
+    ) -> R | object:
+        """Run a short statement on the loop's thread, no hand-off; :data:`THREAD` when
+        it must run on the worker thread instead: stopped past the budget (the statement
+        gets a strike), a write inside a transaction, a write that found the database
+        locked, or the write that gives the thread its turn to checkpoint."""
         raw = self._raw
+        write = sql in self._writes
+        if write:
+            if raw.in_transaction or self._writes_left <= 0:
+                self._writes_left = INLINE_WRITES_PER_CHECKPOINT
+                return THREAD
+            if not self._inline_mode and self._lockable:
+                self._enter_inline_mode()
+            self._writes_left -= 1
         # the budget counts this thread's CPU time: waiting for the GIL while another
         # thread runs is not the statement being long
         self._deadline = time.thread_time() + self._budget
+        self._aborted = False
         raw.set_progress_handler(self._over_budget, PROGRESS_STEPS)
         try:
-            rows = _fetch(raw, sql, params)
-        except sqlite3.OperationalError:
-            if not self._aborted:
-                raise
-            self._aborted = False
-            self.inline_fallbacks += 1
-            short = self._short
-            assert short is not None
-            strikes = short.get(sql, 1) - 1
-            if strikes > 0:
-                short[sql] = strikes
-            else:
-                short.pop(sql, None)  # long, not a busy moment: the thread from now on
-            return None
+            result = fn(raw, sql, params)
+        except sqlite3.OperationalError as exc:
+            if self._aborted:  # stopped past the budget: nothing was done (autocommit)
+                self._aborted = False
+                self.inline.fallbacks += 1
+                assert self._short is not None
+                strike(self._short, sql)
+                if write and sql not in self._short:
+                    self._writes.discard(sql)
+                return THREAD
+            if write and getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY:
+                self.inline.busy += 1
+                return THREAD
+            raise
         finally:
             raw.set_progress_handler(None, 0)
-        self.inline_reads += 1
-        return rows
+        if write:
+            self.inline.writes += 1
+        else:
+            self.inline.reads += 1
+        short = self._short
+        if short is not None and short.get(sql) != STRIKES:
+            short[sql] = STRIKES  # strikes count in a row
+        return result
 
     def _over_budget(self) -> bool:
         if time.thread_time() > self._deadline:
@@ -398,13 +472,51 @@ class SQLiteDriver:
             return True
         return False
 
+    def _enter_inline_mode(self) -> None:
+        """No busy wait and no checkpoint on the loop's thread."""
+        raw = self._raw
+        if self._settings is None:
+            self._settings = _settings(raw)
+        raw.execute("PRAGMA busy_timeout = 0").close()
+        raw.execute("PRAGMA wal_autocheckpoint = 0").close()
+        self._inline_mode = True
+
+    def _leave_inline_mode(self) -> None:
+        """The busy timeout and the auto-checkpoint back on, before a call on the thread
+        (none is in flight: inline writes run only when none is)."""
+        assert self._settings is not None
+        busy, pages = self._settings
+        raw = self._raw
+        raw.execute(f"PRAGMA busy_timeout = {busy}").close()
+        raw.execute(f"PRAGMA wal_autocheckpoint = {pages}").close()
+        self._inline_mode = False
+
     async def fetch_described(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]]:
         return await self._call(_fetch_described, self._raw, sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
-        return await self._call(_execute, self._raw, sql, params)
+        writes = self._writes
+        if writes and sql in writes and not self._inflight:
+            if yield_due():
+                await asyncio.sleep(0)
+            if not self._inflight:
+                done = self._inline(_execute, sql, params)
+                if done is not THREAD:
+                    return done  # type: ignore[return-value]
+        count = await self._call(_execute, self._raw, sql, params)
+        if writes and _is_setting(sql):
+            self._settings = None  # a raw PRAGMA changed them: read them again
+        return count
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
+        writes = self._writes
+        if writes and sql in writes and not self._inflight:
+            if yield_due():
+                await asyncio.sleep(0)
+            if not self._inflight:
+                done = self._inline(_insert_lastrowid, sql, params)
+                if done is not THREAD:
+                    return done  # type: ignore[return-value]
         return await self._call(_insert_lastrowid, self._raw, sql, params)
 
     async def stream(self, sql: str, params: Sequence[Any], batch: int) -> AsyncIterator[list[Row]]:

@@ -107,6 +107,16 @@ class TursoDialect(SQLiteDialect):
             wal._mvcc = mvcc
         return wal._mvcc
 
+    @property
+    def short_statements(self) -> dict[str, int]:
+        """One set for both journal modes (they compile the same SQL): the WAL
+        dialect's, which the MVCC variant's connections see too."""
+        return super(TursoDialect, self._wal).short_statements
+
+    @property
+    def short_writes(self) -> set[str]:
+        return super(TursoDialect, self._wal).short_writes
+
     def parse_target(self, target: str) -> URL:
         """A path, ``:memory:``, ``turso:///relative``, ``turso:////absolute`` (or ``libsql://``)."""
         if "://" not in target:

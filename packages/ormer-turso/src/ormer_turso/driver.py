@@ -28,7 +28,16 @@ import turso.aio
 
 from ormer import errors
 from ormer.driver import Row
-from ormer.driverkit import ErrorRule, ErrorRules, Option, OptionSet, as_seconds, connect_within
+from ormer.driverkit import (
+    ErrorRule,
+    ErrorRules,
+    Option,
+    OptionSet,
+    as_bool,
+    as_seconds,
+    connect_within,
+)
+from ormer_sqlite.inline import STRIKES, THREAD, InlineStats, strike, yield_due
 
 if TYPE_CHECKING:
     from .dialect import TursoDialect
@@ -55,6 +64,8 @@ OPTIONS = OptionSet(
         Option("timeout", as_seconds, DEFAULT_BUSY_TIMEOUT, aliases=("busy_timeout",)),
         Option("connect_timeout", as_seconds, 10.0),
         Option("journal_mode", _journal_mode, None),
+        Option("inline_reads", as_bool, True),
+        Option("inline_budget", as_seconds, 0.001),
     ],
     passthrough=("experimental_features",),
 )
@@ -195,19 +206,35 @@ class TursoDriver:
         "__weakref__",
         "_aborted",
         "_aconn",
+        "_budget_ms",
         "_closed",
+        "_inflight",
         "_key",
         "_raw",
+        "_short",
+        "inline",
         "path",
         "server_dialect",
     )
 
     def __init__(
-        self, aconn: turso.aio.Connection, path: str, server_dialect: TursoDialect
+        self,
+        aconn: turso.aio.Connection,
+        path: str,
+        server_dialect: TursoDialect,
+        short: dict[str, int] | None = None,
+        budget: float = 0.001,
     ) -> None:
         self._aconn = aconn
         self._raw: turso.Connection = aconn._conn  # type: ignore[assignment]
         self._closed = False
+        # short reads run on the loop's thread (None: never), stopped by pyturso's query
+        # timeout (whole milliseconds, wall clock) past the budget: see _read_inline()
+        self._short = short
+        self._budget_ms = max(1, round(budget * 1000))
+        self._inflight = 0  # calls handed to the worker thread and not answered yet
+        #: what ran inline, and what went back to the thread
+        self.inline = InlineStats()
         # a failed statement ended the transaction inside Turso (a write-write conflict)
         self._aborted = False
         self.path = path
@@ -240,7 +267,14 @@ class TursoDriver:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(aconn.close())
                 raise
-            return cls(aconn, path, dialect.variant(mode))
+            inline = parsed.values["inline_reads"]
+            return cls(
+                aconn,
+                path,
+                dialect.variant(mode),
+                dialect.short_statements if inline else None,
+                parsed.values["inline_budget"],
+            )
 
         try:
             return await connect_within(
@@ -263,13 +297,46 @@ class TursoDriver:
             self._aborted = False
             if args and args[0] == self.server_dialect.rollback_sql and not raw.in_transaction:
                 return 0  # type: ignore[return-value]  # Turso already rolled it back
+        self._inflight += 1
         try:
             result: R = await self._aconn._run(lambda: fn(raw, *args))
         except turso.DatabaseError:
             # Did the failure end an open transaction (a write-write conflict does)?
             self._aborted = not raw.in_transaction
             raise
+        finally:
+            self._inflight -= 1
         return result
+
+    def _read_inline(self, sql: str, params: Sequence[Any]) -> list[Row] | object:
+        """A short read on the loop's thread, no hand-off; :data:`THREAD` when pyturso's
+        query timeout stopped it (it then runs on the worker thread, with a strike).
+        Only reads run inline: a timeout firing while a write commits could not tell
+        whether the write is done, and running it again could do it twice."""
+        raw = self._raw
+        if self._aborted:
+            return THREAD  # the worker path answers the pending ROLLBACK bookkeeping
+        raw.set_query_timeout(self._budget_ms)
+        try:
+            rows: list[Row] = _statement(raw, sql, params, "rows")
+        except turso.OperationalError as exc:
+            if "interrupt" not in str(exc).lower():
+                self._aborted = not raw.in_transaction
+                raise
+            self.inline.fallbacks += 1
+            assert self._short is not None
+            strike(self._short, sql)
+            return THREAD
+        except turso.DatabaseError:
+            self._aborted = not raw.in_transaction
+            raise
+        finally:
+            raw.set_query_timeout(0)
+        self.inline.reads += 1
+        short = self._short
+        if short is not None and short.get(sql) != STRIKES:
+            short[sql] = STRIKES  # strikes count in a row
+        return rows
 
     async def _pragma_call(self, sql: str, params: Sequence[Any], want: str) -> Any:
         """A PRAGMA: it may have switched the journal mode (``PRAGMA journal_mode =
@@ -290,6 +357,14 @@ class TursoDriver:
         if _is_pragma(sql):
             pragma_rows: list[Row] = await self._pragma_call(sql, params, "rows")
             return pragma_rows
+        short = self._short
+        if short is not None and sql in short and not self._inflight:
+            if yield_due():
+                await asyncio.sleep(0)  # the loop's other tasks and timers get their turn
+            if not self._inflight:  # still idle after the yield
+                done = self._read_inline(sql, params)
+                if done is not THREAD:
+                    return done  # type: ignore[return-value]
         rows: list[Row] = await self._call(_statement, sql, params, "rows")
         return rows
 
