@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         "-i",
         "--impls",
         default="",
-        help="comma-separated implementation keys (ormer, raw, sqlalchemy, "
-        "tortoise, piccolo, peewee; default all)",
+        help="comma-separated implementation keys (ormer, raw, floor (SQLite only: "
+        "synchronous sqlite3), sqlalchemy, tortoise, piccolo, peewee; default all)",
     )
     parser.add_argument(
         "--quick",
@@ -98,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps if args.reps is not None else (3 if args.quick else 5)
 
     load = load_average()
-    print(f"load average {load}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    print(
+        f"load average {load}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
     if load and os.cpu_count() and load[0] > 1.0:
         print("warning: load average above 1: timings will be noisy", file=sys.stderr)
 

@@ -43,8 +43,13 @@ def _fmt_rate(x: float) -> str:
 
 
 def _ratio_text(entry: dict[str, Any]) -> str:
+    if entry.get("kind") == "floor" and "ratio_to_raw" in entry:
+        return f"floor/raw {entry['ratio_to_raw']:.2f}x"
     if "ratio_to_raw" in entry:
-        return f"ormer/raw {entry['ratio_to_raw']:.2f}x"
+        text = f"ormer/raw {entry['ratio_to_raw']:.2f}x"
+        if "ratio_to_floor" in entry:
+            text += f", ormer/floor {entry['ratio_to_floor']:.2f}x"
+        return text
     if "ratio_to_ormer" in entry:
         other = entry.get("compared_with", "ormer")
         return f"peer/{other} {entry['ratio_to_ormer']:.2f}x"
@@ -228,16 +233,30 @@ def targets_text(items: list[dict[str, Any]]) -> str:
 
 
 # -- Markdown --------------------------------------------------------------------------
-def markdown(data: dict[str, Any]) -> str:
+#: column order of a backend's table: the floor, the raw drivers, ormer, then the peers
+KIND_ORDER = {"floor": 0, "raw": 1, "ormer": 2, "peer": 3}
+
+
+def machine_line(data: dict[str, Any]) -> str:
+    """One line describing the machine and the run: date, CPU, cores, Python, SQLite,
+    platform, load average, repetitions. Results files written before the SQLite
+    version was recorded take it from the sqlite backend's ``server`` field."""
     m = data["machine"]
-    parts = [
+    sqlite = m.get("sqlite") or (data["backends"].get("sqlite") or {}).get("server")
+    return (
         f"Run {data['generated']} on {m['cpus']} CPUs ({m['cpu_model'] or 'unknown CPU'}), "
-        f"{m['implementation']} {m['python']}, {m['platform']}; load average "
+        f"{m['implementation']} {m['python']}"
+        + (f", SQLite {sqlite}" if sqlite else "")
+        + f", {m['platform']}; load average "
         f"{data.get('load_before')} before, {data.get('load_after')} after; "
         f"medians of {3 * data['reps']} (W1, W3, W7), {2 * data['reps']} (W2, W6) and "
-        f"{data['reps']} (W4, W5) repetitions after {data['warmup']} warm-up run.",
-        "",
-    ]
+        f"{data['reps']} (W4, W5) repetitions after {data['warmup']} warm-up run"
+        + (" (--quick sizes)." if data.get("quick") else ".")
+    )
+
+
+def markdown(data: dict[str, Any]) -> str:
+    parts = [machine_line(data), ""]
     for backend, b in data["backends"].items():
         if "error" in b:
             parts += [f"### {backend}", "", f"not run: {b['error']}", ""]
@@ -245,11 +264,14 @@ def markdown(data: dict[str, Any]) -> str:
         parts += [f"### {backend} (server {b['server']})", ""]
         keys: list[str] = []
         labels: dict[str, str] = {}
+        kinds: dict[str, str] = {}
         for res in b["workloads"].values():
             for key, e in res["results"].items():
                 if key not in keys:
                     keys.append(key)
                     labels[key] = e["label"]
+                    kinds[key] = e.get("kind", "peer")
+        keys.sort(key=lambda k: KIND_ORDER.get(kinds[k], len(KIND_ORDER)))  # stable
         parts.append("| workload | " + " | ".join(labels[k] for k in keys) + " |")
         parts.append("|---|" + "---:|" * len(keys))
         for w, res in b["workloads"].items():
@@ -266,13 +288,21 @@ def markdown(data: dict[str, Any]) -> str:
                     cells.append("—")
                 else:
                     cell = f"{_fmt_time(e['median_s'])}<br>{_fmt_rate(e['ops_per_s'])}"
-                    if "ratio_to_raw" in e:
+                    if e.get("kind") == "floor" and "ratio_to_raw" in e:
+                        cell += f"<br>{e['ratio_to_raw']:.2f}x raw"
+                    elif "ratio_to_raw" in e:
                         cell += f"<br>**{e['ratio_to_raw']:.2f}x raw**"
+                        if "ratio_to_floor" in e:
+                            cell += f"<br>{e['ratio_to_floor']:.2f}x floor"
                     elif "ratio_to_ormer" in e:
                         other = e.get("compared_with", "ormer")
                         cell += f"<br>{e['ratio_to_ormer']:.2f}x {other}"
                     cells.append(cell)
             parts.append(f"| {w} {res['title']} | " + " | ".join(cells) + " |")
+        for k in keys:
+            if kinds[k] == "floor":
+                for note in (b.get("impls") or {}).get(k, {}).get("notes", []):
+                    parts.append(f"\n{labels[k]}: {note.removeprefix('floor: ')}.")
         for key, why in (b.get("skipped") or {}).items():
             parts.append(f"\n{key}: {why}.")
         parts.append("")

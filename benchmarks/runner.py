@@ -9,6 +9,7 @@ import gc
 import os
 import platform
 import random
+import sqlite3
 import statistics
 import sys
 import time
@@ -69,8 +70,9 @@ def workload_ops(w: str, sizes: Sizes) -> int:
 
 
 def impl_classes(backend: str) -> list[type[Impl]]:
-    """Every implementation for a backend, ormer first, then the raw drivers, then peers."""
-    from .impls import ormer_impl, raw
+    """Every implementation for a backend, ormer first, then the raw drivers (and, on
+    SQLite, the synchronous ``sqlite3`` floor); the peers come from :func:`peer_class`."""
+    from .impls import floor, ormer_impl, raw
 
     classes: list[type[Impl]] = [ormer_impl.OrmerImpl]
     if backend == "postgresql":
@@ -80,7 +82,7 @@ def impl_classes(backend: str) -> list[type[Impl]]:
     elif backend == "turso":
         classes += [raw.PyTursoImpl]
     else:
-        classes += [raw.AiosqliteImpl]
+        classes += [raw.AiosqliteImpl, floor.SQLite3FloorImpl]
     return classes
 
 
@@ -138,6 +140,8 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
+        # the library Python's sqlite3 (and so aiosqlite and the floor) is linked with
+        "sqlite": sqlite3.sqlite_version,
     }
 
 
@@ -338,7 +342,7 @@ class BackendRun:
         results: dict[str, Any] = {}
         for impl in impls:
             entry: dict[str, Any] = {"label": impl.label, "kind": impl.kind}
-            if impl.kind == "ormer":
+            if impl.kind in ("ormer", "floor"):
                 entry["baseline"] = impl.baseline
             if impl.key in errors:
                 entry["error"] = errors[impl.key]
@@ -364,20 +368,32 @@ class BackendRun:
 
 
 def _add_ratios(results: dict[str, Any], impls: list[Impl]) -> None:
-    """ormer rows: time / their raw baseline's; peers: time / ormer's on the same driver
-    (ormer's default one if it has no row on the peer's driver; >1: ormer is faster)."""
+    """ormer rows: time / their raw baseline's, and / the floor's where there is one;
+    the floor: time / raw's (below 1: the floor is faster); peers: time / ormer's on
+    the same driver (ormer's default one if it has no row on the peer's driver; >1:
+    ormer is faster)."""
     ormer_on = {
         i.driver_name: i.key for i in impls if i.kind == "ormer" and "median_s" in results[i.key]
     }
+    floor = next(
+        (
+            results[i.key]["median_s"]
+            for i in impls
+            if i.kind == "floor" and "median_s" in results[i.key]
+        ),
+        None,
+    )
     for impl in impls:
         entry = results[impl.key]
         med = entry.get("median_s")
         if med is None:
             continue
-        if impl.kind == "ormer":
+        if impl.kind in ("ormer", "floor"):
             base = results.get(impl.baseline, {}).get("median_s")
             if base:
                 entry["ratio_to_raw"] = med / base
+            if impl.kind == "ormer" and floor:
+                entry["ratio_to_floor"] = med / floor
         elif impl.kind == "peer":
             against = ormer_on.get(impl.driver_name, "ormer")
             ormer = results.get(against, {}).get("median_s")

@@ -24,9 +24,11 @@ DEFAULT_DRIVERS = {
 class Impl:
     #: short key: "ormer", "raw", "sqlalchemy", "tortoise", "piccolo", "peewee", ...
     key: ClassVar[str] = ""
-    #: "ormer" for ormer's own rows (ratio against ``baseline``), "raw", or "peer"
+    #: "ormer" for ormer's own rows (ratio against ``baseline``), "raw", "peer", or
+    #: "floor" (the synchronous sqlite3 row: shown with its ratio to ``baseline``,
+    #: never a target's subject)
     kind: ClassVar[str] = "peer"
-    #: for an ormer row: the raw implementation key it is compared with
+    #: for an ormer or floor row: the raw implementation key it is compared with
     baseline: ClassVar[str] = "raw"
     #: workloads this implementation takes part in
     workloads: ClassVar[tuple[str, ...]] = WORKLOADS
