@@ -48,6 +48,9 @@ async def test_lookups_run_inline_and_writes_on_the_thread(tmp_path: Path, mode:
         first = await db.select(Item).filter(Item.name == "i7").first()
         assert first == Item(id=8, name="i7")
         await db.update(Item(id=1, name="changed"))
+        new = Item(name="new")
+        await db.insert(new)  # INSERT ... RETURNING comes through fetch: still the thread
+        assert new.id == 21
         assert (await db.find(Item, 1)) == Item(id=1, name="changed")
         assert (stats.reads, stats.writes, stats.fallbacks) == (22, 0, 0)
 

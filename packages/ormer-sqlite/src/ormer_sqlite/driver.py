@@ -285,6 +285,7 @@ class SQLiteDriver:
         "_raw",
         "_settings",
         "_short",
+        "_write_inline",
         "_writes",
         "_writes_left",
         "inline",
@@ -298,6 +299,7 @@ class SQLiteDriver:
         short: dict[str, int] | None = None,
         budget: float = DEFAULT_INLINE_BUDGET,
         writes: set[str] | None = None,
+        inline_writes: bool = True,
     ) -> None:
         self._aconn = aconn
         self._raw: sqlite3.Connection = aconn._conn
@@ -305,8 +307,10 @@ class SQLiteDriver:
         self.path = path
         # statements known short run on the loop's thread (None: never): see _inline()
         self._short = short
-        # the short statements that write (empty: none inline)
-        self._writes: set[str] = writes if writes is not None and short is not None else set()
+        # the short statements that write (the dialect's: a write is never run inline
+        # as a read), and whether they run inline
+        self._writes: set[str] = writes if writes is not None else set()
+        self._write_inline = inline_writes and short is not None
         self._budget = budget
         self._deadline = 0.0
         self._aborted = False
@@ -388,7 +392,8 @@ class SQLiteDriver:
             path,
             short if inline else None,
             parsed.values["inline_budget"],
-            writes if inline_writes else None,
+            writes,
+            inline_writes,
         )
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
@@ -412,7 +417,7 @@ class SQLiteDriver:
                 if done is not THREAD:
                     return done  # type: ignore[return-value]
         rows = await self._call(_fetch, self._raw, sql, params)
-        if self._writes and _is_setting(sql):
+        if self._write_inline and _is_setting(sql):
             self._settings = None  # a raw PRAGMA changed them: read them again
         return rows
 
@@ -429,6 +434,8 @@ class SQLiteDriver:
         raw = self._raw
         write = sql in self._writes
         if write:
+            if not self._write_inline:
+                return THREAD
             if raw.in_transaction or self._writes_left <= 0:
                 self._writes_left = INLINE_WRITES_PER_CHECKPOINT
                 return THREAD
@@ -496,7 +503,7 @@ class SQLiteDriver:
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         writes = self._writes
-        if writes and sql in writes and not self._inflight:
+        if self._write_inline and sql in writes and not self._inflight:
             if yield_due():
                 await asyncio.sleep(0)
             if not self._inflight:
@@ -504,13 +511,13 @@ class SQLiteDriver:
                 if done is not THREAD:
                     return done  # type: ignore[return-value]
         count = await self._call(_execute, self._raw, sql, params)
-        if writes and _is_setting(sql):
+        if self._write_inline and _is_setting(sql):
             self._settings = None  # a raw PRAGMA changed them: read them again
         return count
 
     async def insert_lastrowid(self, sql: str, params: Sequence[Any]) -> int:
         writes = self._writes
-        if writes and sql in writes and not self._inflight:
+        if self._write_inline and sql in writes and not self._inflight:
             if yield_due():
                 await asyncio.sleep(0)
             if not self._inflight:

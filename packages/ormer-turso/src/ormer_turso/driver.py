@@ -212,6 +212,7 @@ class TursoDriver:
         "_key",
         "_raw",
         "_short",
+        "_writes",
         "inline",
         "path",
         "server_dialect",
@@ -224,6 +225,7 @@ class TursoDriver:
         server_dialect: TursoDialect,
         short: dict[str, int] | None = None,
         budget: float = 0.001,
+        writes: set[str] | None = None,
     ) -> None:
         self._aconn = aconn
         self._raw: turso.Connection = aconn._conn  # type: ignore[assignment]
@@ -231,6 +233,9 @@ class TursoDriver:
         # short reads run on the loop's thread (None: never), stopped by pyturso's query
         # timeout (whole milliseconds, wall clock) past the budget: see _read_inline()
         self._short = short
+        # the short statements that write (one-row INSERT ... RETURNING comes through
+        # fetch): they keep the thread
+        self._writes: set[str] = writes if writes is not None else set()
         self._budget_ms = max(1, round(budget * 1000))
         self._inflight = 0  # calls handed to the worker thread and not answered yet
         #: what ran inline, and what went back to the thread
@@ -274,6 +279,7 @@ class TursoDriver:
                 dialect.variant(mode),
                 dialect.short_statements if inline else None,
                 parsed.values["inline_budget"],
+                dialect.short_writes,
             )
 
         try:
@@ -358,7 +364,7 @@ class TursoDriver:
             pragma_rows: list[Row] = await self._pragma_call(sql, params, "rows")
             return pragma_rows
         short = self._short
-        if short is not None and sql in short and not self._inflight:
+        if short is not None and sql in short and not self._inflight and sql not in self._writes:
             if yield_due():
                 await asyncio.sleep(0)  # the loop's other tasks and timers get their turn
             if not self._inflight:  # still idle after the yield
