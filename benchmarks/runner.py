@@ -55,6 +55,9 @@ WORKLOAD_UNITS = {
 #: repetitions per workload, as a multiple of --reps: the short workloads get more
 #: (a W1 run takes milliseconds, a peer's W4 run seconds)
 REPS_FACTOR = {"W1": 3, "W2": 2, "W3": 3, "W4": 1, "W5": 1, "W6": 2, "W7": 3}
+#: generation 2's threshold during a timed run: no automatic full collection there
+#: (see ``BackendRun._timed``)
+_NO_FULL_COLLECTION = 2**30
 
 
 def workload_ops(w: str, sizes: Sizes) -> int:
@@ -281,16 +284,39 @@ class BackendRun:
             runs.append(time.perf_counter() - start)
         return statistics.median(runs) / n * 1e6
 
-    async def _timed(self, w: str, impl: Impl, verify: bool) -> tuple[float, float]:
+    async def _timed(
+        self, w: str, impl: Impl, verify: bool, collections: list[int] | None = None
+    ) -> tuple[float, float]:
         """(wall time, process CPU time) of one run; CPU time is what the client spent,
-        the less noisy figure for "Python per operation" while the machine is busy."""
+        the less noisy figure for "Python per operation" while the machine is busy.
+
+        The garbage collector starts each run from a full collection and makes no full
+        (generation 2) collection of its own during the run; the young generations
+        collect as usual, their cost is the run's own allocations'. Whether CPython
+        starts a full collection mid-run depends on how many objects the whole process
+        holds (a full collection waits until the objects promoted since the last one
+        reach a quarter of the long-lived ones), so it depended on which workloads and
+        implementations ran before: the same SQLAlchemy W7 run took one full collection
+        of the process's heap (about half its time) in a W7-only run and none in a run
+        of every workload. The collections the run made, per generation, are added to
+        ``collections``."""
         await self._prepare(w, impl)
         gc.collect()
-        cpu = time.process_time()
-        start = time.perf_counter()
-        result = await self._op(w, impl)
-        elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu
+        before = [g["collections"] for g in gc.get_stats()]
+        thresholds = gc.get_threshold()
+        gc.set_threshold(thresholds[0], thresholds[1], _NO_FULL_COLLECTION)
+        try:
+            cpu = time.process_time()
+            start = time.perf_counter()
+            result = await self._op(w, impl)
+            elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+        finally:
+            gc.set_threshold(*thresholds)
+        if collections is not None:
+            after = [g["collections"] for g in gc.get_stats()]
+            for gen, (a, b) in enumerate(zip(after, before)):
+                collections[gen] += a - b
         if verify:
             await self._verify(w, result, impl)
         return elapsed, cpu
@@ -315,6 +341,7 @@ class BackendRun:
         }
         times: dict[str, list[float]] = {i.key: [] for i in impls}
         cpu: dict[str, list[float]] = {i.key: [] for i in impls}
+        collections: dict[str, list[int]] = {i.key: [0, 0, 0] for i in impls}
         errors: dict[str, str] = {}
         for impl in impls:
             try:
@@ -332,7 +359,10 @@ class BackendRun:
                 if impl.key in errors:
                     continue
                 try:
-                    wall, cpu_time = await self._timed(w, impl, verify=rep == 0)
+                    # W7 checks every repetition's objects (a checksum, outside the timing)
+                    wall, cpu_time = await self._timed(
+                        w, impl, verify=rep == 0 or w == "W7", collections=collections[impl.key]
+                    )
                     times[impl.key].append(wall)
                     cpu[impl.key].append(cpu_time)
                 except Exception as exc:
@@ -354,6 +384,8 @@ class BackendRun:
                     ops_per_s=ops / med,
                     us_per_op=med / ops * 1e6,
                     cpu_median_s=statistics.median(cpu[impl.key]),
+                    # garbage collections per timed run, by generation (0, 1; 2 is 0)
+                    gc_per_run=[round(n / len(times[impl.key]), 1) for n in collections[impl.key]],
                 )
             results[impl.key] = entry
         for key, impl in not_applicable.items():
