@@ -429,8 +429,8 @@ class SQLiteDriver:
     ) -> R | object:
         """Run a short statement on the loop's thread, no hand-off; :data:`THREAD` when
         it must run on the worker thread instead: stopped past the budget (the statement
-        gets a strike), a write inside a transaction, a write that found the database
-        locked, or the write that gives the thread its turn to checkpoint."""
+        gets a strike), found the database locked, a write inside a transaction, or the
+        write that gives the thread its turn to checkpoint."""
         raw = self._raw
         write = sql in self._writes
         if write:
@@ -458,7 +458,9 @@ class SQLiteDriver:
                 if write and sql not in self._short:
                     self._writes.discard(sql)
                 return THREAD
-            if write and getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY:
+                # locked (a write), or a WAL being recovered (a read): nothing was done;
+                # the thread waits, up to the busy timeout
                 self.inline.busy += 1
                 return THREAD
             raise

@@ -66,8 +66,8 @@ class InlineStats:
         self.writes = 0
         #: statements stopped at the inline bound (then run on the worker thread)
         self.fallbacks = 0
-        #: inline writes that found the database locked by another connection (then run
-        #: on the worker thread, which waits for the lock up to the busy timeout)
+        #: inline statements that found the database locked by another connection (then
+        #: run on the worker thread, which waits for the lock up to the busy timeout)
         self.busy = 0
 
     def __repr__(self) -> str:
