@@ -284,7 +284,9 @@ class PooledConnection(Connection):
         if self._released:
             return
         self._released = True
-        await self._pool._checkin(self, discard=False)
+        pool = self._pool
+        if not pool._checkin_now(self, False):
+            await pool._checkin(self, discard=False)
 
     async def close(self) -> None:
         """Retire the underlying connection: close it and free its slot."""
@@ -572,7 +574,11 @@ class Pool(QueryAPI):
         if self._paused:
             await self._wait_resumed(deadline, timeout, explicit)
         last_error: ConnectionError | None = None
-        while True:  # inline, not a helper: the checkout path awaits nothing extra
+        holder: _Holder | None = None
+        idle = self._idle
+        if idle and not self._has_waiters() and self._fresh(idle[-1]):
+            holder = idle.pop()  # the common case, without _take's coroutine
+        while holder is None:  # inline, not a helper: the checkout path awaits nothing extra
             try:
                 holder = await self._take(deadline)
             except _WaitExpired as exc:
@@ -587,10 +593,7 @@ class Pool(QueryAPI):
                 if self._closing or not self._has_live(asyncio.current_task()):
                     raise
                 last_error = exc
-                continue
-            if holder is not None:
-                break
-            # a stale idle connection was discarded: look again
+            # None: a stale idle connection was discarded, look again
         self._holders.add(holder)
         holder.task = asyncio.current_task(self._loop)
         holder.uses += 1
@@ -669,7 +672,16 @@ class Pool(QueryAPI):
                 f"the pool's wait queue is full: {limit} get() calls already wait "
                 f"(max_waiting={limit}); {self._describe()}"
             )
-        grant = await self._wait(deadline)
+        # the queue wait, inline (not a helper coroutine): every contended checkout waits
+        fut = self._enqueue(deadline)
+        try:
+            grant = await fut
+        except BaseException:
+            self._give_up(fut)
+            raise
+        finally:
+            if deadline is not None:
+                self._deadlines.pop(fut, None)
         if grant is _CAPACITY:
             return await self._open_within(deadline)
         return grant if self._fresh(grant) else await self._vet(grant, deadline)
@@ -850,7 +862,8 @@ class Pool(QueryAPI):
                 return None
         return holder
 
-    async def _wait(self, deadline: float | None) -> Any:
+    def _enqueue(self, deadline: float | None) -> asyncio.Future[Any]:
+        """A waiter's future at the back of the FIFO queue (a grant or an error sets it)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._waiters.append(fut)
@@ -859,19 +872,16 @@ class Pool(QueryAPI):
             self._deadlines[fut] = deadline
             if self._sweep_at is None or deadline < self._sweep_at:
                 self._schedule_sweep(loop, deadline)
-        try:
-            return await fut
-        except BaseException:
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                self._hand_back(fut.result())  # granted as we gave up: pass it on
-            else:
-                fut.cancel()
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(fut)
-            raise
-        finally:
-            if deadline is not None:
-                self._deadlines.pop(fut, None)
+        return fut
+
+    def _give_up(self, fut: asyncio.Future[Any]) -> None:
+        """A waiter stopped waiting (cancelled, or its deadline passed)."""
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            self._hand_back(fut.result())  # granted as we gave up: pass it on
+        else:
+            fut.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(fut)
 
     def _schedule_sweep(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
         if self._sweeper is not None:
@@ -953,11 +963,33 @@ class Pool(QueryAPI):
             self._idle.append(holder)
 
     # -- checkin -----------------------------------------------------------------------
-    async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
+    def _checkin_now(self, conn: PooledConnection, discard: bool) -> bool:
+        """Take back a connection that needs no await (clean, or retired): True.
+        False, having changed nothing: it needs a rollback or reset (``_checkin``)."""
         holder = conn._holder
         if holder not in self._holders:  # the pool was terminated under the borrower
             conn.release_write_gate()
+            return True
+        if not discard and conn.session_state() is not SessionState.CLEAN:
+            return False
+        self._unlend(holder, conn)
+        self._settle(holder, conn, "retired" if discard else None)
+        return True
+
+    async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
+        """Take back a borrowed connection, rolled back, reset or discarded as it needs."""
+        if self._checkin_now(conn, discard):
             return
+        holder = conn._holder
+        self._unlend(holder, conn)
+        state = conn.session_state()
+        if SessionState.BROKEN in state and conn.lost_to_server:
+            self._suspect_before = time.monotonic()  # vet the other idle ones before use
+        broken = await self._clean(conn, state)
+        self._settle(holder, conn, None if broken is None else "broken", broken or "")
+
+    def _unlend(self, holder: _Holder, conn: PooledConnection) -> None:
+        """A borrowed connection is back: no longer in use (then kept or discarded)."""
         self._holders.discard(holder)
         holder.task = None
         if holder.leak_timer is not None:
@@ -966,17 +998,11 @@ class Pool(QueryAPI):
         checkin = plugins.query_hooks().connection_checkin
         if checkin is not None:
             checkin(conn=conn, pool=self, used=time.monotonic() - holder.borrowed)
-        state = conn.session_state()
-        detail = ""
-        if discard:
-            reason: str | None = "retired"
-        elif state is SessionState.CLEAN:
-            reason = None  # nothing to roll back or reset: no await
-        else:
-            if SessionState.BROKEN in state and conn.lost_to_server:
-                self._suspect_before = time.monotonic()  # vet the other idle ones before use
-            broken = await self._clean(conn, state)
-            reason, detail = (None, "") if broken is None else ("broken", broken)
+
+    def _settle(
+        self, holder: _Holder, conn: PooledConnection, reason: str | None, detail: str = ""
+    ) -> None:
+        """Keep a returned connection (idle, or straight to the oldest waiter) or close it."""
         if reason is None and (
             self.max_uses is not None
             or holder.generation != self._generation
@@ -984,12 +1010,14 @@ class Pool(QueryAPI):
             or self._size > self.max_size
         ):
             reason = self._retire_reason(holder)
-        conn.release_write_gate()  # a discarded connection may still hold the write gate
+        if holder.write_gate is not None:  # (only a pool with a write gate lends one)
+            conn.release_write_gate()  # a discarded connection may still hold it
         if reason is not None:
             self._discard(holder, reason, detail)
         else:
             self._put_idle(holder)
-        self._released_event.set()
+        if self._closing:
+            self._released_event.set()  # close() waits for the borrowed ones
 
     def _retire_reason(self, holder: _Holder) -> str | None:
         """Why a healthy connection coming back is not kept (None: it is kept)."""
@@ -1345,8 +1373,12 @@ class Pool(QueryAPI):
             return await conn._fetch(sql, params, timeout)
 
     async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
-        async with self._borrow() as conn:
+        # what ``async with self._borrow()`` does, without its two extra coroutines
+        conn = await self._acquire(None, True)
+        try:
             return await conn._read(sql, params, timeout)
+        finally:
+            await conn.release()
 
     async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
         async with self.get() as conn:

@@ -1325,7 +1325,7 @@ class QueryAPI:
                 f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
                 f"got {len(keys)} value(s)"
             )
-        ex = cast("Executor", self)
+        ex: Executor = self  # type: ignore[assignment]  # (no cast() call on the hot path)
         fields = info.primary_key
         for f, k in zip(fields, keys):
             if type(k) is not f.type.py_type:  # None, or a value of another type: general path

@@ -118,10 +118,10 @@ class _PrimaryPool(Pool):
             self._clock.mark()
         return conn
 
-    async def _checkin(self, conn: PooledConnection, discard: bool) -> None:
+    def _checkin_now(self, conn: PooledConnection, discard: bool) -> bool:
         if not conn._oneshot:
             self._clock.mark()  # the window starts when the write (or transaction) ends
-        await Pool._checkin(self, conn, discard)
+        return Pool._checkin_now(self, conn, discard)
 
 
 class _Replica:
