@@ -16,18 +16,20 @@ from __future__ import annotations
 import math
 import operator
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .errors import ConfigurationError
-from .gcpause import pausing_gc
+from .gcpause import pausing_gc_in_slices
 from .model import Model, TableInfo
 from .types import INT64_MAX, INT64_MIN, Kind, find_surrogate
 
 __all__ = ["validate_batch", "validate_object"]
 
-_BatchValidator = Callable[[Sequence[Model]], list[tuple[Any, ...]]]
-_VALIDATORS: weakref.WeakKeyDictionary[TableInfo, _BatchValidator] = weakref.WeakKeyDictionary()
+_BatchValidator = Callable[[Iterable[Model]], list[tuple[Any, ...]]]
+_VALIDATORS: weakref.WeakKeyDictionary[
+    TableInfo, Callable[[Sequence[Model]], list[tuple[Any, ...]]]
+] = weakref.WeakKeyDictionary()
 
 
 def validate_batch(objects: Sequence[Model], info: TableInfo) -> list[tuple[Any, ...]]:
@@ -38,7 +40,7 @@ def validate_batch(objects: Sequence[Model], info: TableInfo) -> list[tuple[Any,
     """
     check = _VALIDATORS.get(info)
     if check is None:
-        check = _VALIDATORS[info] = pausing_gc(_make_validator(info))
+        check = _VALIDATORS[info] = pausing_gc_in_slices(_make_validator(info))
     return check(objects)
 
 
