@@ -191,3 +191,19 @@ def test_large_batches_are_validated_in_slices_collecting_the_young_generation(
     finally:
         gc.enable()
     assert collections == []
+
+
+def test_the_first_error_of_a_batch_is_raised_whatever_comes_after() -> None:
+    info = table_of(VItem)
+    # an int for a float is accepted by the field validator (not the inline test)
+    batch: list[Any] = [good(n=0), good(n=1, f=1), good(n="bad"), Other(id=1)]
+    with pytest.raises(ValidationError, match="'bad'"):
+        validate_batch(batch, info)
+    batch[2] = good(n=2)
+    with pytest.raises(ConfigurationError, match="one model: VItem and Other"):
+        validate_batch(batch, info)
+    del batch[3]
+    del batch[0].__dict__["opt"]  # a missing nullable value: None
+    rows = validate_batch(batch, info)
+    assert [r[1] for r in rows] == [0, 1, 2]
+    assert rows[0][-1] is None and rows[1][4] == 1

@@ -15,7 +15,7 @@ while they are still in the CPU's caches than all at once after the batch.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from gc import collect as _collect  # not through ``gc``: tests replace the module's switch
 from itertools import islice
 from typing import Any, TypeVar
@@ -48,13 +48,13 @@ def pausing_gc(fn: Callable[[Sequence[Any]], R]) -> Callable[[Sequence[Any]], R]
 
 
 def pausing_gc_in_slices(
-    fn: Callable[[Iterable[T]], list[R]], size: int = GC_SLICE_ITEMS
+    fn: Callable[[Sequence[T]], list[R]], size: int = GC_SLICE_ITEMS
 ) -> Callable[[Sequence[T]], list[R]]:
     """``fn`` with the collector paused (as :func:`pausing_gc`), run on slices of
     ``size`` items of a large batch, the youngest generation collected between them.
 
-    ``fn`` must only iterate over its argument (each slice is an iterator) and
-    return one item per item given, in order: the slices' results are joined.
+    ``fn`` must return one item per item given, in order: the slices' results
+    (each slice a list) are joined.
     Nothing is collected when the collector was off already (switched off by
     the application, or paused by a caller).
     """
@@ -62,10 +62,10 @@ def pausing_gc_in_slices(
     def sliced(items: Sequence[T]) -> list[R]:
         n = len(items)
         it = iter(items)
-        out = fn(islice(it, size))
+        out = fn(list(islice(it, size)))
         for _ in range(size, n, size):
             _collect(0)
-            out += fn(islice(it, size))
+            out += fn(list(islice(it, size)))
         return out
 
     def paused(items: Sequence[T]) -> list[R]:
