@@ -157,3 +157,53 @@ def test_large_batches_run_with_the_collector_paused_and_restore_it(
         validate_batch(batch, info)
     assert gc.isenabled()  # restored after a failure too
     assert len(validate_batch(batch[: GC_PAUSE_MIN_ITEMS - 1], info)) == GC_PAUSE_MIN_ITEMS - 1
+
+
+def test_large_batches_are_validated_in_slices_collecting_the_young_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    info = table_of(VItem)
+    size = gcpause.GC_SLICE_ITEMS
+    n = 3 * size + 5  # four slices, three collections between them
+    collections: list[int] = []
+    monkeypatch.setattr(gcpause, "_collect", lambda generation: collections.append(generation))
+    batch = [good(n=i) for i in range(n)]
+    rows = validate_batch(batch, info)
+    assert [r[1] for r in rows] == list(range(n))  # every row, in order, once
+    assert collections == [0, 0, 0]
+    assert gc.isenabled()
+    # the first bad value is the one reported, whichever slice it is in
+    batch[size + 1].__dict__["n"] = "first"
+    batch[-1].__dict__["t"] = 5
+    with pytest.raises(ValidationError, match="'first'"):
+        validate_batch(batch, info)
+    batch[size + 1].__dict__["n"] = 1
+    with pytest.raises(ValidationError, match=r"VItem\.t"):
+        validate_batch(batch, info)
+    assert gc.isenabled()
+    # the application's collector switched off: left off, nothing collected
+    collections.clear()
+    batch[-1].__dict__["t"] = "x"
+    gc.disable()
+    try:
+        assert len(validate_batch(batch, info)) == n
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert collections == []
+
+
+def test_the_first_error_of_a_batch_is_raised_whatever_comes_after() -> None:
+    info = table_of(VItem)
+    # an int for a float is accepted by the field validator (not the inline test)
+    batch: list[Any] = [good(n=0), good(n=1, f=1), good(n="bad"), Other(id=1)]
+    with pytest.raises(ValidationError, match="'bad'"):
+        validate_batch(batch, info)
+    batch[2] = good(n=2)
+    with pytest.raises(ConfigurationError, match="one model: VItem and Other"):
+        validate_batch(batch, info)
+    del batch[3]
+    del batch[0].__dict__["opt"]  # a missing nullable value: None
+    rows = validate_batch(batch, info)
+    assert [r[1] for r in rows] == [0, 1, 2]
+    assert rows[0][-1] is None and rows[1][4] == 1

@@ -609,15 +609,27 @@ class Connection(QueryAPI):
         auto = info.auto
         with_key: list[Model] = []
         without_key: list[Model] = []
+        key_values: list[tuple[Any, ...]] | None = values
+        no_key_values: list[tuple[Any, ...]] | None = None
         if auto is None:
             with_key = list(objects)
-        else:
-            values = None  # split below: each part reads its own values
+        elif values is None:  # each part reads its own values
             for obj in objects:
                 if obj.__dict__.get(auto.attr) is None:
                     without_key.append(obj)
                 else:
                     with_key.append(obj)
+        else:  # split the values read by the validation too: the rows validated are sent
+            at = info.fields.index(auto)
+            key_values, no_key_values = [], []
+            for obj, row in zip(objects, values):
+                if row[at] is None:
+                    without_key.append(obj)
+                    no_key_values.append(row)
+                else:
+                    with_key.append(obj)
+                    key_values.append(row)
+            no_key_values = _without_column(no_key_values, at, len(info.fields))
         dialect = self._dialect
         copy_rows: list[Model] = []
         if (
@@ -627,31 +639,33 @@ class Connection(QueryAPI):
             and self._caps.copy is not None
         ):
             copy_rows, with_key = with_key, []  # nothing to read back: one bulk copy
-        plan: list[tuple[tuple[FieldInfo, ...], list[Model], bool]] = []
+        plan: list[
+            tuple[tuple[FieldInfo, ...], list[Model], bool, list[tuple[Any, ...]] | None]
+        ] = []
         if with_key:
-            plan.append((info.fields, with_key, False))
+            plan.append((info.fields, with_key, False, key_values))
         if without_key:
             columns = tuple(f for f in info.fields if f is not auto)
-            plan.append((columns, without_key, True))
+            plan.append((columns, without_key, True, no_key_values))
         chunks = [
             (
                 columns,
                 group[i : i + size],
                 wants_key,
-                values[i : i + size] if values is not None else None,
+                rows[i : i + size] if rows is not None else None,
             )
-            for columns, group, wants_key in plan
+            for columns, group, wants_key, rows in plan
             for size in [self._rows_per_statement(len(columns))]
             for i in range(0, len(group), size)
         ]
         if not copy_rows and len(chunks) == 1:
             return await self._insert_chunk(info, *chunks[0], upsert, conflict, timeout)
         if copy_rows and not chunks and not self._tx_stack:
-            return await self._copy(info, copy_rows, values, timeout)  # one statement: atomic
+            return await self._copy(info, copy_rows, key_values, timeout)  # one statement: atomic
         total = 0
         async with self.transaction():
             if copy_rows:
-                total += await self._copy(info, copy_rows, values, timeout)
+                total += await self._copy(info, copy_rows, key_values, timeout)
             for chunk in chunks:
                 total += await self._insert_chunk(info, *chunk, upsert, conflict, timeout)
         return total
@@ -915,3 +929,14 @@ def _params(params: Sequence[Any] | None) -> list[Any]:
             f"not {type(params).__name__}"
         )
     return list(params)
+
+
+def _without_column(rows: list[tuple[Any, ...]], at: int, width: int) -> list[tuple[Any, ...]]:
+    """``rows`` (each ``width`` values) without the value at index ``at``."""
+    rest = [i for i in range(width) if i != at]
+    if not rest:
+        return [() for _ in rows]
+    if len(rest) == 1:
+        one = rest[0]
+        return [(row[one],) for row in rows]
+    return list(map(operator.itemgetter(*rest), rows))

@@ -2,7 +2,8 @@
 before any SQL), with a function generated once per model.
 
 The generated function checks each object's class, reads its values in one
-``itemgetter`` call and tests them in one expression: inline tests that accept
+``itemgetter`` call (for all the objects at once, in C, when each is of the
+model and has every value) and tests them in one expression: inline tests that accept
 only values the field validator accepts too (exact int/str/float/bool types
 within their limits), the field validator itself for other types. An object
 that fails the inline test goes through :func:`validate_object`, which raises
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ConfigurationError
-from .gcpause import pausing_gc
+from .gcpause import pausing_gc_in_slices
 from .model import Model, TableInfo
 from .types import INT64_MAX, INT64_MIN, Kind, find_surrogate
 
@@ -38,7 +39,7 @@ def validate_batch(objects: Sequence[Model], info: TableInfo) -> list[tuple[Any,
     """
     check = _VALIDATORS.get(info)
     if check is None:
-        check = _VALIDATORS[info] = pausing_gc(_make_validator(info))
+        check = _VALIDATORS[info] = pausing_gc_in_slices(_make_validator(info))
     return check(objects)
 
 
@@ -120,6 +121,28 @@ def _make_validator(info: TableInfo) -> _BatchValidator:
         "        append(row)\n"
         "    return out\n"
     )
+    if len(fields) > 1:
+        # The common case first, its reads done in C: every object of the model with
+        # every value set (else the loop above decides, raising what it raises).
+        ns.update(_exact=None, _list=list, _map=map, _set=set, _type=type, _zip=zip)
+        ns["_dict"] = operator.attrgetter("__dict__")
+        ns["_only"] = {info.model}
+        source += (
+            "def validate_fast(objects):\n"
+            "    try:\n"
+            "        rows = _list(_map(_get, _map(_dict, objects)))\n"
+            "    except Exception:\n"  # no __dict__, a missing value: the loop's errors
+            "        rows = None\n"
+            "    if rows is None or _set(_map(_type, objects)) != _only:\n"
+            "        return _exact(objects)\n"
+            f"    for obj, ({names}) in _zip(objects, rows):\n"
+            f"        if not ({' and '.join(tests)}):\n"
+            "            _one(obj, _info)\n"  # the first error of the batch, or accepted
+            "    return rows\n"
+        )
     exec(source, ns)
     validate: _BatchValidator = ns["validate"]
+    if len(fields) > 1:
+        ns["_exact"] = validate
+        validate = ns["validate_fast"]
     return validate
