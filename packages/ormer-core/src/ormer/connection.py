@@ -14,7 +14,7 @@ import enum
 import logging
 import operator
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -496,10 +496,11 @@ class Connection(QueryAPI):
             self._closed = True
         return err
 
-    async def _fetch(
+    def _fetch(
         self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT
-    ) -> list[Row]:
-        return await self._run(self._driver.fetch, sql, params, timeout)
+    ) -> Coroutine[Any, Any, list[Row]]:
+        # _run's coroutine itself: no coroutine of its own around it (a lookup's path)
+        return self._run(self._driver.fetch, sql, params, timeout)
 
     # a builder's SELECT: on a plain connection, exactly _fetch (no extra frame)
     _read = _fetch

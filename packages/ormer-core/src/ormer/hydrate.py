@@ -71,13 +71,16 @@ def make_converter(
     dialect: Dialect,
     nullable_models: frozenset[int] = frozenset(),
     scalars: bool = False,
+    small: bool = False,
 ) -> RowsConverter:
     """A function turning a list of rows into a list of results for a select's items.
 
     One model → model objects; otherwise tuples (one per row) with a model
     object or a converted value per item. ``nullable_models`` holds the
     positions of left-joined models (None when the row has no match).
-    ``scalars``: a single expression item yields bare values.
+    ``scalars``: a single expression item yields bare values. ``small``: for
+    results of a row or two (a primary-key lookup): no garbage-collector pause
+    to consider.
     """
     b = _Builder(dialect)
     row_vars: list[str] = []
@@ -113,7 +116,7 @@ def make_converter(
     ]
     exec("\n".join(lines) + "\n", b.namespace)
     convert: RowsConverter = b.namespace["convert"]
-    return pausing_gc(convert) if body else convert
+    return pausing_gc(convert) if body and not small else convert
 
 
 def _make_object(cls: type, values: dict[str, Any]) -> Any:

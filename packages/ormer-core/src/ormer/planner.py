@@ -84,7 +84,13 @@ def _make_find_plan(dialect: Dialect, model: type[Model], info: TableInfo) -> Fi
         for index, dump in compiled.slots
         for v in [nodes[index].value]
     )
-    return FindPlan(compiled.sql, slots, rows_converter(dialect, compiled, stmt.items))
+    key = info.primary_key
+    return FindPlan(
+        compiled.sql,
+        slots,
+        make_converter(stmt.items, dialect, small=True),
+        key[0].type.py_type if len(key) == 1 else None,
+    )
 
 
 def insert_plan(dialect: Dialect, stmt: InsertStmt) -> InsertPlan:

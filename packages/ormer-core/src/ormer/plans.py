@@ -62,19 +62,29 @@ class PlanCache(Generic[K, P]):
 
 class FindPlan:
     """``find(Model, pk)``: its SQL; per placeholder, the key position (-1 for the
-    LIMIT, whose value is 1) and dumper; the row converter."""
+    LIMIT, whose value is 1) and dumper; the row converter (for one row: no pause of
+    the garbage collector to consider).
 
-    __slots__ = ("convert", "slots", "sql")
+    ``key_type``: a one-column key's Python type (None for a composite key): a key of
+    exactly that type takes :meth:`one_key_params`.
+    """
+
+    __slots__ = ("_layout", "convert", "key_type", "slots", "sql")
 
     def __init__(
         self,
         sql: str,
         slots: tuple[tuple[int, Dumper | None], ...],
         convert: RowsConverter,
+        key_type: type | None = None,
     ) -> None:
         self.sql = sql
         self.slots = slots
         self.convert = convert
+        self.key_type = key_type
+        # the parameters of a one-column key, when no value needs a dumper
+        sources = tuple(source for source, dump in slots if dump is None)
+        self._layout = sources if len(sources) == len(slots) else None
 
     def params(self, keys: tuple[Any, ...]) -> list[Any]:
         """The parameter list for primary-key values ``keys``."""
@@ -83,6 +93,15 @@ class FindPlan:
             value = keys[source] if source >= 0 else 1
             out.append(value if dump is None else dump(value))
         return out
+
+    def one_key_params(self, key: Any) -> list[Any]:
+        """The parameter list for a one-column key (the common lookup)."""
+        layout = self._layout
+        if layout == (0, -1):  # WHERE key = ? LIMIT ?
+            return [key, 1]
+        if layout == (0,):  # a LIMIT written into the SQL
+            return [key]
+        return self.params((key,))
 
 
 class InsertKey(NamedTuple):

@@ -1316,6 +1316,11 @@ class QueryAPI:
 
     async def find(self, model: type[M], pk: Any) -> M | None:
         """The object whose primary key is ``pk`` (a tuple for composite keys), or None."""
+        ex: Executor = self  # type: ignore[assignment]  # (no cast() call on the hot path)
+        plan = ex.dialect.find_plans.get(model)
+        if plan is not None and type(pk) is plan.key_type:  # the common lookup, planned
+            rows = await ex._read(plan.sql, plan.one_key_params(pk))
+            return plan.convert(rows)[0] if rows else None
         info = table_of(model)
         if not info.primary_key:
             raise ConfigurationError(f"{model.__name__} has no primary key")
@@ -1325,7 +1330,6 @@ class QueryAPI:
                 f"{model.__name__} has a {len(info.primary_key)}-column primary key; "
                 f"got {len(keys)} value(s)"
             )
-        ex: Executor = self  # type: ignore[assignment]  # (no cast() call on the hot path)
         fields = info.primary_key
         for f, k in zip(fields, keys):
             if type(k) is not f.type.py_type:  # None, or a value of another type: general path
