@@ -301,6 +301,12 @@ class Connection(QueryAPI):
         return state
 
     @property
+    def statement_interrupted(self) -> bool:
+        """Whether a statement was cut off mid-flight on this side (its task
+        cancelled): the server may still be running it."""
+        return self._interrupted
+
+    @property
     def lost_to_server(self) -> bool:
         """Whether a statement found the connection lost (the server or the network
         ended it), as opposed to a statement this side cancelled or abandoned."""

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import plugins
 from .connection import Connection, SessionState
-from .driver import DriverCapabilities, capabilities
+from .driver import DriverCapabilities, SupportsCancel, capabilities
 from .errors import (
     ConfigurationError,
     ConnectionError,
@@ -986,6 +986,12 @@ class Pool(QueryAPI):
         if SessionState.BROKEN in state and conn.lost_to_server:
             self._suspect_before = time.monotonic()  # vet the other idle ones before use
         broken = await self._clean(conn, state)
+        if broken is not None and conn.statement_interrupted:
+            # cancelled mid-statement: the server may still be running it, holding its
+            # locks (MariaDB does not notice the socket closing during a SLEEP or a long
+            # scan); stop it before closing the connection
+            self._settle(holder, conn, "broken", broken, cancel=holder.caps.cancel)
+            return
         self._settle(holder, conn, None if broken is None else "broken", broken or "")
 
     def _unlend(self, holder: _Holder, conn: PooledConnection) -> None:
@@ -1000,7 +1006,12 @@ class Pool(QueryAPI):
             checkin(conn=conn, pool=self, used=time.monotonic() - holder.borrowed)
 
     def _settle(
-        self, holder: _Holder, conn: PooledConnection, reason: str | None, detail: str = ""
+        self,
+        holder: _Holder,
+        conn: PooledConnection,
+        reason: str | None,
+        detail: str = "",
+        cancel: SupportsCancel | None = None,
     ) -> None:
         """Keep a returned connection (idle, or straight to the oldest waiter) or close it."""
         if reason is None and (
@@ -1013,7 +1024,7 @@ class Pool(QueryAPI):
         if holder.write_gate is not None:  # (only a pool with a write gate lends one)
             conn.release_write_gate()  # a discarded connection may still hold it
         if reason is not None:
-            self._discard(holder, reason, detail)
+            self._discard(holder, reason, detail, cancel)
         else:
             self._put_idle(holder)
         if self._closing:
@@ -1053,16 +1064,18 @@ class Pool(QueryAPI):
         conn.release_write_gate()
         return None
 
-    def _discard(self, holder: _Holder, reason: str, detail: str = "") -> None:
+    def _discard(
+        self, holder: _Holder, reason: str, detail: str = "", cancel: SupportsCancel | None = None
+    ) -> None:
         """Close a connection in the background and free its slot (``reason``: one of
-        CLOSE_REASONS)."""
+        CLOSE_REASONS); ``cancel``: stop its running statement on the server first."""
         log.info(
             "pool %s closes a connection: %s%s", self.name, reason, f" ({detail})" if detail else ""
         )
         self._size -= 1
         self._closed_count += 1
         self._closed_hook(holder, reason)
-        self._spawn(self._close_quietly(holder.driver))
+        self._spawn(self._close_quietly(holder.driver, cancel))
         self._grant_capacity()
 
     def _closed_hook(self, holder: _Holder, reason: str) -> None:
@@ -1096,7 +1109,14 @@ class Pool(QueryAPI):
         task.add_done_callback(self._background.discard)
 
     @staticmethod
-    async def _close_quietly(driver: DriverConnection) -> None:
+    async def _close_quietly(
+        driver: DriverConnection, cancel: SupportsCancel | None = None
+    ) -> None:
+        if cancel is not None:
+            try:  # bounded by the driver (MariaDB: its connect timeout for the side connection)
+                await cancel.cancel_statement()
+            except Exception as exc:
+                log.debug("cancelling the statement of a discarded connection failed: %s", exc)
         try:
             await driver.close()
         except Exception as exc:

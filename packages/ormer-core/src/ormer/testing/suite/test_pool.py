@@ -40,6 +40,7 @@ from ormer import (
 )
 from ormer.hookspecs import hookimpl
 from ormer.testing.base import SuiteBase, fresh_tables
+from ormer.testing.suite.test_timeouts import Running, assert_not_running
 
 __all__ = ["TestPool", "slow_query_sql"]
 
@@ -902,6 +903,9 @@ class TestPool(SuiteBase):
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert pool.stats().in_use == 0
+            # the server stops the statement (and the transaction's locks go with it),
+            # not seconds later when it would have finished
+            await assert_not_running(running_statements, ormer_url, marker)
             async with pool.get() as conn:
                 assert not conn.in_transaction
                 assert not conn.driver_in_transaction()
@@ -942,8 +946,9 @@ class TestPool(SuiteBase):
                 assert await names(conn) == ["fine"]
 
     async def test_cancelled_mid_query_in_transaction(
-        self, ormer_url: str, slow_query_sql: str
+        self, ormer_url: str, slow_query_sql: str, running_statements: Running | None
     ) -> None:
+        marker = "ormer_cancelled_in_transaction_probe"
         async with opened(ormer_url, max_size=1, acquire_timeout=30) as pool:
             await fresh(pool)
             started = asyncio.Event()
@@ -952,7 +957,7 @@ class TestPool(SuiteBase):
                 async with pool.get() as conn, conn.transaction():
                     await conn.insert(PItem(name="never"))
                     started.set()
-                    await conn.exec_rows(slow_query_sql)
+                    await conn.exec_rows(f"{slow_query_sql} /* {marker} */")
 
             task = asyncio.create_task(work())
             await asyncio.wait_for(started.wait(), 30)
@@ -962,6 +967,9 @@ class TestPool(SuiteBase):
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert pool.stats().in_use == 0
+            # the server stops the statement (and the transaction's locks go with it),
+            # not seconds later when it would have finished
+            await assert_not_running(running_statements, ormer_url, marker)
             async with pool.get() as conn:
                 assert not conn.in_transaction
                 assert not conn.driver_in_transaction()
