@@ -90,3 +90,37 @@ def test_named_converter_maps_by_column_name_with_defaults() -> None:
     assert objects[:2] == [Event(id=0, name="e0"), Event(id=1, name="e1")]
     assert len(objects) == GC_PAUSE_MIN_ITEMS
     assert gc.isenabled()
+
+
+def test_objects_read_back_share_their_class_key_table(convert: Any) -> None:
+    """Rows become attributes stored in field order (no dict of keys per object):
+    the objects are what ``__init__`` builds, and the same size as those objects."""
+    import sys
+
+    read = convert(_rows(50))
+    made = [Event(id=i, name=f"e{i}", at=None) for i in range(50)]
+    assert read == made
+    assert list(vars(read[7])) == ["id", "name", "at"]
+    assert vars(read[7]) == {"id": 7, "name": "e7", "at": None}
+    # a split (shared-key) __dict__ is smaller than a dict with keys of its own
+    own = {"id": 7, "name": "e7", "at": None}
+    assert sys.getsizeof(vars(read[7])) < sys.getsizeof(own)
+    read[7].name = "changed"
+    assert read[7].name == "changed" and read[8].name == "e8"
+
+
+class Audited(Model, table="hydrate_audited"):
+    id: int = primary()
+    name: str
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        self.__dict__.setdefault("_changed", []).append(attr)
+        object.__setattr__(self, attr, value)
+
+
+def test_a_model_with_its_own_setattr_reads_back_without_calling_it() -> None:
+    convert = make_converter((table_of(Audited),), ormer.plugins.get_dialect("sqlite"))
+    (obj,) = convert([(1, "a")])
+    assert vars(obj) == {"id": 1, "name": "a"}  # no _changed: __setattr__ not called
+    obj.name = "b"
+    assert vars(obj)["_changed"] == ["name"]

