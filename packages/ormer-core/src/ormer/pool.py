@@ -986,13 +986,14 @@ class Pool(QueryAPI):
         if SessionState.BROKEN in state and conn.lost_to_server:
             self._suspect_before = time.monotonic()  # vet the other idle ones before use
         broken = await self._clean(conn, state)
-        if broken is not None and conn.statement_interrupted:
-            # cancelled mid-statement: the server may still be running it, holding its
-            # locks (MariaDB does not notice the socket closing during a SLEEP or a long
-            # scan); stop it before closing the connection
-            self._settle(holder, conn, "broken", broken, cancel=holder.caps.cancel)
+        if broken is None:
+            self._settle(holder, conn, None)
             return
-        self._settle(holder, conn, None if broken is None else "broken", broken or "")
+        # cancelled mid-statement: the server may still be running it, holding its locks
+        # (MariaDB does not notice the socket closing during a SLEEP or a long scan);
+        # stop it before closing the connection
+        cancel = holder.caps.cancel if conn.statement_interrupted else None
+        self._settle(holder, conn, "broken", broken, cancel)
 
     def _unlend(self, holder: _Holder, conn: PooledConnection) -> None:
         """A borrowed connection is back: no longer in use (then kept or discarded)."""
