@@ -281,12 +281,16 @@ class PooledConnection(Connection):
 
     async def release(self) -> None:
         """Return the connection to the pool (rolled back and reset if it needs it)."""
+        if not self._give_back():
+            await self._pool._checkin(self, discard=False)
+
+    def _give_back(self) -> bool:
+        """Return the connection when that needs no await (it is clean): True, as when
+        it was released already; False: it needs the pool's ``_checkin``."""
         if self._released:
-            return
+            return True
         self._released = True
-        pool = self._pool
-        if not pool._checkin_now(self, False):
-            await pool._checkin(self, discard=False)
+        return self._pool._checkin_now(self, False)
 
     async def close(self) -> None:
         """Retire the underlying connection: close it and free its slot."""
@@ -565,6 +569,9 @@ class Pool(QueryAPI):
         tasks) is not the caller's failure: it waits for one of those, up to its
         deadline. With no live connection the connect error propagates.
         """
+        conn = self._lend_idle(timeout, oneshot)  # the common case
+        if conn is not None:
+            return conn
         if self._closing:
             raise PoolClosedError("the pool is closed")
         explicit = timeout is not None
@@ -575,9 +582,6 @@ class Pool(QueryAPI):
             await self._wait_resumed(deadline, timeout, explicit)
         last_error: ConnectionError | None = None
         holder: _Holder | None = None
-        idle = self._idle
-        if idle and not self._has_waiters() and self._fresh(idle[-1]):
-            holder = idle.pop()  # the common case, without _take's coroutine
         while holder is None:  # inline, not a helper: the checkout path awaits nothing extra
             try:
                 holder = await self._take(deadline)
@@ -594,12 +598,35 @@ class Pool(QueryAPI):
                     raise
                 last_error = exc
             # None: a stale idle connection was discarded, look again
+        return self._lend(holder, start, deadline if oneshot else None, oneshot)
+
+    def _lend_idle(self, timeout: float | None, oneshot: bool) -> PooledConnection | None:
+        """The checkout when nothing makes it wait (an idle connection fit to hand out,
+        nobody queued, the pool open and not paused), without a coroutine; None: the
+        rest of ``_acquire`` decides."""
+        idle = self._idle
+        if not idle or self._closing or self._paused or (self._waiters and self._has_waiters()):
+            return None
+        start = time.monotonic()
+        if not self._fresh(idle[-1], start):
+            return None
+        deadline = None
+        if oneshot:
+            timeout = self.acquire_timeout if timeout is None else timeout
+            deadline = None if timeout is None else start + timeout
+        return self._lend(idle.pop(), start, deadline, oneshot)
+
+    def _lend(
+        self, holder: _Holder, start: float, deadline: float | None, oneshot: bool
+    ) -> PooledConnection:
+        """Hand ``holder`` to the current task (every checkout's bookkeeping);
+        ``start``: when the get() began."""
         self._holders.add(holder)
         holder.task = asyncio.current_task(self._loop)
         holder.uses += 1
         self._acquired += 1
         stack = _borrower_stack() if self._debug or self.leak_detection is not None else None
-        conn = PooledConnection(self, holder, stack, deadline if oneshot else None, oneshot)
+        conn = PooledConnection(self, holder, stack, deadline, oneshot)
         hooks = plugins.query_hooks()
         checkout = hooks.connection_checkout
         if checkout is not None or hooks.connection_checkin is not None or self.leak_detection:
@@ -808,9 +835,11 @@ class Pool(QueryAPI):
             f"({self._describe()})"
         )
 
-    def _fresh(self, holder: _Holder) -> bool:
-        """Whether an idle connection can be handed out as is (``_vet`` has nothing to do)."""
-        now = time.monotonic()
+    def _fresh(self, holder: _Holder, now: float | None = None) -> bool:
+        """Whether an idle connection can be handed out as is (``_vet`` has nothing to do);
+        ``now``: the caller's ``time.monotonic()``, read a moment ago."""
+        if now is None:
+            now = time.monotonic()
         return (
             now <= holder.expires
             and not holder.driver.is_closed
@@ -956,7 +985,7 @@ class Pool(QueryAPI):
         if self._closing:
             self._discard(holder, "pool_closed")
             return
-        waiter = self._next_waiter()
+        waiter = self._next_waiter() if self._waiters else None
         if waiter is not None:
             waiter.set_result(holder)
         else:
@@ -1394,12 +1423,14 @@ class Pool(QueryAPI):
             return await conn._fetch(sql, params, timeout)
 
     async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
-        # what ``async with self._borrow()`` does, without its two extra coroutines
-        conn = await self._acquire(None, True)
+        # what ``async with self._borrow()`` does, without its coroutines when the
+        # checkout need not wait and the connection comes back clean
+        conn = self._lend_idle(None, True) or await self._acquire(None, True)
         try:
             return await conn._read(sql, params, timeout)
         finally:
-            await conn.release()
+            if not conn._give_back():
+                await self._checkin(conn, discard=False)
 
     async def _execute(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> int:
         async with self.get() as conn:
