@@ -569,9 +569,10 @@ class Pool(QueryAPI):
         tasks) is not the caller's failure: it waits for one of those, up to its
         deadline. With no live connection the connect error propagates.
         """
-        conn = self._lend_idle(timeout, oneshot)  # the common case
-        if conn is not None:
-            return conn
+        if self._idle:  # the common case: an idle connection, nobody queued
+            conn = self._lend_idle(timeout, oneshot)
+            if conn is not None:
+                return conn
         if self._closing:
             raise PoolClosedError("the pool is closed")
         explicit = timeout is not None
@@ -1425,7 +1426,7 @@ class Pool(QueryAPI):
     async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
         # what ``async with self._borrow()`` does, without its coroutines when the
         # checkout need not wait and the connection comes back clean
-        conn = self._lend_idle(None, True) or await self._acquire(None, True)
+        conn = (self._idle and self._lend_idle(None, True)) or await self._acquire(None, True)
         try:
             return await conn._read(sql, params, timeout)
         finally:
