@@ -1426,7 +1426,9 @@ class Pool(QueryAPI):
     async def _read(self, sql: str, params: Sequence[Any], timeout: Timeout = DEFAULT) -> list[Row]:
         # what ``async with self._borrow()`` does, without its coroutines when the
         # checkout need not wait and the connection comes back clean
-        conn = (self._idle and self._lend_idle(None, True)) or await self._acquire(None, True)
+        conn = self._lend_idle(None, True) if self._idle else None
+        if conn is None:
+            conn = await self._acquire(None, True)
         try:
             return await conn._read(sql, params, timeout)
         finally:
